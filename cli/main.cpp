@@ -1,0 +1,2 @@
+// cli/main.cpp — placeholder; the CLI is written next.
+int main() { return 0; }

@@ -1,0 +1,40 @@
+// core/storage.h — a block of bytes on one device, and the allocators that make them.
+//
+// Storage is shared by a tensor and all its views. The deleter travels with the pointer, so the
+// same type holds aligned heap memory, an mmap'ed safetensors file, or CUDA memory from the
+// caching allocator. Devices other than the CPU register their allocator at start-up
+// (cuda/ does this), which keeps core/ free of any CUDA dependency.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "core/dtype.h"
+
+namespace ssm {
+
+struct Storage {
+  std::shared_ptr<void> data;  // owns the bytes; its deleter frees them the right way
+  size_t nbytes = 0;
+  Device device;
+};
+
+// Allocates nbytes on `device` (CPU: 64-byte aligned, zero-initialised is NOT guaranteed).
+std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device);
+
+// Wraps memory someone else owns (e.g. an mmap); `keep_alive` is released with the storage.
+std::shared_ptr<Storage> wrap_storage(void* ptr, size_t nbytes, Device device,
+                                      std::shared_ptr<void> keep_alive);
+
+// Device memory hooks, installed by a backend library (cuda/) when it is linked in.
+struct DeviceAllocator {
+  std::function<void*(size_t)> allocate;
+  std::function<void(void*)> release;
+  // Copies bytes between host and this device or within it (kind: 0 h2d, 1 d2h, 2 d2d).
+  std::function<void(void* dst, const void* src, size_t nbytes, int kind)> copy;
+};
+void register_device_allocator(DeviceType type, DeviceAllocator allocator);
+const DeviceAllocator* device_allocator(DeviceType type);  // nullptr when not built in
+
+}  // namespace ssm

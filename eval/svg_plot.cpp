@@ -1,0 +1,1 @@
+#include "eval/svg_plot.h"

@@ -1,0 +1,2 @@
+// eval/svg_plot.h — placeholder header; the plotting module is written next.
+#pragma once

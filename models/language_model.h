@@ -1,0 +1,68 @@
+// models/language_model.h — what every architecture offers the trainer and the evaluators.
+//
+// A language model maps token ids (B, T) to logits (B, T, V). Recurrent models carry a state
+// between calls: pass the state returned by init_state() and forward() updates it in place, so a
+// 1M-token document can be fed in pieces and produce exactly what one long call would. step()
+// is the token-by-token path used for generation (it must agree with forward()).
+//
+// Evaluation hooks (ForwardOptions): an observer sees each layer's recurrent state after the
+// call (state statistics), without the model code being copied for analysis.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"  // defines: Tensor
+
+namespace ssm {
+
+// One layer's recurrent state as named tensors ("ssm" (B,H,P,N), "conv" (B,W-1,C) for Mamba-2).
+using LayerState = std::map<std::string, Tensor>;
+
+struct RecurrentState {
+  std::vector<LayerState> layers;
+
+  // The same state with autograd history cut (truncated BPTT hands states across segments).
+  RecurrentState detached() const;
+  bool empty() const { return layers.empty(); }
+};
+
+// Called after each layer has processed a forward() call: (layer index, that layer's new state).
+using StateObserver = std::function<void(int layer, const LayerState& state)>;
+
+struct ForwardOptions {
+  StateObserver observer;  // may be empty
+};
+
+struct NamedParameter {
+  std::string name;  // checkpoint tensor name, e.g. "backbone.layers.0.mixer.A_log"
+  Tensor tensor;     // a leaf with requires_grad
+  bool no_weight_decay = false;  // biases, norms and the model's own exemptions (A_log, D, dt_bias)
+};
+
+class LanguageModel {
+ public:
+  virtual ~LanguageModel() = default;
+
+  virtual std::string architecture() const = 0;  // "mamba2"
+  virtual int64_t vocab_size() const = 0;        // padded size: logits' last dim
+  virtual int64_t num_layers() const = 0;
+
+  // A zero state for `batch` sequences on `device`.
+  virtual RecurrentState init_state(int64_t batch, Device device) const = 0;
+  // tokens (B, T) i64 -> logits (B, T, V). If `state` is non-null it is the state before the
+  // first token and is replaced by the state after the last one.
+  virtual Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) = 0;
+  // tokens (B) -> logits (B, V), advancing `state` by one token.
+  virtual Tensor step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options = {}) = 0;
+
+  virtual std::vector<NamedParameter> named_parameters() = 0;
+  int64_t num_parameters();
+  // Moves every parameter to `device` in place (same leaves, new storage).
+  void to(Device device);
+};
+
+}  // namespace ssm

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# scripts/install_deps.sh — installs the Debian packages ssmlab builds and runs with, if missing.
+# Needs root or sudo when something is missing; does nothing when all are present.
+set -euo pipefail
+packages=(build-essential cmake ninja-build libabsl-dev libyaml-cpp-dev doctest-dev
+          libopenblas-dev nlohmann-json3-dev bible-kjv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing Debian packages: ${missing[*]}"
+sudo_cmd=""
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+$sudo_cmd apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
