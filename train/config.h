@@ -1,0 +1,89 @@
+// train/config.h — the run configuration: what a YAML file under configs/ holds, validated.
+//
+// Every key is known: an unknown key, a missing required key or a value of the wrong type or
+// out of range is a UserError naming the file, the key path (e.g. "optim.lr") and the allowed
+// keys or values. Defaults below are the values used when a key is absent.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ssm {
+
+struct RunConfig {
+  uint64_t seed = 1;
+  std::string device = "auto";        // auto | cpu | cuda (auto = cuda when a GPU is visible)
+  std::string precision = "fp32";     // fp32 | bf16-mixed (GPU only)
+};
+
+struct ModelConfig {
+  std::string arch = "mamba2";        // mamba2 (more architectures arrive later)
+  int64_t d_model = 0;                // required
+  int64_t n_layer = 0;                // required
+  int64_t d_state = 128;              // N
+  int64_t headdim = 64;               // P
+  int64_t expand = 2;                 // d_inner = expand * d_model
+  int64_t d_conv = 4;                 // conv taps W
+  int64_t ngroups = 1;                // G
+  int64_t chunk_size = 64;            // Q of the chunked scan
+  int64_t pad_vocab_multiple = 16;    // vocab is padded up to a multiple of this
+  double norm_eps = 1e-5;
+  std::string init = "mamba_ssm";     // mamba_ssm | hf (they differ in A and conv-bias init)
+};
+
+struct DataSource {
+  std::string kind;                   // text | bible | passkey
+  std::string path;                   // text: a file or a directory of .txt files; bible: directory
+  double weight = 1.0;                // share of training sequences drawn from this source
+  int64_t min_tokens = 0;             // passkey: prompt lengths are drawn in [min_tokens, seq_len]
+};
+
+struct DataConfig {
+  std::string tokenizer = "byte";     // byte
+  std::vector<DataSource> sources;    // required, at least one
+  int64_t seq_len = 512;              // tokens per training sequence
+  int64_t batch_size = 8;             // sequences per micro-batch
+  double valid_fraction = 0.02;       // share of each text source's documents held out
+};
+
+struct OptimConfig {
+  double lr = 1e-3;                   // peak learning rate
+  double min_lr = 1e-4;               // floor reached at the end of the decay
+  double weight_decay = 0.1;
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double grad_clip = 1.0;             // global-norm clip; 0 disables
+  std::string schedule = "cosine";    // cosine | wsd | constant
+  int64_t warmup_steps = 100;
+  double decay_fraction = 0.1;        // wsd: final share of steps spent decaying linearly
+};
+
+struct TrainConfig {
+  int64_t steps = 0;                  // required: optimizer steps
+  int64_t grad_accum = 1;             // micro-batches per step
+  int64_t log_every = 10;
+  int64_t eval_every = 100;           // validation loss cadence (0 = never)
+  int64_t eval_batches = 4;
+  int64_t ckpt_every = 100;           // checkpoint cadence (a final one is always written)
+};
+
+struct Config {
+  RunConfig run;
+  ModelConfig model;
+  DataConfig data;
+  OptimConfig optim;
+  TrainConfig train;
+  std::string source;                 // file path (or "<string>") for error messages
+};
+
+// Reads and validates a config file. `overrides` are "key.path=value" strings (CLI --set)
+// applied to the YAML before validation, so they obey the same rules.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides = {});
+Config parse_config(const std::string& yaml_text, const std::string& source_name,
+                    const std::vector<std::string>& overrides = {});
+// Writes every field (defaults included) as YAML that parse_config reads back identically.
+std::string config_to_yaml(const Config& config);
+
+}  // namespace ssm
