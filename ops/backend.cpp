@@ -17,6 +17,8 @@ std::map<DeviceType, Backend*>& registry() {
 
 }  // namespace
 
+bool has_backend(DeviceType type) { return registry().count(type) > 0; }
+
 void register_backend(DeviceType type, Backend* backend) { registry()[type] = backend; }
 
 Backend& backend_for(Device device) {

@@ -112,6 +112,7 @@ class Backend {
 
 // The backend for a device; throws a UserError naming the device if none is built in.
 Backend& backend_for(Device device);
+bool has_backend(DeviceType type);
 void register_backend(DeviceType type, Backend* backend);
 
 }  // namespace ssm

@@ -1,0 +1,10 @@
+// cli/commands.h — one function per `ssmlab` subcommand; each returns the process exit code.
+#pragma once
+
+namespace ssm::cli {
+
+int cmd_train(int argc, char** argv);     // ssmlab train CONFIG
+int cmd_capacity(int argc, char** argv);  // ssmlab capacity --model CKPT
+int cmd_info(int argc, char** argv);      // ssmlab info --model CKPT
+
+}  // namespace ssm::cli

@@ -1,0 +1,173 @@
+// models/mamba2.cpp — the Mamba-2 model: parameter init, the mixer, the block stack.
+#include "models/mamba2.h"
+
+#include <cmath>
+
+#include "autograd/grad_mode.h"  // defines: NoGradGuard
+#include "core/error.h"   // defines: SSM_USER_CHECK
+#include "core/philox.h"  // defines: Rng
+#include "ops/ops.h"      // defines: linear, causal_conv1d, gated_rms_norm, ...
+
+namespace ssm {
+namespace {
+
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+Tensor parameter(Tensor t) {
+  t.set_requires_grad(true);
+  return t;
+}
+
+// Each parameter draws from its own Philox stream, so adding a layer never shifts another's init.
+uint64_t stream(uint64_t seed, int64_t layer, int64_t which) {
+  return Rng::derive(seed, static_cast<uint64_t>(layer + 1) * 64 + static_cast<uint64_t>(which));
+}
+
+// PyTorch's default nn.Linear / nn.Conv1d init: kaiming_uniform(a=√5) = U(±1/√fan_in).
+Tensor default_init(const Shape& shape, int64_t fan_in, uint64_t seed, Dtype dtype) {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+  return Tensor::uniform(shape, seed, -bound, bound, dtype);
+}
+
+}  // namespace
+
+Mamba2Model::Mamba2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, Dtype dtype)
+    : cfg_(cfg), vocab_padded_(round_up(vocab_size, std::max<int64_t>(cfg.pad_vocab_multiple, 1))) {
+  SSM_USER_CHECK(d_inner() % cfg.headdim == 0, "mamba2: d_inner ", d_inner(), " is not a multiple of headdim ",
+                 cfg.headdim);
+  SSM_USER_CHECK(num_heads() % cfg.ngroups == 0, "mamba2: ", num_heads(), " heads do not split into ",
+                 cfg.ngroups, " groups");
+  init_parameters(seed, dtype);
+}
+
+void Mamba2Model::init_parameters(uint64_t seed, Dtype dtype) {
+  const int64_t D = cfg_.d_model, E = d_inner(), H = num_heads(), W = cfg_.d_conv;
+  const int64_t GN = cfg_.ngroups * cfg_.d_state;
+  const bool hf = cfg_.init == "hf";
+  embedding_ = parameter(Tensor::randn({vocab_padded_, D}, stream(seed, -1, 0), dtype, Device::cpu(), 0.02));
+  norm_f_ = parameter(Tensor::full({D}, 1.0, dtype));
+  layers_.clear();
+  for (int64_t i = 0; i < cfg_.n_layer; ++i) {
+    Layer l;
+    l.norm = parameter(Tensor::full({D}, 1.0, dtype));
+    l.in_proj = parameter(default_init({2 * E + 2 * GN + H, D}, D, stream(seed, i, 1), dtype));
+    l.conv_weight = parameter(default_init({E + 2 * GN, 1, W}, W, stream(seed, i, 2), dtype));
+    l.conv_bias = hf ? parameter(Tensor::zeros({E + 2 * GN}, dtype))
+                     : parameter(default_init({E + 2 * GN}, W, stream(seed, i, 3), dtype));
+    // Δ0 log-uniform in [1e-3, 0.1], floored at 1e-4; dt_bias = softplus⁻¹(Δ0) so that
+    // softplus(0 + dt_bias) starts at Δ0.
+    std::vector<double> dt_bias(H), a_log(H);
+    Rng rng(stream(seed, i, 4));
+    for (int64_t h = 0; h < H; ++h) {
+      const double u = rng.uniform();
+      const double dt = std::max(std::exp(std::log(1e-3) + u * (std::log(0.1) - std::log(1e-3))), 1e-4);
+      dt_bias[h] = dt + std::log(-std::expm1(-dt));
+      a_log[h] = hf ? std::log(static_cast<double>(h + 1)) : std::log(1.0 + 15.0 * rng.uniform());
+    }
+    l.dt_bias = parameter(Tensor::from_vector(dt_bias, {H}).to(dtype));
+    l.A_log = parameter(Tensor::from_vector(a_log, {H}).to(dtype));
+    l.D = parameter(Tensor::full({H}, 1.0, dtype));
+    l.gate_norm = parameter(Tensor::full({E}, 1.0, dtype));
+    // Residual-branch outputs are scaled by 1/√L so the residual stream's variance stays O(1).
+    Tensor out = default_init({D, E}, E, stream(seed, i, 5), dtype);
+    {
+      autograd::NoGradGuard no_grad;
+      out = ops::mul_scalar(out, 1.0 / std::sqrt(static_cast<double>(cfg_.n_layer)));
+    }
+    l.out_proj = parameter(out);
+    layers_.push_back(std::move(l));
+  }
+}
+
+std::vector<NamedParameter> Mamba2Model::named_parameters() {
+  std::vector<NamedParameter> params;
+  params.push_back({"backbone.embedding.weight", embedding_, false});
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const std::string p = absl::StrCat("backbone.layers.", i, ".");
+    Layer& l = layers_[i];
+    params.push_back({p + "norm.weight", l.norm, true});
+    params.push_back({p + "mixer.in_proj.weight", l.in_proj, false});
+    params.push_back({p + "mixer.conv1d.weight", l.conv_weight, false});
+    params.push_back({p + "mixer.conv1d.bias", l.conv_bias, true});
+    params.push_back({p + "mixer.dt_bias", l.dt_bias, true});
+    params.push_back({p + "mixer.A_log", l.A_log, true});
+    params.push_back({p + "mixer.D", l.D, true});
+    params.push_back({p + "mixer.norm.weight", l.gate_norm, true});
+    params.push_back({p + "mixer.out_proj.weight", l.out_proj, false});
+  }
+  params.push_back({"backbone.norm_f.weight", norm_f_, true});
+  return params;
+}
+
+RecurrentState Mamba2Model::init_state(int64_t batch, Device device) const {
+  RecurrentState state;
+  const Dtype dtype = embedding_.dtype();
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    state.layers.push_back({
+        {"ssm", Tensor::zeros({batch, num_heads(), cfg_.headdim, cfg_.d_state}, dtype, device)},
+        {"conv", Tensor::zeros({batch, cfg_.d_conv - 1, conv_dim()}, dtype, device)},
+    });
+  }
+  return state;
+}
+
+Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state) const {
+  const int64_t B = u.size(0), T = u.size(1);
+  const int64_t E = d_inner(), H = num_heads(), P = cfg_.headdim;
+  const int64_t G = cfg_.ngroups, N = cfg_.d_state;
+
+  std::vector<Tensor> zxbcdt = ops::split(ops::linear(u, l.in_proj), {E, E + 2 * G * N, H}, -1);
+  const Tensor& z = zxbcdt[0];
+  const Tensor& dt = zxbcdt[2];
+
+  Tensor conv_state = state ? state->at("conv") : Tensor();
+  ops::ConvResult conv = ops::causal_conv1d(zxbcdt[1], ops::reshape(l.conv_weight, {conv_dim(), cfg_.d_conv}),
+                                            l.conv_bias, conv_state);
+  std::vector<Tensor> xbc = ops::split(ops::silu(conv.y), {E, G * N, G * N}, -1);
+  Tensor x = ops::reshape(xbc[0], {B, T, H, P});
+  Tensor Bm = ops::reshape(xbc[1], {B, T, G, N});
+  Tensor Cm = ops::reshape(xbc[2], {B, T, G, N});
+
+  Tensor delta = ops::softplus(dt + l.dt_bias);  // (B, T, H)
+  Tensor A = -ops::exp(l.A_log);                 // (H)
+  ops::SsdResult scan = ops::ssd(x, delta, A, Bm, Cm, state ? state->at("ssm") : Tensor(), scan_impl_,
+                                 cfg_.chunk_size);
+  Tensor y = scan.y + x * ops::reshape(l.D, {H, 1});  // D skip, broadcast over P
+  y = ops::gated_rms_norm(ops::reshape(y, {B, T, E}), z, l.gate_norm, cfg_.norm_eps, E / G);
+  if (state) {
+    (*state)["ssm"] = scan.final_state;
+    (*state)["conv"] = conv.state;
+  }
+  return ops::linear(y, l.out_proj);
+}
+
+Tensor Mamba2Model::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
+  SSM_USER_CHECK(tokens.dim() == 2, "mamba2.forward: tokens must be (B, T), got ", tokens.str());
+  SSM_USER_CHECK(!state || state->layers.size() == layers_.size(), "mamba2.forward: state has ",
+                 state ? state->layers.size() : 0, " layers, model has ", layers_.size());
+  Tensor h = ops::embedding(embedding_, tokens);  // (B, T, D)
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    LayerState* layer_state = state ? &state->layers[i] : nullptr;
+    h = h + mixer(layers_[i], ops::rms_norm(h, layers_[i].norm, cfg_.norm_eps), layer_state);
+    if (options.observer && layer_state) options.observer(static_cast<int>(i), *layer_state);
+  }
+  // Tied head: logits = norm_f(h) · embeddingᵀ.
+  return ops::linear(ops::rms_norm(h, norm_f_, cfg_.norm_eps), embedding_);
+}
+
+Tensor Mamba2Model::step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options) {
+  SSM_USER_CHECK(tokens.dim() == 1, "mamba2.step: tokens must be (B), got ", tokens.str());
+  // One token is a length-1 sequence; the recurrent scan is the natural algorithm for it.
+  const ops::ScanImpl saved = scan_impl_;
+  scan_impl_ = ops::ScanImpl::recurrent;
+  Tensor logits = forward(ops::unsqueeze(tokens, 1), &state, options);
+  scan_impl_ = saved;
+  return ops::squeeze(logits, 1);
+}
+
+std::unique_ptr<LanguageModel> make_model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed) {
+  if (cfg.arch == "mamba2") return std::make_unique<Mamba2Model>(cfg, vocab_size, seed);
+  throw UserError(absl::StrCat("model.arch: unknown architecture '", cfg.arch, "' (allowed: mamba2)"));
+}
+
+}  // namespace ssm

@@ -1,0 +1,127 @@
+// tests/test_cli.cpp — the `ssmlab` front doors end to end, and every kind of bad input giving
+// one clear line on stderr and exit code 2.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "testing.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kBinary = fs::path(SSMLAB_BINARY_DIR) / "cli" / "ssmlab";
+const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_cli";
+
+struct RunResult {
+  int exit_code;
+  std::string out, err;
+};
+
+RunResult run(const std::string& args) {
+  const fs::path out = kWork / "stdout.txt", err = kWork / "stderr.txt";
+  const std::string cmd = kBinary.string() + " " + args + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+void write(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+std::string tiny_yaml(const std::string& corpus, const std::string& extra = "") {
+  return "model: {d_model: 16, n_layer: 1, d_state: 8, headdim: 8, chunk_size: 16}\n"
+         "data:\n  seq_len: 64\n  batch_size: 2\n  sources:\n    - {kind: text, path: " + corpus + "}\n"
+         "train: {steps: 3, eval_every: 0, ckpt_every: 10}\n" + extra;
+}
+
+// A bad-input run: exit code 2, exactly one line on stderr, containing `needle`.
+void check_user_error(const std::string& args, const std::string& needle) {
+  RunResult r = run(args);
+  INFO("ssmlab " << args << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(needle) != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+struct Workspace {
+  Workspace() {
+    fs::remove_all(kWork);
+    fs::create_directories(kWork);
+    std::string text;
+    for (int i = 0; i < 200; ++i) text += "In the beginning was the word, and the word was with the text. ";
+    write(kWork / "corpus" / "a.txt", text);
+    write(kWork / "corpus" / "b.txt", text);
+    write(kWork / "corpus" / "c.txt", text);
+  }
+  std::string corpus() const { return (kWork / "corpus").string(); }
+};
+
+}  // namespace
+
+TEST_CASE("ssmlab train, info and capacity run end to end on a tiny config") {
+  Workspace ws;
+  write(kWork / "tiny.yaml", tiny_yaml(ws.corpus()));
+  const std::string run_dir = (kWork / "run").string();
+  RunResult train = run("train " + (kWork / "tiny.yaml").string() + " --run-dir " + run_dir + " --quiet");
+  INFO(train.err);
+  REQUIRE(train.exit_code == 0);
+  CHECK(train.out.find("checkpoint:") != std::string::npos);
+  CHECK(fs::exists(run_dir + "/ckpt/model.safetensors"));
+
+  RunResult info = run("info --model " + run_dir + "/ckpt");
+  CHECK(info.exit_code == 0);
+  CHECK(info.out.find("mamba2") != std::string::npos);
+
+  RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --lengths 128,256 "
+                      "--samples 2 --document " + ws.corpus() + "/a.txt --ppl-length 600 --quiet");
+  INFO(cap.err);
+  CHECK(cap.exit_code == 0);
+  CHECK(fs::exists(run_dir + "/cap/report.md"));
+  CHECK(fs::exists(run_dir + "/cap/passkey_heatmap.svg"));
+  CHECK(fs::exists(run_dir + "/cap/position_loss.svg"));
+  CHECK(fs::exists(run_dir + "/cap/state_norm.svg"));
+}
+
+TEST_CASE("bad inputs: one line on stderr and exit code 2") {
+  Workspace ws;
+  SUBCASE("missing config") { check_user_error("train " + (kWork / "none.yaml").string(), "cannot read config"); }
+  SUBCASE("unknown key") {
+    write(kWork / "bad.yaml", tiny_yaml(ws.corpus(), "optim: {lrr: 0.1}\n"));
+    check_user_error("train " + (kWork / "bad.yaml").string(), "unknown key 'optim.lrr'");
+  }
+  SUBCASE("wrong type") {
+    write(kWork / "bad.yaml", tiny_yaml(ws.corpus(), "optim: {lr: fast}\n"));
+    check_user_error("train " + (kWork / "bad.yaml").string(), "'optim.lr' must be");
+  }
+  SUBCASE("non-existent corpus path") {
+    write(kWork / "bad.yaml", tiny_yaml((kWork / "no_such_corpus").string()));
+    check_user_error("train " + (kWork / "bad.yaml").string(), "does not exist");
+  }
+  SUBCASE("missing checkpoint") {
+    check_user_error("capacity --model " + (kWork / "no_ckpt").string(), "does not exist");
+    check_user_error("info --model " + (kWork / "no_ckpt").string(), "does not exist");
+  }
+  SUBCASE("truncated checkpoint") {
+    write(kWork / "tiny.yaml", tiny_yaml(ws.corpus()));
+    const std::string run_dir = (kWork / "run_trunc").string();
+    REQUIRE(run("train " + (kWork / "tiny.yaml").string() + " --run-dir " + run_dir + " --quiet").exit_code == 0);
+    const fs::path weights = run_dir + "/ckpt/model.safetensors";
+    fs::resize_file(weights, fs::file_size(weights) - 100);
+    check_user_error("info --model " + run_dir + "/ckpt", "model.safetensors");
+  }
+  SUBCASE("unknown option and unknown command") {
+    check_user_error("train x.yaml --frobnicate 3", "unknown option '--frobnicate'");
+    check_user_error("frobnicate", "unknown command 'frobnicate'");
+  }
+}
