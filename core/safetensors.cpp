@@ -1,0 +1,314 @@
+// core/safetensors.cpp — the safetensors writer (atomic: .tmp then rename) and the mmap reader
+// with full validation of the header against the file.
+#include "core/safetensors.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <numeric>
+#include <nlohmann/json.hpp>  // defines: nlohmann::json
+
+#include "core/error.h"  // defines: UserError, SSM_CHECK, SSM_USER_CHECK
+
+namespace ssm {
+
+// The header length and all tensor data are little-endian; on such a host the bytes are the
+// values, so reading and writing are plain copies.
+static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kLengthBytes = 8;
+constexpr const char* kMetadataKey = "__metadata__";
+
+// ---- dtype names --------------------------------------------------------------------------
+
+const char* safetensors_dtype_name(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::f32: return "F32";
+    case Dtype::f64: return "F64";
+    case Dtype::bf16: return "BF16";
+    case Dtype::i32: return "I32";
+    case Dtype::i64: return "I64";
+  }
+  return "?";
+}
+
+bool parse_safetensors_dtype(const std::string& name, Dtype* dtype) {
+  for (Dtype d : {Dtype::f32, Dtype::f64, Dtype::bf16, Dtype::i32, Dtype::i64}) {
+    if (name == safetensors_dtype_name(d)) {
+      *dtype = d;
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---- writing ------------------------------------------------------------------------------
+
+// write(2) may write less than asked; loop until everything is out.
+bool write_all(int fd, const void* data, size_t nbytes) {
+  const char* p = static_cast<const char*>(data);
+  while (nbytes > 0) {
+    const ssize_t n = ::write(fd, p, nbytes);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    p += n;
+    nbytes -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+// Largest dtype first keeps every tensor aligned for its dtype when the data section starts
+// 8-byte aligned (which the header padding guarantees). The official writer does the same.
+std::vector<size_t> write_order(const std::vector<std::pair<std::string, Tensor>>& tensors) {
+  std::vector<size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return dtype_size(tensors[a].second.dtype()) > dtype_size(tensors[b].second.dtype());
+  });
+  return order;
+}
+
+// The JSON header, padded with spaces so the data section starts at a multiple of 8.
+std::string build_header(const std::vector<std::pair<std::string, Tensor>>& tensors,
+                         const std::vector<size_t>& order, const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  size_t offset = 0;
+  for (size_t i : order) {
+    const auto& [name, tensor] = tensors[i];
+    header[name] = {{"dtype", safetensors_dtype_name(tensor.dtype())},
+                    {"shape", tensor.shape()},
+                    {"data_offsets", {offset, offset + tensor.nbytes()}}};
+    offset += tensor.nbytes();
+  }
+  if (!metadata.empty()) header[kMetadataKey] = metadata;
+  std::string text = header.dump();
+  text.append((kLengthBytes - text.size() % kLengthBytes) % kLengthBytes, ' ');
+  return text;
+}
+
+void check_writable(const std::vector<std::pair<std::string, Tensor>>& tensors, const std::string& path) {
+  std::map<std::string, int> seen;
+  for (const auto& [name, tensor] : tensors) {
+    SSM_CHECK(tensor.defined(), "save_safetensors '", path, "': tensor '", name, "' is undefined");
+    SSM_CHECK(tensor.device().is_cpu(), "save_safetensors '", path, "': tensor '", name, "' is on ",
+              tensor.device().str(), "; move it to the CPU first");
+    SSM_CHECK(name != kMetadataKey, "save_safetensors '", path, "': '", kMetadataKey, "' is a reserved name");
+    SSM_CHECK(++seen[name] == 1, "save_safetensors '", path, "': duplicate tensor name '", name, "'");
+  }
+}
+
+// ---- reading ------------------------------------------------------------------------------
+
+// Every reader error: "<path>: <what is wrong>".
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw UserError(absl::StrCat(path, ": ", what));
+}
+
+// A non-negative JSON integer, or a UserError saying which field of which tensor is bad.
+uint64_t read_unsigned(const json& value, const std::string& path, const std::string& tensor, const char* field) {
+  if (!value.is_number_unsigned()) {
+    fail(path, absl::StrCat("tensor '", tensor, "': ", field, " must hold non-negative integers, got ", value.dump()));
+  }
+  return value.get<uint64_t>();
+}
+
+struct ParsedEntry {
+  std::string name;
+  Dtype dtype;
+  Shape shape;
+  uint64_t begin, end;
+};
+
+ParsedEntry parse_entry(const std::string& path, const std::string& name, const json& info) {
+  if (!info.is_object()) fail(path, absl::StrCat("tensor '", name, "': expected a JSON object, got ", info.dump()));
+  for (const char* field : {"dtype", "shape", "data_offsets"}) {
+    if (!info.contains(field)) fail(path, absl::StrCat("tensor '", name, "': missing '", field, "'"));
+  }
+  ParsedEntry e{name, Dtype::f32, {}, 0, 0};
+  const json& dtype = info["dtype"];
+  if (!dtype.is_string() || !parse_safetensors_dtype(dtype.get<std::string>(), &e.dtype)) {
+    fail(path, absl::StrCat("tensor '", name, "': unsupported dtype ", dtype.dump(),
+                            " (supported: F32, F64, BF16, I32, I64)"));
+  }
+  const json& shape = info["shape"];
+  if (!shape.is_array()) fail(path, absl::StrCat("tensor '", name, "': shape must be an array, got ", shape.dump()));
+  uint64_t numel = 1;
+  for (const json& dim : shape) {
+    const uint64_t d = read_unsigned(dim, path, name, "shape");
+    if (d > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, d, &numel)) {
+      fail(path, absl::StrCat("tensor '", name, "': shape ", shape.dump(), " is too large"));
+    }
+    e.shape.push_back(static_cast<int64_t>(d));
+  }
+  const json& offsets = info["data_offsets"];
+  if (!offsets.is_array() || offsets.size() != 2) {
+    fail(path, absl::StrCat("tensor '", name, "': data_offsets must be [begin, end], got ", offsets.dump()));
+  }
+  e.begin = read_unsigned(offsets[0], path, name, "data_offsets");
+  e.end = read_unsigned(offsets[1], path, name, "data_offsets");
+  if (e.begin > e.end) {
+    fail(path, absl::StrCat("tensor '", name, "': data_offsets [", e.begin, ", ", e.end, "] end before they begin"));
+  }
+  uint64_t needed = 0;
+  if (__builtin_mul_overflow(numel, dtype_size(e.dtype), &needed) || e.end - e.begin != needed) {
+    fail(path, absl::StrCat("tensor '", name, "': data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin,
+                            " bytes, but ", safetensors_dtype_name(e.dtype), " ", shape_str(e.shape), " needs ",
+                            numel * dtype_size(e.dtype)));
+  }
+  return e;
+}
+
+std::map<std::string, std::string> parse_metadata(const std::string& path, const json& meta) {
+  if (!meta.is_object()) fail(path, absl::StrCat("__metadata__ must be an object of strings, got ", meta.dump()));
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : meta.items()) {
+    if (!value.is_string()) {
+      fail(path, absl::StrCat("__metadata__ value of '", key, "' must be a string, got ", value.dump()));
+    }
+    out[key] = value.get<std::string>();
+  }
+  return out;
+}
+
+// Maps the whole file read-write-private: tensors may be modified in place (copy-on-write)
+// without ever touching the file.
+std::shared_ptr<void> map_file(const std::string& path, size_t* size_out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw UserError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int err = errno;
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a safetensors file");
+    throw UserError(absl::StrCat("cannot open '", path, "': ", std::strerror(err)));
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size < kLengthBytes) {
+    ::close(fd);
+    fail(path, absl::StrCat("truncated: the file has ", size, " bytes, fewer than the 8-byte header length ",
+                            "(not a safetensors file?)"));
+  }
+  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);  // the mapping keeps the file open
+  if (base == MAP_FAILED) throw UserError(absl::StrCat("cannot map '", path, "': ", std::strerror(err)));
+  *size_out = size;
+  return std::shared_ptr<void>(base, [size](void* p) { ::munmap(p, size); });
+}
+
+}  // namespace
+
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  check_writable(tensors, path);
+  const std::vector<size_t> order = write_order(tensors);
+  const std::string header = build_header(tensors, order, metadata);
+  const uint64_t header_length = header.size();
+
+  const std::string staged = path + ".tmp";
+  const int fd = ::open(staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw UserError(absl::StrCat("cannot write '", staged, "': ", std::strerror(errno)));
+  bool ok = write_all(fd, &header_length, kLengthBytes) && write_all(fd, header.data(), header.size());
+  for (size_t i = 0; ok && i < order.size(); ++i) {
+    const Tensor& t = tensors[order[i]].second;
+    const Tensor contiguous = t.is_contiguous() ? t : t.clone_contiguous();
+    if (contiguous.nbytes() > 0) ok = write_all(fd, contiguous.raw_data(), contiguous.nbytes());
+  }
+  ok = ok && ::fsync(fd) == 0;
+  const int err = errno;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) {
+    std::remove(staged.c_str());
+    throw UserError(absl::StrCat("cannot write '", staged, "': ", std::strerror(err)));
+  }
+  if (std::rename(staged.c_str(), path.c_str()) != 0) {
+    const int rename_err = errno;
+    std::remove(staged.c_str());
+    throw UserError(absl::StrCat("cannot rename '", staged, "' to '", path, "': ", std::strerror(rename_err)));
+  }
+}
+
+SafetensorsFile load_safetensors(const std::string& path) {
+  SafetensorsFile file;
+  file.path_ = path;
+  size_t file_size = 0;
+  file.mapping_ = map_file(path, &file_size);
+  const char* base = static_cast<const char*>(file.mapping_.get());
+
+  uint64_t header_length = 0;
+  std::memcpy(&header_length, base, kLengthBytes);
+  const size_t after_length = file_size - kLengthBytes;
+  if (header_length > after_length) {
+    fail(path, absl::StrCat("truncated: header length field says ", header_length, " bytes, file has ",
+                            after_length, " after it"));
+  }
+  json header;
+  try {
+    header = json::parse(base + kLengthBytes, base + kLengthBytes + header_length);
+  } catch (const json::parse_error& e) {
+    fail(path, absl::StrCat("header is not valid JSON (", e.what(), ")"));
+  }
+  if (!header.is_object()) fail(path, absl::StrCat("header must be a JSON object, got a ", header.type_name()));
+
+  file.data_ = base + kLengthBytes + header_length;
+  const uint64_t data_size = after_length - header_length;
+  uint64_t data_needed = 0;
+  for (const auto& [name, info] : header.items()) {
+    if (name == kMetadataKey) {
+      file.metadata_ = parse_metadata(path, info);
+      continue;
+    }
+    ParsedEntry e = parse_entry(path, name, info);
+    data_needed = std::max(data_needed, e.end);
+    file.entries_[name] = {e.dtype, e.shape, static_cast<size_t>(e.begin), static_cast<size_t>(e.end)};
+  }
+  if (data_needed > data_size) {
+    fail(path, absl::StrCat("truncated: header says ", data_needed, " bytes of tensor data, file has ", data_size));
+  }
+  return file;
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : entries_) out.push_back(name);
+  std::stable_sort(out.begin(), out.end(), [&](const std::string& a, const std::string& b) {
+    return entries_.at(a).begin < entries_.at(b).begin;
+  });
+  return out;
+}
+
+Tensor SafetensorsFile::get(const std::string& name) const {
+  const auto it = entries_.find(name);
+  if (it == entries_.end()) fail(path_, absl::StrCat("no tensor named '", name, "'"));
+  const Entry& e = it->second;
+  const char* bytes = data_ + e.begin;
+  const size_t nbytes = e.end - e.begin;
+
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = e.shape;
+  impl->strides = contiguous_strides(e.shape);
+  impl->dtype = e.dtype;
+  if (reinterpret_cast<uintptr_t>(bytes) % dtype_size(e.dtype) == 0) {
+    impl->storage = wrap_storage(const_cast<char*>(bytes), nbytes, Device::cpu(), mapping_);
+  } else {
+    // Files from other writers may place a tensor at an odd offset; a typed pointer there would
+    // be undefined behaviour, so this one tensor gets its own aligned copy.
+    impl->storage = allocate_storage(nbytes, Device::cpu());
+    if (nbytes > 0) std::memcpy(impl->storage->data.get(), bytes, nbytes);
+  }
+  return Tensor(impl);
+}
+
+}  // namespace ssm
