@@ -2,6 +2,7 @@
 // token-by-token, streaming with a carried state equals one call, and f64 gradient checks.
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
+#include "core/philox.h"
 #include "models/mamba2.h"
 #include "ops/ops.h"
 #include "testing.h"

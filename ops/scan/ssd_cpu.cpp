@@ -1,0 +1,45 @@
+// ops/scan/ssd_cpu.cpp — CpuBackend's SSD entry points: chunk == 0 runs the recurrent reference,
+// chunk > 0 the chunked algorithm; both unwrap the tensors into raw pointers.
+#include "ops/cpu/cpu_backend.h"
+#include "ops/scan/ssd_cpu.h"
+
+namespace ssm {
+namespace {
+template <typename T>
+const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+template <typename T>
+T* mut_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+}  // namespace
+
+void CpuBackend::ssd_forward(const SsdShape& s, int64_t chunk, const Tensor& x, const Tensor& dt, const Tensor& A,
+                             const Tensor& Bm, const Tensor& Cm, const Tensor& h0, const Tensor& y,
+                             const Tensor& hT) {
+  dispatch_floating(x.dtype(), "ssd_forward", [&]<typename T>() {
+    if (chunk > 0) {
+      cpu::ssd_chunked_forward<T>(s, chunk, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
+                                  ptr_or_null<T>(h0), y.data<T>(), hT.data<T>());
+      return;
+    }
+    cpu::ssd_recurrent_forward<T>(s, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
+                                  ptr_or_null<T>(h0), y.data<T>(), hT.data<T>());
+  });
+}
+
+void CpuBackend::ssd_backward(const SsdShape& s, int64_t chunk, const Tensor& x, const Tensor& dt, const Tensor& A,
+                              const Tensor& Bm, const Tensor& Cm, const Tensor& h0, const Tensor& dy,
+                              const Tensor& dhT, const Tensor& dx, const Tensor& ddt, const Tensor& dA,
+                              const Tensor& dB, const Tensor& dC, const Tensor& dh0) {
+  dispatch_floating(x.dtype(), "ssd_backward", [&]<typename T>() {
+    if (chunk > 0) {
+      cpu::ssd_chunked_backward<T>(s, chunk, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
+                                   ptr_or_null<T>(h0), dy.data<T>(), ptr_or_null<T>(dhT), dx.data<T>(),
+                                   ddt.data<T>(), dA.data<T>(), dB.data<T>(), dC.data<T>(), mut_or_null<T>(dh0));
+      return;
+    }
+    cpu::ssd_recurrent_backward<T>(s, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
+                                   ptr_or_null<T>(h0), dy.data<T>(), ptr_or_null<T>(dhT), dx.data<T>(),
+                                   ddt.data<T>(), dA.data<T>(), dB.data<T>(), dC.data<T>(), mut_or_null<T>(dh0));
+  });
+}
+
+}  // namespace ssm
