@@ -17,7 +17,7 @@ struct OptionSpec {
   std::string help;
   bool is_flag = false;     // takes no value
   bool repeatable = false;  // may be given several times
-  std::string default_value;
+  std::string default_value;  // shown in --help; options whose default is computed describe it here
 };
 
 class Args {

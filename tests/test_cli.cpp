@@ -83,7 +83,7 @@ TEST_CASE("ssmlab train, info and capacity run end to end on a tiny config") {
   CHECK(info.exit_code == 0);
   CHECK(info.out.find("mamba2") != std::string::npos);
 
-  RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --lengths 128,256 "
+  RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --lengths 256,384 "
                       "--samples 2 --document " + ws.corpus() + "/a.txt --ppl-length 600 --quiet");
   INFO(cap.err);
   CHECK(cap.exit_code == 0);

@@ -1,1 +1,0 @@
-#include "eval/svg_plot.h"

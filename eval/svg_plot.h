@@ -1,2 +1,0 @@
-// eval/svg_plot.h — placeholder header; the plotting module is written next.
-#pragma once
