@@ -39,7 +39,7 @@ std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device) {
   }
   const DeviceAllocator* alloc = device_allocator(device.type);
   SSM_USER_CHECK(alloc != nullptr, "device ", device.str(),
-                 " is not available: this ssmlab was built without CUDA support");
+                 " is not available (this ssmlab has no CUDA support, or no GPU is visible)");
   void* ptr = alloc->allocate(nbytes);
   auto release = alloc->release;
   storage->data = std::shared_ptr<void>(ptr, [release](void* p) { release(p); });

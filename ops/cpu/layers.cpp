@@ -12,6 +12,15 @@ int64_t last_dim(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
 int64_t rows_of(const Tensor& t) { return t.numel() / std::max<int64_t>(last_dim(t), 1); }
 template <typename T>
 double sigmoid(T v) { return 1.0 / (1.0 + std::exp(-static_cast<double>(v))); }
+// log Σ_c exp(row[c]), shifted by the row maximum so no exp overflows.
+template <typename T>
+double row_logsumexp(const T* row, int64_t C) {
+  double mx = row[0];
+  for (int64_t c = 1; c < C; ++c) mx = std::max(mx, static_cast<double>(row[c]));
+  double sum = 0;
+  for (int64_t c = 0; c < C; ++c) sum += std::exp(row[c] - mx);
+  return mx + std::log(sum);
+}
 int64_t target_at(const Tensor& targets, int64_t i) {
   return targets.dtype() == Dtype::i64 ? targets.data<int64_t>()[i] : targets.data<int32_t>()[i];
 }
@@ -27,11 +36,7 @@ void CpuBackend::softmax_forward(const Tensor& x, const Tensor& y, bool log) {
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < R; ++r) {
       const T* row = px + r * C;
-      double mx = row[0];
-      for (int64_t c = 1; c < C; ++c) mx = std::max(mx, static_cast<double>(row[c]));
-      double sum = 0;
-      for (int64_t c = 0; c < C; ++c) sum += std::exp(row[c] - mx);
-      const double lse = mx + std::log(sum);
+      const double lse = row_logsumexp(row, C);
       for (int64_t c = 0; c < C; ++c) {
         py[r * C + c] = static_cast<T>(log ? row[c] - lse : std::exp(row[c] - lse));
       }
@@ -67,11 +72,7 @@ void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& targe
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < R; ++r) {
       const T* row = pl + r * V;
-      double mx = row[0];
-      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, static_cast<double>(row[v]));
-      double sum = 0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
-      const double l = mx + std::log(sum);
+      const double l = row_logsumexp(row, V);
       plse[r] = static_cast<T>(l);
       const int64_t t = target_at(targets, r);
       ploss[r] = t == ignore_index ? T(0) : static_cast<T>(l - row[t]);

@@ -46,6 +46,36 @@ struct Layout {
   int64_t bc(int64_t b, int64_t t, int64_t g) const { return ((b * L + t) * G + g) * N; }
 };
 
+// Reads chunk [t0, t0+L) of head h: a_j = Δ_j·A_h and u_j = Δ_j·x_j (u is (L, P)), and its decays.
+template <typename T>
+void load_chunk(const Layout& lay, int64_t b, int64_t h, int64_t t0, int64_t L, const T* x, const T* dt, const T* A,
+                std::vector<double>& a, std::vector<double>& u, ChunkDecays& d) {
+  a.assign(L, 0.0);
+  u.assign(L * lay.P, 0.0);
+  for (int64_t j = 0; j < L; ++j) {
+    const double delta = dt[lay.dt(b, t0 + j, h)];
+    a[j] = delta * static_cast<double>(A[h]);
+    for (int64_t p = 0; p < lay.P; ++p) u[j * lay.P + p] = delta * x[lay.x(b, t0 + j, h) + p];
+  }
+  d.compute(a, L);
+}
+
+// The state handed to the next chunk: S ← e^{cum_{L-1}}·S + Σ_j e^{tail_j}·u_j ⊗ B_j.
+template <typename T>
+void pass_state(const Layout& lay, int64_t b, int64_t g, int64_t t0, int64_t L, const T* Bm,
+                const std::vector<double>& u, const ChunkDecays& d, std::vector<double>& S) {
+  const int64_t P = lay.P, N = lay.N;
+  const double chunk_decay = std::exp(d.cum[L - 1]);
+  for (double& v : S) v *= chunk_decay;
+  for (int64_t j = 0; j < L; ++j) {
+    const T* Bj = Bm + lay.bc(b, t0 + j, g);
+    const double e = std::exp(d.tail[j]);
+    for (int64_t p = 0; p < P; ++p) {
+      for (int64_t n = 0; n < N; ++n) S[p * N + n] += e * u[j * P + p] * Bj[n];
+    }
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -64,14 +94,7 @@ void ssd_chunked_forward(const SsdShape& s, int64_t Q, const T* x, const T* dt, 
       }
       for (int64_t t0 = 0; t0 < s.seqlen; t0 += Q) {
         const int64_t L = std::min(Q, s.seqlen - t0);
-        a.assign(L, 0.0);
-        u.assign(L * P, 0.0);
-        for (int64_t j = 0; j < L; ++j) {
-          const double delta = dt[lay.dt(b, t0 + j, h)];
-          a[j] = delta * static_cast<double>(A[h]);
-          for (int64_t p = 0; p < P; ++p) u[j * P + p] = delta * x[lay.x(b, t0 + j, h) + p];
-        }
-        d.compute(a, L);
+        load_chunk(lay, b, h, t0, L, x, dt, A, a, u, d);
         std::vector<double> yi(P);
         for (int64_t i = 0; i < L; ++i) {
           const T* Ci = Cm + lay.bc(b, t0 + i, g);
@@ -90,15 +113,7 @@ void ssd_chunked_forward(const SsdShape& s, int64_t Q, const T* x, const T* dt, 
           }
           for (int64_t p = 0; p < P; ++p) y[lay.x(b, t0 + i, h) + p] = static_cast<T>(yi[p]);
         }
-        const double chunk_decay = std::exp(d.cum[L - 1]);
-        for (int64_t i = 0; i < P * N; ++i) S[i] *= chunk_decay;
-        for (int64_t j = 0; j < L; ++j) {
-          const T* Bj = Bm + lay.bc(b, t0 + j, g);
-          const double e = std::exp(d.tail[j]);
-          for (int64_t p = 0; p < P; ++p) {
-            for (int64_t n = 0; n < N; ++n) S[p * N + n] += e * u[j * P + p] * Bj[n];
-          }
-        }
+        pass_state(lay, b, g, t0, L, Bm, u, d, S);
       }
       for (int64_t i = 0; i < P * N; ++i) hT[(b * s.heads + h) * P * N + i] = static_cast<T>(S[i]);
     }
@@ -120,17 +135,6 @@ void ssd_chunked_backward(const SsdShape& s, int64_t Q, const T* x, const T* dt,
       std::vector<double> starts(n_chunks * P * N), dS(P * N), dS_prev(P * N), a, u, du, da, w;
       ChunkDecays d;
       for (int64_t h = g * heads_per_group; h < (g + 1) * heads_per_group; ++h) {
-        // Load this chunk's a and u (Δ·x) for local steps.
-        auto load = [&](int64_t t0, int64_t L) {
-          a.assign(L, 0.0);
-          u.assign(L * P, 0.0);
-          for (int64_t j = 0; j < L; ++j) {
-            const double delta = dt[lay.dt(b, t0 + j, h)];
-            a[j] = delta * static_cast<double>(A[h]);
-            for (int64_t p = 0; p < P; ++p) u[j * P + p] = delta * x[lay.x(b, t0 + j, h) + p];
-          }
-          d.compute(a, L);
-        };
         // 1. Chunk-start states, recomputed with the forward's state passing.
         std::vector<double> S(P * N, 0.0);
         if (h0) {
@@ -139,23 +143,15 @@ void ssd_chunked_backward(const SsdShape& s, int64_t Q, const T* x, const T* dt,
         for (int64_t c = 0; c < n_chunks; ++c) {
           const int64_t t0 = c * Q, L = std::min(Q, s.seqlen - t0);
           std::copy(S.begin(), S.end(), starts.begin() + c * P * N);
-          load(t0, L);
-          const double chunk_decay = std::exp(d.cum[L - 1]);
-          for (int64_t i = 0; i < P * N; ++i) S[i] *= chunk_decay;
-          for (int64_t j = 0; j < L; ++j) {
-            const T* Bj = Bm + lay.bc(b, t0 + j, g);
-            const double e = std::exp(d.tail[j]);
-            for (int64_t p = 0; p < P; ++p) {
-              for (int64_t n = 0; n < N; ++n) S[p * N + n] += e * u[j * P + p] * Bj[n];
-            }
-          }
+          load_chunk(lay, b, h, t0, L, x, dt, A, a, u, d);
+          pass_state(lay, b, g, t0, L, Bm, u, d, S);
         }
         // 2. Chunks last to first; dS is the gradient of the state at the current chunk's end.
         for (int64_t i = 0; i < P * N; ++i) dS[i] = dhT ? static_cast<double>(dhT[(b * H + h) * P * N + i]) : 0.0;
         for (int64_t c = n_chunks - 1; c >= 0; --c) {
           const int64_t t0 = c * Q, L = std::min(Q, s.seqlen - t0);
           const double* Sp = starts.data() + c * P * N;
-          load(t0, L);
+          load_chunk(lay, b, h, t0, L, x, dt, A, a, u, d);
           du.assign(L * P, 0.0);
           da.assign(L, 0.0);
           w.assign(L * L, 0.0);
