@@ -108,6 +108,16 @@ TEST_CASE("bad inputs: one line on stderr and exit code 2") {
     write(kWork / "bad.yaml", tiny_yaml((kWork / "no_such_corpus").string()));
     check_user_error("train " + (kWork / "bad.yaml").string(), "does not exist");
   }
+  SUBCASE("validation requested but nothing held out: refused before the first step") {
+    write(kWork / "noval.yaml",
+          "model: {d_model: 16, n_layer: 1, d_state: 8, headdim: 8, chunk_size: 16}\n"
+          "data:\n  seq_len: 64\n  batch_size: 2\n  valid_fraction: 0.0\n  sources:\n"
+          "    - {kind: text, path: " + ws.corpus() + "}\n"
+          "train: {steps: 3, eval_every: 1}\n");
+    check_user_error("train " + (kWork / "noval.yaml").string() + " --run-dir " + (kWork / "noval").string(),
+                     "no validation data");
+    CHECK_FALSE(fs::exists(kWork / "noval" / "metrics.jsonl"));
+  }
   SUBCASE("missing checkpoint") {
     check_user_error("capacity --model " + (kWork / "no_ckpt").string(), "does not exist");
     check_user_error("info --model " + (kWork / "no_ckpt").string(), "does not exist");

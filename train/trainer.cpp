@@ -73,6 +73,8 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
   const Device device = resolve_device(config.run.device);
   std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(config.data.tokenizer);
   TrainingData data(config.data, *tokenizer, config.run.seed);
+  // Fail before the first step, not at the first evaluation, when no source has held-out data.
+  if (config.train.eval_every > 0) data.valid_batch(0);
   std::unique_ptr<LanguageModel> model = make_model(config.model, tokenizer->vocab_size(), config.run.seed);
   model->to(device);
   AdamW optimizer(model->named_parameters(), config.optim);
