@@ -40,7 +40,8 @@ CapacityReport run_capacity(LanguageModel& model, const Tokenizer& tokenizer, co
   const std::vector<double> losses = per_token_loss(model, document, options.loss_chunk, device);
   r.document_tokens = static_cast<int64_t>(document.size());
   r.bucket_loss = bucket_means(losses, options.bucket);
-  r.collapse_at = collapse_onset(r.bucket_loss, options.bucket, options.train_length);
+  r.smoothed_loss = moving_average(r.bucket_loss, options.smooth);
+  r.collapse_at = collapse_onset(r.smoothed_loss, options.bucket, options.train_length);
   const size_t split = std::min(losses.size(), static_cast<size_t>(std::max<int64_t>(options.train_length, 0)));
   r.loss_within = mean_of(losses, 0, split);
   r.loss_beyond = mean_of(losses, split, losses.size());
@@ -83,12 +84,14 @@ void write_capacity_report(const CapacityReport& r, const CapacityOptions& o) {
   // Loss by position.
   {
     std::ofstream csv = open("position_loss.csv");
-    csv << "bucket_start,bucket_end,mean_loss\n";
-    LinePlot plot{"Loss by position (" + o.model_name + ")", "token position", "loss (nats)", {{"bucket mean", {}}}};
+    csv << "bucket_start,bucket_end,mean_loss,smoothed_loss\n";
+    LinePlot plot{"Loss by position (" + o.model_name + ")", "token position", "loss (nats)",
+                  {{"bucket mean", {}}, {absl::StrFormat("mean of last %d", o.smooth), {}}}};
     for (size_t k = 0; k < r.bucket_loss.size(); ++k) {
       const int64_t start = static_cast<int64_t>(k) * o.bucket;
-      csv << start << "," << start + o.bucket << "," << r.bucket_loss[k] << "\n";
+      csv << start << "," << start + o.bucket << "," << r.bucket_loss[k] << "," << r.smoothed_loss[k] << "\n";
       plot.series[0].points.push_back({start + o.bucket / 2.0, r.bucket_loss[k]});
+      plot.series[1].points.push_back({start + o.bucket / 2.0, r.smoothed_loss[k]});
     }
     plot.marker_x = static_cast<double>(o.train_length);
     plot.marker_label = "training length";
@@ -143,9 +146,9 @@ void write_capacity_report(const CapacityReport& r, const CapacityOptions& o) {
      << r.t_recall << "**. Per-sample data: [passkey.csv](passkey.csv).\n\n"
      << "## Loss by position\n\n![loss by position](position_loss.svg)\n\n"
      << "Per-token loss along one " << r.document_tokens << "-token document, streamed " << o.loss_chunk
-     << " tokens at a time with the recurrent state carried, averaged in buckets of " << o.bucket << " tokens. "
-     << "Collapse rule (paper §3): the first bucket past the training length whose mean exceeds twice the largest "
-        "bucket mean within it. Result: **" << onset_text(r) << "**. Data: [position_loss.csv](position_loss.csv).\n\n"
+     << " tokens at a time with the recurrent state carried, averaged in buckets of " << o.bucket << " tokens and smoothed by a trailing mean over " << o.smooth
+     << " buckets. Collapse rule (paper §3), applied to the smoothed curve: the first bucket past the training "
+        "length whose value exceeds twice the largest value within it. Result: **" << onset_text(r) << "**. Data: [position_loss.csv](position_loss.csv).\n\n"
      << "## Recurrent state\n\n![state norm](state_norm.svg)\n\n"
      << "After every " << o.state_chunk << " tokens, each layer's and head's SSM state (P x N) mean, unbiased variance, "
         "RMS and Frobenius norm (paper §6). Data: [state_norm.csv](state_norm.csv).\n";

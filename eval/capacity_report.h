@@ -19,6 +19,7 @@ struct CapacityOptions {
   int64_t train_length = 0;    // the model's training sequence length (the red line)
   int64_t loss_chunk = 1024;   // tokens per forward call when streaming the document
   int64_t bucket = 128;        // tokens per loss bucket
+  int64_t smooth = 8;          // buckets in the trailing average the collapse rule is applied to
   int64_t state_chunk = 128;   // tokens between state readings (the paper's 128)
   std::string out_dir;
   std::string model_name;      // for titles, e.g. the checkpoint path
@@ -29,6 +30,7 @@ struct CapacityReport {
   std::vector<int64_t> lengths;
   int64_t t_recall = 0;                 // largest length with accuracy >= 0.95 at it and all shorter
   std::vector<double> bucket_loss;
+  std::vector<double> smoothed_loss;   // moving_average(bucket_loss, smooth)
   int64_t document_tokens = 0;
   std::optional<int64_t> collapse_at;   // nullopt: no collapse up to document_tokens
   double loss_within = 0, loss_beyond = 0;  // mean loss before / after the training length (NaN if none)

@@ -120,6 +120,17 @@ std::vector<double> bucket_means(const std::vector<double>& values, int64_t buck
   return means;
 }
 
+std::vector<double> moving_average(const std::vector<double>& values, int64_t window) {
+  std::vector<double> out(values.size());
+  double sum = 0;
+  for (size_t k = 0; k < values.size(); ++k) {
+    sum += values[k];
+    if (static_cast<int64_t>(k) >= window) sum -= values[k - window];
+    out[k] = sum / static_cast<double>(std::min<int64_t>(static_cast<int64_t>(k) + 1, window));
+  }
+  return out;
+}
+
 std::optional<int64_t> collapse_onset(const std::vector<double>& bucket_mean, int64_t bucket, int64_t train_length) {
   double baseline = -std::numeric_limits<double>::infinity();
   for (size_t k = 0; k < bucket_mean.size(); ++k) {

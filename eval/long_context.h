@@ -5,8 +5,8 @@
 //                       substring of the output.
 //   loss by position    (paper.md §3): per-token loss along one long document, streamed in chunks
 //                       with the state carried (memory stays bounded for 1M-token inputs), then
-//                       bucketed; collapse onset = the first bucket past the training length whose
-//                       mean exceeds twice the largest bucket mean within it.
+//                       bucketed and smoothed; collapse onset = the first bucket past the training
+//                       length whose smoothed mean exceeds twice the largest one within it.
 //   state statistics    (paper.md §6): after every `chunk` tokens, each layer's and head's SSM state
 //                       mean, variance (unbiased), RMS and Frobenius norm.
 // Everything runs without autograd; logits are read on the CPU.
@@ -59,6 +59,9 @@ PasskeyResult run_passkey(LanguageModel& model, const Tokenizer& tokenizer, cons
 std::vector<double> per_token_loss(LanguageModel& model, const std::vector<TokenId>& tokens, int64_t chunk,
                                    Device device);
 std::vector<double> bucket_means(const std::vector<double>& values, int64_t bucket);
+// Trailing moving average over `window` entries (fewer at the start): smooths bucket means so a
+// single hard passage does not read as a collapse.
+std::vector<double> moving_average(const std::vector<double>& values, int64_t window);
 // First position >= train_length (a bucket start) where the bucket mean exceeds 2x the maximum
 // bucket mean among buckets that end within train_length; nullopt if none.
 std::optional<int64_t> collapse_onset(const std::vector<double>& bucket_mean, int64_t bucket, int64_t train_length);

@@ -51,6 +51,18 @@ TEST_CASE("collapse detection follows the paper's 2x rule") {
   CHECK_FALSE(collapse_onset(early, bucket, train).has_value());
 }
 
+TEST_CASE("smoothing keeps a lone spike from reading as a collapse, but not a sustained rise") {
+  std::vector<double> spike(30, 3.0);
+  spike[20] = 10.0;  // one hard bucket
+  CHECK(collapse_onset(spike, 100, 1000).value_or(-1) == 2000);
+  CHECK_FALSE(collapse_onset(moving_average(spike, 8), 100, 1000).has_value());
+  std::vector<double> rise(30, 3.0);
+  for (size_t k = 15; k < rise.size(); ++k) rise[k] = 9.0;
+  // Trailing mean of 8: (3·(8-n) + 9·n)/8 > 6 first when n = 5, i.e. bucket 19.
+  CHECK(collapse_onset(moving_average(rise, 8), 100, 1000).value_or(-1) == 1900);
+  CHECK(moving_average({2, 4, 6}, 2) == std::vector<double>{2, 3, 5});
+}
+
 TEST_CASE("bucket means, with a partial last bucket") {
   std::vector<double> m = bucket_means({1, 2, 3, 4, 5}, 2);
   CHECK(m == std::vector<double>{1.5, 3.5, 5});
