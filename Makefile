@@ -22,8 +22,10 @@ build: deps $(BUILD_DIR)/CMakeCache.txt
 corpus: deps
 	@bash scripts/make_bible_corpus.sh data/kjv
 
+# CTest runs the test programs in parallel, so each runs single-threaded: OpenMP and OpenBLAS
+# threads on top of parallel processes only oversubscribe the cores.
 test: build corpus
-	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
 
 demo: build corpus
 	$(SSMLAB) train configs/mamba2_s128.yaml --run-dir runs/demo
