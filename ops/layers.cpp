@@ -32,10 +32,6 @@ void check_ids(const char* op, const Tensor& ids, int64_t limit, int64_t ignore,
   }
 }
 
-struct CeResult {
-  Tensor losses, lse;
-};
-
 Tensor cross_entropy_impl(const char* name, const Tensor& logits, const Tensor& targets, int64_t ignore_index,
                           bool reduce) {
   check_floating(name, logits, "logits");

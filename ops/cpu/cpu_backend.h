@@ -3,8 +3,9 @@
 // Constraints: no intrinsics, f32 and f64 via templates, OpenMP only on outer loops with a
 // static schedule (each output element is written by exactly one thread, so results are
 // bit-reproducible run to run, which exact checkpoint resume relies on). GEMM goes to OpenBLAS.
-// Each group of kernels lives in its own file: elementwise.cpp, reduce.cpp, matmul.cpp,
-// softmax_loss.cpp, embedding.cpp, norms.cpp, conv1d.cpp, adamw.cpp, and ops/scan/ssd_cpu*.cpp.
+// Kernels by file: elementwise.cpp (copy, unary, binary), reduce.cpp (sum_to, max), matmul.cpp
+// (GEMM), layers.cpp (softmax, cross-entropy, embedding, norms, causal conv), adamw.cpp, and the
+// SSD scan in ops/scan/ssd_cpu*.cpp.
 #pragma once
 
 #include "core/error.h"    // defines: Error
