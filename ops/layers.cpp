@@ -1,5 +1,7 @@
 // ops/layers.cpp — op layer for softmax, cross-entropy, embedding, the norms and the causal conv:
 // shape checks, kernel calls, and the autograd nodes that call the backward kernels.
+#include <optional>
+
 #include "autograd/function.h"  // defines: record
 #include "ops/op_util.h"
 #include "ops/ops.h"
@@ -24,11 +26,18 @@ Tensor softmax_impl(const char* name, const Tensor& x, int64_t dim, bool log) {
   return d == x.dim() - 1 ? y : transpose(y, d, -1);
 }
 
-void check_ids(const char* op, const Tensor& ids, int64_t limit, int64_t ignore, const char* what) {
+// Integer ids (targets, tokens) on `weight_like`'s device, each in [0, limit); `ignore`, when
+// given, is also allowed (cross-entropy's ignore_index). Checked on the host so a bad id is a
+// clear error here instead of an out-of-bounds read in a kernel.
+void check_ids(const char* op, const Tensor& ids, const Tensor& weight_like, int64_t limit,
+               std::optional<int64_t> ignore, const char* what) {
   SSM_USER_CHECK(ids.dtype() == Dtype::i64 || ids.dtype() == Dtype::i32, op, ": ", what,
                  " must be i32 or i64, got ", ids.str());
+  SSM_USER_CHECK(ids.device() == weight_like.device(), op, ": device mismatch ", ids.str(), " vs ",
+                 weight_like.str());
   for (int64_t id : ids.to_vector<int64_t>()) {
-    SSM_USER_CHECK(id == ignore || (id >= 0 && id < limit), op, ": ", what, " ", id, " out of range [0, ", limit, ")");
+    SSM_USER_CHECK(id == ignore || (id >= 0 && id < limit), op, ": ", what, " ", id,
+                   " out of range [0, ", limit, ")");
   }
 }
 
@@ -38,7 +47,8 @@ Tensor cross_entropy_impl(const char* name, const Tensor& logits, const Tensor& 
   SSM_USER_CHECK(logits.dim() == 2, name, ": logits must be (N, V), got ", shape_str(logits.shape()));
   SSM_USER_CHECK(targets.dim() == 1 && targets.size(0) == logits.size(0), name, ": targets ",
                  shape_str(targets.shape()), " do not match logits ", shape_str(logits.shape()));
-  check_ids(name, targets, logits.size(1), ignore_index, "target");
+  SSM_USER_CHECK(logits.size(1) > 0, name, ": logits ", shape_str(logits.shape()), " have no classes");
+  check_ids(name, targets, logits, logits.size(1), ignore_index, "target");
   const int64_t N = logits.size(0);
   Tensor lc = contiguous(logits.detach());
   Tensor tc = targets.is_contiguous() ? targets : targets.clone_contiguous();
@@ -72,7 +82,7 @@ Tensor cross_entropy_per_token(const Tensor& logits, const Tensor& targets, int6
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
   check_floating("embedding", weight, "weight");
   SSM_USER_CHECK(weight.dim() == 2, "embedding: weight must be (V, D), got ", shape_str(weight.shape()));
-  check_ids("embedding", ids, weight.size(0), -1, "id");
+  check_ids("embedding", ids, weight, weight.size(0), std::nullopt, "id");
   Tensor wc = contiguous(weight.detach());
   Tensor idc = ids.is_contiguous() ? ids : ids.clone_contiguous();
   Shape shape = ids.shape();
@@ -90,6 +100,8 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
 
 Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
   check_floating("rms_norm", x);
+  SSM_USER_CHECK(x.dim() >= 1 && x.size(-1) > 0, "rms_norm: x must be (..., C) with C >= 1, got ",
+                 shape_str(x.shape()));
   check_shape("rms_norm", "weight", weight, {x.size(-1)});
   check_compatible("rms_norm", x, weight);
   Tensor xc = contiguous(x.detach()), wc = contiguous(weight.detach());
@@ -105,6 +117,8 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, double eps) {
 
 Tensor gated_rms_norm(const Tensor& x, const Tensor& z, const Tensor& weight, double eps, int64_t group_size) {
   check_floating("gated_rms_norm", x);
+  SSM_USER_CHECK(x.dim() >= 1 && x.size(-1) > 0, "gated_rms_norm: x must be (..., C) with C >= 1, got ",
+                 shape_str(x.shape()));
   check_shape("gated_rms_norm", "z", z, x.shape());
   check_shape("gated_rms_norm", "weight", weight, {x.size(-1)});
   SSM_USER_CHECK(group_size > 0 && x.size(-1) % group_size == 0, "gated_rms_norm: group size ", group_size,
@@ -125,8 +139,12 @@ Tensor gated_rms_norm(const Tensor& x, const Tensor& z, const Tensor& weight, do
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
   check_floating("layer_norm", x);
+  SSM_USER_CHECK(x.dim() >= 1 && x.size(-1) > 0, "layer_norm: x must be (..., C) with C >= 1, got ",
+                 shape_str(x.shape()));
   check_shape("layer_norm", "weight", weight, {x.size(-1)});
   check_shape("layer_norm", "bias", bias, {x.size(-1)});
+  check_compatible("layer_norm", x, weight);
+  check_compatible("layer_norm", x, bias);
   Tensor xc = contiguous(x.detach()), wc = contiguous(weight.detach()), bc = contiguous(bias.detach());
   const int64_t R = x.numel() / x.size(-1);
   Tensor y = empty_like(xc), mean = empty_like(xc, {R}), rstd = empty_like(xc, {R});
@@ -148,7 +166,10 @@ ConvResult causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bi
                  C, ", W), got ", shape_str(weight.shape()));
   const int64_t W = weight.size(1);
   if (bias.defined()) check_shape("causal_conv1d", "bias", bias, {C});
+  check_compatible("causal_conv1d", x, weight);
+  if (bias.defined()) check_compatible("causal_conv1d", x, bias);
   if (state.defined()) check_shape("causal_conv1d", "state", state, {B, W - 1, C});
+  if (state.defined()) check_compatible("causal_conv1d", x, state);
   Tensor xc = contiguous(x.detach()), wc = contiguous(weight.detach());
   Tensor bc = bias.defined() ? contiguous(bias.detach()) : Tensor();
   Tensor sc = state.defined() ? contiguous(state.detach()) : Tensor();
