@@ -3,78 +3,51 @@
 
 #include <cmath>
 
-#include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "core/error.h"   // defines: SSM_USER_CHECK
 #include "core/philox.h"  // defines: Rng
 #include "ops/ops.h"      // defines: linear, causal_conv1d, gated_rms_norm, ...
 
 namespace ssm {
-namespace {
 
-int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
-
-Tensor parameter(Tensor t) {
-  t.set_requires_grad(true);
-  return t;
-}
-
-// Each parameter draws from its own Philox stream, so adding a layer never shifts another's init.
-uint64_t stream(uint64_t seed, int64_t layer, int64_t which) {
-  return Rng::derive(seed, static_cast<uint64_t>(layer + 1) * 64 + static_cast<uint64_t>(which));
-}
-
-// PyTorch's default nn.Linear / nn.Conv1d init: kaiming_uniform(a=√5) = U(±1/√fan_in).
-Tensor default_init(const Shape& shape, int64_t fan_in, uint64_t seed, Dtype dtype) {
-  const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-  return Tensor::uniform(shape, seed, -bound, bound, dtype);
-}
-
-}  // namespace
-
-Mamba2Model::Mamba2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, Dtype dtype)
+Mamba2Model::Mamba2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, Dtype dtype, bool initialize)
     : cfg_(cfg), vocab_padded_(round_up(vocab_size, std::max<int64_t>(cfg.pad_vocab_multiple, 1))) {
   SSM_USER_CHECK(d_inner() % cfg.headdim == 0, "mamba2: d_inner ", d_inner(), " is not a multiple of headdim ",
                  cfg.headdim);
   SSM_USER_CHECK(num_heads() % cfg.ngroups == 0, "mamba2: ", num_heads(), " heads do not split into ",
                  cfg.ngroups, " groups");
-  init_parameters(seed, dtype);
+  init_parameters(ParameterFactory(seed, dtype, initialize));
 }
 
-void Mamba2Model::init_parameters(uint64_t seed, Dtype dtype) {
+void Mamba2Model::init_parameters(const ParameterFactory& init) {
   const int64_t D = cfg_.d_model, E = d_inner(), H = num_heads(), W = cfg_.d_conv;
   const int64_t GN = cfg_.ngroups * cfg_.d_state;
   const bool hf = cfg_.init == "hf";
-  embedding_ = parameter(Tensor::randn({vocab_padded_, D}, stream(seed, -1, 0), dtype, Device::cpu(), 0.02));
-  norm_f_ = parameter(Tensor::full({D}, 1.0, dtype));
+  embedding_ = init.normal({vocab_padded_, D}, 0.02, -1, 0);
+  norm_f_ = init.constant({D}, 1.0);
   layers_.clear();
   for (int64_t i = 0; i < cfg_.n_layer; ++i) {
     Layer l;
-    l.norm = parameter(Tensor::full({D}, 1.0, dtype));
-    l.in_proj = parameter(default_init({2 * E + 2 * GN + H, D}, D, stream(seed, i, 1), dtype));
-    l.conv_weight = parameter(default_init({E + 2 * GN, 1, W}, W, stream(seed, i, 2), dtype));
-    l.conv_bias = hf ? parameter(Tensor::zeros({E + 2 * GN}, dtype))
-                     : parameter(default_init({E + 2 * GN}, W, stream(seed, i, 3), dtype));
+    l.norm = init.constant({D}, 1.0);
+    l.in_proj = init.torch_default({2 * E + 2 * GN + H, D}, D, i, 1);
+    l.conv_weight = init.torch_default({E + 2 * GN, 1, W}, W, i, 2);
+    l.conv_bias = hf ? init.constant({E + 2 * GN}, 0.0) : init.torch_default({E + 2 * GN}, W, i, 3);
     // Δ0 log-uniform in [1e-3, 0.1], floored at 1e-4; dt_bias = softplus⁻¹(Δ0) so that
     // softplus(0 + dt_bias) starts at Δ0.
     std::vector<double> dt_bias(H), a_log(H);
-    Rng rng(stream(seed, i, 4));
+    Rng rng(init.stream(i, 4));
     for (int64_t h = 0; h < H; ++h) {
       const double u = rng.uniform();
       const double dt = std::max(std::exp(std::log(1e-3) + u * (std::log(0.1) - std::log(1e-3))), 1e-4);
       dt_bias[h] = dt + std::log(-std::expm1(-dt));
       a_log[h] = hf ? std::log(static_cast<double>(h + 1)) : std::log(1.0 + 15.0 * rng.uniform());
     }
-    l.dt_bias = parameter(Tensor::from_vector(dt_bias, {H}).to(dtype));
-    l.A_log = parameter(Tensor::from_vector(a_log, {H}).to(dtype));
-    l.D = parameter(Tensor::full({H}, 1.0, dtype));
-    l.gate_norm = parameter(Tensor::full({E}, 1.0, dtype));
+    l.dt_bias = init.values({H}, dt_bias);
+    l.A_log = init.values({H}, a_log);
+    l.D = init.constant({H}, 1.0);
+    l.gate_norm = init.constant({E}, 1.0);
     // Residual-branch outputs are scaled by 1/√L so the residual stream's variance stays O(1).
-    Tensor out = default_init({D, E}, E, stream(seed, i, 5), dtype);
-    {
-      autograd::NoGradGuard no_grad;
-      out = ops::mul_scalar(out, 1.0 / std::sqrt(static_cast<double>(cfg_.n_layer)));
-    }
-    l.out_proj = parameter(out);
+    const double bound = 1.0 / std::sqrt(static_cast<double>(E) * static_cast<double>(cfg_.n_layer));
+    l.out_proj = init.uniform({D, E}, -bound, bound, i, 5);
     layers_.push_back(std::move(l));
   }
 }
@@ -163,11 +136,6 @@ Tensor Mamba2Model::step(const Tensor& tokens, RecurrentState& state, const Forw
   Tensor logits = forward(ops::unsqueeze(tokens, 1), &state, options);
   scan_impl_ = saved;
   return ops::squeeze(logits, 1);
-}
-
-std::unique_ptr<LanguageModel> make_model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed) {
-  if (cfg.arch == "mamba2") return std::make_unique<Mamba2Model>(cfg, vocab_size, seed);
-  throw UserError(absl::StrCat("model.arch: unknown architecture '", cfg.arch, "' (allowed: mamba2)"));
 }
 
 }  // namespace ssm

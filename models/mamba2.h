@@ -11,20 +11,22 @@
 // Parameter names are the state-spaces checkpoint names, so weights load from the public release.
 #pragma once
 
-#include <memory>
 #include <vector>
 
+#include "models/init.h"            // defines: ParameterFactory
 #include "models/language_model.h"  // defines: LanguageModel, RecurrentState
-#include "ops/scan/ssd.h"           // defines: ScanImpl
 #include "models/model_config.h"    // defines: ModelConfig
+#include "ops/scan/ssd.h"           // defines: ScanImpl
 
 namespace ssm {
 
 class Mamba2Model final : public LanguageModel {
  public:
   // `vocab_size` is the tokenizer's; the model pads it to cfg.pad_vocab_multiple. Parameters are
-  // initialised from `seed` (mamba_ssm's scheme, or HF's with cfg.init == "hf") in `dtype`.
-  Mamba2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, Dtype dtype = Dtype::f32);
+  // initialised from `seed` (mamba_ssm's scheme, or HF's with cfg.init == "hf") in `dtype`;
+  // with initialize = false they are left uninitialised (see models/init.h).
+  Mamba2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, Dtype dtype = Dtype::f32,
+              bool initialize = true);
 
   std::string architecture() const override { return "mamba2"; }
   int64_t vocab_size() const override { return vocab_padded_; }
@@ -55,7 +57,7 @@ class Mamba2Model final : public LanguageModel {
     Tensor out_proj;      // (D, E)           mixer.out_proj.weight
   };
 
-  void init_parameters(uint64_t seed, Dtype dtype);
+  void init_parameters(const ParameterFactory& init);
   // u (B, T, D) -> (B, T, D); reads and replaces `state` when non-null.
   Tensor mixer(const Layer& layer, const Tensor& u, LayerState* state) const;
 
@@ -66,8 +68,5 @@ class Mamba2Model final : public LanguageModel {
   Tensor norm_f_;     // (D)    backbone.norm_f.weight
   std::vector<Layer> layers_;
 };
-
-// Builds the architecture named by cfg.arch (UserError naming the allowed values otherwise).
-std::unique_ptr<LanguageModel> make_model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed);
 
 }  // namespace ssm

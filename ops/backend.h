@@ -15,7 +15,7 @@
 
 namespace ssm {
 
-enum class UnaryOp { neg, exp, log, sqrt, square, sigmoid, silu, softplus, relu, add_scalar, mul_scalar };
+enum class UnaryOp { neg, exp, log, sqrt, square, sigmoid, silu, softplus, relu, tanh, add_scalar, mul_scalar };
 enum class BinaryOp { add, sub, mul, div };
 
 struct SsdShape {  // the Mamba-2 SSD problem size

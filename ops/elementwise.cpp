@@ -138,6 +138,7 @@ Tensor square(const Tensor& x) { return unary_op("square", UnaryOp::square, x); 
 Tensor sigmoid(const Tensor& x) { return unary_op("sigmoid", UnaryOp::sigmoid, x); }
 Tensor silu(const Tensor& x) { return unary_op("silu", UnaryOp::silu, x); }
 Tensor softplus(const Tensor& x) { return unary_op("softplus", UnaryOp::softplus, x); }
+Tensor tanh(const Tensor& x) { return unary_op("tanh", UnaryOp::tanh, x); }
 Tensor relu(const Tensor& x) { return unary_op("relu", UnaryOp::relu, x); }
 
 }  // namespace ssm::ops

@@ -158,6 +158,24 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, dou
   return y;
 }
 
+Tensor group_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps) {
+  check_floating("group_norm", x);
+  SSM_USER_CHECK(x.dim() >= 1 && groups > 0 && x.size(-1) % groups == 0, "group_norm: ", groups,
+                 " groups do not divide the last dim of ", shape_str(x.shape()));
+  check_shape("group_norm", "weight", weight, {x.size(-1)});
+  check_shape("group_norm", "bias", bias, {x.size(-1)});
+  // A LayerNorm over (..., groups, C/groups) without affine, then the per-channel affine: the
+  // existing LayerNorm kernels (and their backward) do all the work.
+  const int64_t per_group = x.size(-1) / groups;
+  Shape grouped = x.shape();
+  grouped.back() = groups;
+  grouped.push_back(per_group);
+  Tensor ones = Tensor::full({per_group}, 1.0, x.dtype(), x.device());
+  Tensor zeros = Tensor::zeros({per_group}, x.dtype(), x.device());
+  Tensor normed = reshape(layer_norm(reshape(x, grouped), ones, zeros, eps), x.shape());
+  return normed * weight + bias;
+}
+
 ConvResult causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& state) {
   check_floating("causal_conv1d", x);
   SSM_USER_CHECK(x.dim() == 3, "causal_conv1d: x must be (B, T, C), got ", shape_str(x.shape()));

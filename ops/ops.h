@@ -35,6 +35,7 @@ Tensor sigmoid(const Tensor& x);
 Tensor silu(const Tensor& x);      // x·σ(x)
 Tensor softplus(const Tensor& x);  // log(1 + e^x), = x for x > 20 (every reference's threshold)
 Tensor relu(const Tensor& x);
+Tensor tanh(const Tensor& x);
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 
 // ---- reductions --------------------------------------------------------------------------
@@ -70,6 +71,9 @@ Tensor gated_rms_norm(const Tensor& x, const Tensor& z, const Tensor& weight, do
                       int64_t group_size);
 // x (..., C), weight and bias (C): (x - μ)/sqrt(σ² + eps)·weight + bias (biased variance)
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps);
+// LayerNorm applied separately to each of `groups` contiguous blocks of the last dim, with a
+// per-channel affine: weight and bias (C). RWKV's ln_x after the WKV heads.
+Tensor group_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups, double eps);
 
 // Causal depthwise conv over time. x (B, T, C), weight (C, W) (W taps, tap W-1 multiplies the
 // current token), bias (C) or undefined, state (B, W-1, C): the W-1 inputs before x, oldest
@@ -105,4 +109,7 @@ inline Tensor operator/(const Tensor& a, const Tensor& b) { return ops::div(a, b
 inline Tensor operator*(const Tensor& a, double s) { return ops::mul_scalar(a, s); }
 inline Tensor operator+(const Tensor& a, double s) { return ops::add_scalar(a, s); }
 inline Tensor operator-(const Tensor& a) { return ops::neg(a); }
+inline Tensor operator-(const Tensor& a, double s) { return ops::add_scalar(a, -s); }
+inline Tensor operator-(double s, const Tensor& a) { return ops::add_scalar(ops::neg(a), s); }
+inline Tensor operator*(double s, const Tensor& a) { return ops::mul_scalar(a, s); }
 }  // namespace ssm

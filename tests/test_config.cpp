@@ -252,7 +252,7 @@ TEST_CASE("enum values list the allowed choices") {
   CHECK(error_with("run.device=gpu") == "configs/x.yaml: 'run.device' must be one of auto, cpu, cuda; got 'gpu'");
   CHECK(error_with("run.precision=fp16") ==
         "configs/x.yaml: 'run.precision' must be one of fp32, bf16-mixed; got 'fp16'");
-  CHECK(error_with("model.arch=rwkv") == "configs/x.yaml: 'model.arch' must be one of mamba2; got 'rwkv'");
+  CHECK(error_with("model.arch=rwkv") == "configs/x.yaml: 'model.arch' must be one of mamba1, mamba2, rwkv5, rwkv6, hgrn2; got 'rwkv'");
   CHECK(error_with("model.init=xavier") == "configs/x.yaml: 'model.init' must be one of mamba_ssm, hf; got 'xavier'");
   CHECK(error_with("optim.schedule=step") ==
         "configs/x.yaml: 'optim.schedule' must be one of cosine, wsd, constant; got 'step'");

@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"  // defines: save_safetensors, load_safetensors
-#include "models/mamba2.h"     // defines: make_model
+#include "models/model_factory.h"  // defines: make_model
 #include "train/tokenizer.h"   // defines: make_tokenizer
 
 namespace ssm {

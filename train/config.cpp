@@ -175,33 +175,58 @@ RunConfig read_run(const Section& s) {
   return run;
 }
 
-ModelConfig read_model(const Section& s) {
-  ModelConfig m;
-  m.arch = s.choice("arch", m.arch, {"mamba2"});
-  m.d_model = s.positive_integer("d_model", m.d_model, /*required=*/true);
-  m.n_layer = s.positive_integer("n_layer", m.n_layer, /*required=*/true);
-  m.d_state = s.positive_integer("d_state", m.d_state);
-  m.headdim = s.positive_integer("headdim", m.headdim);
-  m.expand = s.positive_integer("expand", m.expand);
-  m.d_conv = s.positive_integer("d_conv", m.d_conv);
-  m.ngroups = s.positive_integer("ngroups", m.ngroups);
-  m.chunk_size = s.positive_integer("chunk_size", m.chunk_size);
-  m.pad_vocab_multiple = s.positive_integer("pad_vocab_multiple", m.pad_vocab_multiple);
-  m.norm_eps = s.number_where("norm_eps", m.norm_eps, [](double v) { return v > 0; }, "> 0");
-  m.init = s.choice("init", m.init, {"mamba_ssm", "hf"});
+// The `model:` keys, each bound to its ModelConfig field. Which keys an architecture accepts is
+// models/model_config.h's business; here each key only needs its type and its rule.
+struct IntegerKey {
+  const char* key;
+  int64_t ModelConfig::*field;
+  bool zero_means_auto;  // 0 selects the reference formula (dt_rank, d_ffn, LoRA ranks)
+};
+const IntegerKey kModelIntegerKeys[] = {
+    {"d_model", &ModelConfig::d_model, false},     {"n_layer", &ModelConfig::n_layer, false},
+    {"d_state", &ModelConfig::d_state, false},     {"headdim", &ModelConfig::headdim, false},
+    {"expand", &ModelConfig::expand, false},       {"d_conv", &ModelConfig::d_conv, false},
+    {"ngroups", &ModelConfig::ngroups, false},     {"dt_rank", &ModelConfig::dt_rank, true},
+    {"d_ffn", &ModelConfig::d_ffn, true},          {"lora_rank_mix", &ModelConfig::lora_rank_mix, true},
+    {"lora_rank_decay", &ModelConfig::lora_rank_decay, true},
+    {"chunk_size", &ModelConfig::chunk_size, false},
+    {"pad_vocab_multiple", &ModelConfig::pad_vocab_multiple, false},
+};
+struct NumberKey {
+  const char* key;
+  double ModelConfig::*field;
+};
+const NumberKey kModelNumberKeys[] = {{"norm_eps", &ModelConfig::norm_eps},
+                                      {"group_norm_eps", &ModelConfig::group_norm_eps}};
 
-  // The SSM splits d_inner = expand * d_model into heads of headdim channels, and the heads
-  // into ngroups groups sharing B and C; both splits must be exact.
-  const int64_t d_inner = m.expand * m.d_model;
-  if (d_inner % m.headdim != 0) {
-    s.fail(absl::StrCat("model.d_model * model.expand (", d_inner, ") must be divisible by model.headdim (",
-                        m.headdim, ")"));
+bool accepts(const std::vector<std::string>& keys, const char* key) {
+  return std::find(keys.begin(), keys.end(), key) != keys.end();
+}
+
+// Reads `arch` first (its keys and defaults depend on it), then every key of that architecture.
+ModelConfig read_model(const std::string& source, const YAML::Node& node) {
+  std::vector<std::string> all_keys;
+  for (const std::string& arch : model_architectures()) {
+    for (const std::string& key : model_config_keys(arch)) {
+      if (!accepts(all_keys, key.c_str())) all_keys.push_back(key);
+    }
   }
-  const int64_t heads = d_inner / m.headdim;
-  if (heads % m.ngroups != 0) {
-    s.fail(absl::StrCat("the number of heads d_model * expand / headdim (", heads,
-                        ") must be divisible by model.ngroups (", m.ngroups, ")"));
+  const std::string arch = Section(source, node, "model", all_keys).choice("arch", "mamba2", model_architectures());
+  const std::vector<std::string>& keys = model_config_keys(arch);
+  const Section s(source, node, "model", keys);
+
+  ModelConfig m = default_model_config(arch);
+  for (const IntegerKey& k : kModelIntegerKeys) {
+    if (!accepts(keys, k.key)) continue;
+    const bool required = k.field == &ModelConfig::d_model || k.field == &ModelConfig::n_layer;
+    m.*k.field = k.zero_means_auto ? s.non_negative_integer(k.key, m.*k.field)
+                                   : s.positive_integer(k.key, m.*k.field, required);
   }
+  for (const NumberKey& k : kModelNumberKeys) {
+    if (accepts(keys, k.key)) m.*k.field = s.number_where(k.key, m.*k.field, [](double v) { return v > 0; }, "> 0");
+  }
+  if (accepts(keys, "init")) m.init = s.choice("init", m.init, {"mamba_ssm", "hf"});
+  if (const std::string problem = validate_model_config(m); !problem.empty()) s.fail(problem);
   return m;
 }
 
@@ -390,8 +415,7 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   Config config;
   config.source = source_name;
   config.run = read_run(section("run", {"seed", "device", "precision"}));
-  config.model = read_model(section("model", {"arch", "d_model", "n_layer", "d_state", "headdim", "expand", "d_conv",
-                                              "ngroups", "chunk_size", "pad_vocab_multiple", "norm_eps", "init"}));
+  config.model = read_model(source_name, top.find("model", false));
   config.data = read_data(section("data", {"tokenizer", "sources", "seq_len", "batch_size", "valid_fraction"}),
                           source_name);
   config.optim = read_optim(section("optim", {"lr", "min_lr", "weight_decay", "beta1", "beta2", "eps", "grad_clip",
@@ -424,18 +448,15 @@ std::string config_to_yaml(const Config& c) {
 
   const ModelConfig& m = c.model;
   out << YAML::Key << "model" << YAML::Value << YAML::BeginMap;
+  const std::vector<std::string>& keys = model_config_keys(m.arch);
   emit(out, "arch", m.arch);
-  emit(out, "d_model", m.d_model);
-  emit(out, "n_layer", m.n_layer);
-  emit(out, "d_state", m.d_state);
-  emit(out, "headdim", m.headdim);
-  emit(out, "expand", m.expand);
-  emit(out, "d_conv", m.d_conv);
-  emit(out, "ngroups", m.ngroups);
-  emit(out, "chunk_size", m.chunk_size);
-  emit(out, "pad_vocab_multiple", m.pad_vocab_multiple);
-  emit_number(out, "norm_eps", m.norm_eps);
-  emit(out, "init", m.init);
+  for (const IntegerKey& k : kModelIntegerKeys) {
+    if (accepts(keys, k.key)) emit(out, k.key, m.*k.field);
+  }
+  for (const NumberKey& k : kModelNumberKeys) {
+    if (accepts(keys, k.key)) emit_number(out, k.key, m.*k.field);
+  }
+  if (accepts(keys, "init")) emit(out, "init", m.init);
   out << YAML::EndMap;
 
   const DataConfig& d = c.data;

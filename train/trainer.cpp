@@ -12,7 +12,7 @@
 #include "autograd/engine.h"     // defines: backward
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "core/error.h"
-#include "models/mamba2.h"       // defines: make_model
+#include "models/model_factory.h"  // defines: make_model
 #include "ops/backend.h"         // defines: has_backend
 #include "ops/ops.h"             // defines: cross_entropy, reshape
 #include "train/checkpoint.h"    // defines: save_checkpoint, load_checkpoint

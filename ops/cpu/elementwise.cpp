@@ -22,6 +22,7 @@ T apply_unary(UnaryOp op, T x, T s) {
     case UnaryOp::sqrt: return std::sqrt(x);
     case UnaryOp::square: return x * x;
     case UnaryOp::sigmoid: return sigmoid_of(x);
+    case UnaryOp::tanh: return std::tanh(x);
     case UnaryOp::silu: return x * sigmoid_of(x);
     case UnaryOp::softplus: return x > T(20) ? x : std::log1p(std::exp(x));
     case UnaryOp::relu: return x > T(0) ? x : T(0);
@@ -41,6 +42,7 @@ T unary_derivative(UnaryOp op, T x, T y, T s) {
     case UnaryOp::sqrt: return T(0.5) / y;
     case UnaryOp::square: return T(2) * x;
     case UnaryOp::sigmoid: return y * (T(1) - y);
+    case UnaryOp::tanh: return T(1) - y * y;
     case UnaryOp::silu: {
       const T sg = sigmoid_of(x);
       return sg * (T(1) + x * (T(1) - sg));
