@@ -100,9 +100,7 @@ Tensor Hgrn2Model::attention(const Layer& l, const Tensor& u, const Tensor& lowe
 }
 
 Tensor Hgrn2Model::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 2, "hgrn2.forward: tokens must be (B, T), got ", tokens.str());
-  SSM_USER_CHECK(!state || state->layers.size() == layers_.size(), "hgrn2.forward: state has ",
-                 state ? state->layers.size() : 0, " layers, model has ", layers_.size());
+  check_forward_args(tokens, state);
   // lb_l = Σ_{0<i≤l} softmax(lower_bounds)_i: a running sum over the layer axis.
   const Tensor gamma = ops::softmax(lower_bounds_, 0);  // (L, D)
   Tensor lower_bound;                                   // undefined for layer 0
@@ -122,13 +120,5 @@ Tensor Hgrn2Model::forward(const Tensor& tokens, RecurrentState* state, const Fo
   return ops::linear(ops::rms_norm(h, norm_, cfg_.norm_eps), lm_head_);
 }
 
-Tensor Hgrn2Model::step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 1, "hgrn2.step: tokens must be (B), got ", tokens.str());
-  const ops::ScanImpl saved = scan_impl_;
-  scan_impl_ = ops::ScanImpl::recurrent;
-  Tensor logits = forward(ops::unsqueeze(tokens, 1), &state, options);
-  scan_impl_ = saved;
-  return ops::squeeze(logits, 1);
-}
 
 }  // namespace ssm

@@ -17,7 +17,6 @@
 #include "models/init.h"            // defines: ParameterFactory
 #include "models/language_model.h"  // defines: LanguageModel, RecurrentState
 #include "models/model_config.h"    // defines: ModelConfig
-#include "ops/scan/ssd.h"           // defines: ScanImpl
 
 namespace ssm {
 
@@ -32,10 +31,8 @@ class Hgrn2Model final : public LanguageModel {
   // Per layer: "gla" (B, H, K, K), the key × value state of every head.
   RecurrentState init_state(int64_t batch, Device device) const override;
   Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) override;
-  Tensor step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options = {}) override;
   std::vector<NamedParameter> named_parameters() override;
 
-  void set_scan_impl(ops::ScanImpl impl) { scan_impl_ = impl; }
   int64_t num_heads() const { return cfg_.d_model / cfg_.headdim; }
 
  private:
@@ -50,7 +47,6 @@ class Hgrn2Model final : public LanguageModel {
 
   ModelConfig cfg_;
   int64_t vocab_padded_;
-  ops::ScanImpl scan_impl_ = ops::ScanImpl::chunked;
   Tensor embedding_;     // (V, D) model.embeddings.weight
   Tensor lower_bounds_;  // (L, D) model.lower_bounds
   Tensor norm_;          // (D)    model.norm.weight

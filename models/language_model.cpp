@@ -1,6 +1,9 @@
 // models/language_model.cpp — the shared parts of LanguageModel and RecurrentState.
 #include "models/language_model.h"
 
+#include "core/error.h"  // defines: SSM_USER_CHECK
+#include "ops/ops.h"     // defines: unsqueeze, squeeze
+
 namespace ssm {
 
 RecurrentState RecurrentState::detached() const {
@@ -17,6 +20,27 @@ int64_t LanguageModel::num_parameters() {
   int64_t n = 0;
   for (const NamedParameter& p : named_parameters()) n += p.tensor.numel();
   return n;
+}
+
+Tensor LanguageModel::step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options) {
+  SSM_USER_CHECK(tokens.dim() == 1, architecture(), ".step: tokens must be (B), got ", tokens.str());
+  const ops::ScanImpl saved = scan_impl_;
+  scan_impl_ = ops::ScanImpl::recurrent;
+  Tensor logits;
+  try {
+    logits = forward(ops::unsqueeze(tokens, 1), &state, options);
+  } catch (...) {
+    scan_impl_ = saved;
+    throw;
+  }
+  scan_impl_ = saved;
+  return ops::squeeze(logits, 1);
+}
+
+void LanguageModel::check_forward_args(const Tensor& tokens, const RecurrentState* state) const {
+  SSM_USER_CHECK(tokens.dim() == 2, architecture(), ".forward: tokens must be (B, T), got ", tokens.str());
+  SSM_USER_CHECK(!state || static_cast<int64_t>(state->layers.size()) == num_layers(), architecture(),
+                 ".forward: state has ", state ? state->layers.size() : 0, " layers, model has ", num_layers());
 }
 
 void LanguageModel::to(Device device) {

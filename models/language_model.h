@@ -15,7 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"  // defines: Tensor
+#include "core/tensor.h"     // defines: Tensor
+#include "ops/scan/ssd.h"     // defines: ScanImpl
 
 namespace ssm {
 
@@ -56,13 +57,25 @@ class LanguageModel {
   // tokens (B, T) i64 -> logits (B, T, V). If `state` is non-null it is the state before the
   // first token and is replaced by the state after the last one.
   virtual Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) = 0;
-  // tokens (B) -> logits (B, V), advancing `state` by one token.
-  virtual Tensor step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options = {}) = 0;
+  // tokens (B) -> logits (B, V), advancing `state` by one token: a length-1 forward() with the
+  // recurrent algorithm, which is the natural one for a single step.
+  virtual Tensor step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options = {});
 
   virtual std::vector<NamedParameter> named_parameters() = 0;
   int64_t num_parameters();
   // Moves every parameter to `device` in place (same leaves, new storage).
   void to(Device device);
+
+  // Which algorithm the sequence mixers use in forward(): chunked (training's form, the default)
+  // or the one-step-at-a-time reference. Both compute the same function.
+  void set_scan_impl(ops::ScanImpl impl) { scan_impl_ = impl; }
+  ops::ScanImpl scan_impl() const { return scan_impl_; }
+
+ protected:
+  // The argument checks every forward() starts with (UserError naming the architecture).
+  void check_forward_args(const Tensor& tokens, const RecurrentState* state) const;
+
+  ops::ScanImpl scan_impl_ = ops::ScanImpl::chunked;
 };
 
 }  // namespace ssm

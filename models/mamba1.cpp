@@ -106,9 +106,7 @@ Tensor Mamba1Model::mixer(const Layer& l, const Tensor& u, LayerState* state) co
 }
 
 Tensor Mamba1Model::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 2, "mamba1.forward: tokens must be (B, T), got ", tokens.str());
-  SSM_USER_CHECK(!state || state->layers.size() == layers_.size(), "mamba1.forward: state has ",
-                 state ? state->layers.size() : 0, " layers, model has ", layers_.size());
+  check_forward_args(tokens, state);
   Tensor h = ops::embedding(embedding_, tokens);  // (B, T, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
     LayerState* layer_state = state ? &state->layers[i] : nullptr;
@@ -118,13 +116,5 @@ Tensor Mamba1Model::forward(const Tensor& tokens, RecurrentState* state, const F
   return ops::linear(ops::rms_norm(h, norm_f_, cfg_.norm_eps), embedding_);  // tied head
 }
 
-Tensor Mamba1Model::step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 1, "mamba1.step: tokens must be (B), got ", tokens.str());
-  const ops::ScanImpl saved = scan_impl_;
-  scan_impl_ = ops::ScanImpl::recurrent;  // one token: the recurrence is the natural algorithm
-  Tensor logits = forward(ops::unsqueeze(tokens, 1), &state, options);
-  scan_impl_ = saved;
-  return ops::squeeze(logits, 1);
-}
 
 }  // namespace ssm

@@ -115,9 +115,7 @@ Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state) co
 }
 
 Tensor Mamba2Model::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 2, "mamba2.forward: tokens must be (B, T), got ", tokens.str());
-  SSM_USER_CHECK(!state || state->layers.size() == layers_.size(), "mamba2.forward: state has ",
-                 state ? state->layers.size() : 0, " layers, model has ", layers_.size());
+  check_forward_args(tokens, state);
   Tensor h = ops::embedding(embedding_, tokens);  // (B, T, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
     LayerState* layer_state = state ? &state->layers[i] : nullptr;
@@ -128,14 +126,5 @@ Tensor Mamba2Model::forward(const Tensor& tokens, RecurrentState* state, const F
   return ops::linear(ops::rms_norm(h, norm_f_, cfg_.norm_eps), embedding_);
 }
 
-Tensor Mamba2Model::step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 1, "mamba2.step: tokens must be (B), got ", tokens.str());
-  // One token is a length-1 sequence; the recurrent scan is the natural algorithm for it.
-  const ops::ScanImpl saved = scan_impl_;
-  scan_impl_ = ops::ScanImpl::recurrent;
-  Tensor logits = forward(ops::unsqueeze(tokens, 1), &state, options);
-  scan_impl_ = saved;
-  return ops::squeeze(logits, 1);
-}
 
 }  // namespace ssm

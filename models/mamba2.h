@@ -16,7 +16,6 @@
 #include "models/init.h"            // defines: ParameterFactory
 #include "models/language_model.h"  // defines: LanguageModel, RecurrentState
 #include "models/model_config.h"    // defines: ModelConfig
-#include "ops/scan/ssd.h"           // defines: ScanImpl
 
 namespace ssm {
 
@@ -33,11 +32,8 @@ class Mamba2Model final : public LanguageModel {
   int64_t num_layers() const override { return static_cast<int64_t>(layers_.size()); }
   RecurrentState init_state(int64_t batch, Device device) const override;
   Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) override;
-  Tensor step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options = {}) override;
   std::vector<NamedParameter> named_parameters() override;
 
-  // Which SSD algorithm forward() uses (chunked for training; recurrent is the reference).
-  void set_scan_impl(ops::ScanImpl impl) { scan_impl_ = impl; }
 
   // Sizes derived from the config.
   int64_t d_inner() const { return cfg_.expand * cfg_.d_model; }
@@ -63,7 +59,6 @@ class Mamba2Model final : public LanguageModel {
 
   ModelConfig cfg_;
   int64_t vocab_padded_;
-  ops::ScanImpl scan_impl_ = ops::ScanImpl::chunked;
   Tensor embedding_;  // (V, D) backbone.embedding.weight, also the output head
   Tensor norm_f_;     // (D)    backbone.norm_f.weight
   std::vector<Layer> layers_;

@@ -177,9 +177,7 @@ Tensor RwkvModel::layer_norm(const LayerNorm& ln, const Tensor& x) const {
 }
 
 Tensor RwkvModel::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 2, cfg_.arch, ".forward: tokens must be (B, T), got ", tokens.str());
-  SSM_USER_CHECK(!state || state->layers.size() == blocks_.size(), cfg_.arch, ".forward: state has ",
-                 state ? state->layers.size() : 0, " layers, model has ", blocks_.size());
+  check_forward_args(tokens, state);
   Tensor x = layer_norm(ln0_, ops::embedding(embedding_, tokens));  // (B, T, D)
   for (size_t i = 0; i < blocks_.size(); ++i) {
     LayerState* layer_state = state ? &state->layers[i] : nullptr;
@@ -191,13 +189,5 @@ Tensor RwkvModel::forward(const Tensor& tokens, RecurrentState* state, const For
   return ops::linear(layer_norm(ln_out_, x), head_);
 }
 
-Tensor RwkvModel::step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options) {
-  SSM_USER_CHECK(tokens.dim() == 1, cfg_.arch, ".step: tokens must be (B), got ", tokens.str());
-  const ops::ScanImpl saved = scan_impl_;
-  scan_impl_ = ops::ScanImpl::recurrent;
-  Tensor logits = forward(ops::unsqueeze(tokens, 1), &state, options);
-  scan_impl_ = saved;
-  return ops::squeeze(logits, 1);
-}
 
 }  // namespace ssm

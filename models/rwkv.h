@@ -23,7 +23,6 @@
 #include "models/init.h"            // defines: ParameterFactory
 #include "models/language_model.h"  // defines: LanguageModel, RecurrentState
 #include "models/model_config.h"    // defines: ModelConfig
-#include "ops/scan/ssd.h"           // defines: ScanImpl
 
 namespace ssm {
 
@@ -40,10 +39,8 @@ class RwkvModel final : public LanguageModel {
   // "wkv" (B,H,K,K).
   RecurrentState init_state(int64_t batch, Device device) const override;
   Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) override;
-  Tensor step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options = {}) override;
   std::vector<NamedParameter> named_parameters() override;
 
-  void set_scan_impl(ops::ScanImpl impl) { scan_impl_ = impl; }
   bool v6() const { return cfg_.arch == "rwkv6"; }
   int64_t num_heads() const { return cfg_.d_model / cfg_.headdim; }
 
@@ -78,7 +75,6 @@ class RwkvModel final : public LanguageModel {
 
   ModelConfig cfg_;
   int64_t vocab_padded_;
-  ops::ScanImpl scan_impl_ = ops::ScanImpl::chunked;
   Tensor embedding_;  // (V, D) emb.weight
   LayerNorm ln0_;     // blocks.0.ln0
   LayerNorm ln_out_;  // ln_out
