@@ -21,6 +21,9 @@ enum class BinaryOp { add, sub, mul, div };
 struct SsdShape {  // the Mamba-2 SSD problem size
   int64_t batch, seqlen, heads, headdim, groups, dstate;
 };
+struct SelectiveScanShape {  // the Mamba-1 selective scan problem size
+  int64_t batch, seqlen, channels, dstate;
+};
 
 class Backend {
  public:
@@ -103,6 +106,21 @@ class Backend {
                             const Tensor& A, const Tensor& Bm, const Tensor& Cm, const Tensor& h0,
                             const Tensor& dy, const Tensor& dhT, const Tensor& dx, const Tensor& ddt,
                             const Tensor& dA, const Tensor& dB, const Tensor& dC, const Tensor& dh0) = 0;
+
+  // Mamba-1 selective scan (ops/scan/selective_scan.h has the math): x (B,T,E), dt (B,T,E),
+  // A (E,N), Bm/Cm (B,T,N), h0 (B,E,N) or undefined -> y (B,T,E), hT (B,E,N). chunk == 0 means
+  // the one-step-at-a-time recurrence (the reference); chunk > 0 the chunked algorithm.
+  virtual void selective_scan_forward(const SelectiveScanShape& s, int64_t chunk, const Tensor& x,
+                                      const Tensor& dt, const Tensor& A, const Tensor& Bm,
+                                      const Tensor& Cm, const Tensor& h0, const Tensor& y,
+                                      const Tensor& hT) = 0;
+  // dhT may be undefined (zero). Writes dx, ddt, dA, dB, dC and dh0 (dh0 may be undefined).
+  virtual void selective_scan_backward(const SelectiveScanShape& s, int64_t chunk, const Tensor& x,
+                                       const Tensor& dt, const Tensor& A, const Tensor& Bm,
+                                       const Tensor& Cm, const Tensor& h0, const Tensor& dy,
+                                       const Tensor& dhT, const Tensor& dx, const Tensor& ddt,
+                                       const Tensor& dA, const Tensor& dB, const Tensor& dC,
+                                       const Tensor& dh0) = 0;
 
   // One AdamW step in place (decoupled weight decay, bias-corrected): all f32, same shape.
   virtual void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,

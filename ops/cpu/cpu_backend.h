@@ -4,12 +4,12 @@
 // static schedule (each output element is written by exactly one thread, so results are
 // bit-reproducible run to run, which exact checkpoint resume relies on). GEMM goes to OpenBLAS.
 // Kernels by file: elementwise.cpp (copy, unary, binary), reduce.cpp (sum_to, max), matmul.cpp
-// (GEMM), layers.cpp (softmax, cross-entropy, embedding, norms, causal conv), adamw.cpp, and the
-// SSD scan in ops/scan/ssd_cpu*.cpp.
+// (GEMM), layers.cpp (softmax, cross-entropy, embedding, norms, causal conv), adamw.cpp, the
+// SSD scan in ops/scan/ssd_cpu*.cpp and the selective scan in ops/scan/selective_scan_cpu*.cpp.
 #pragma once
 
 #include "core/error.h"    // defines: Error
-#include "ops/backend.h"  // defines: Backend, UnaryOp, BinaryOp, SsdShape
+#include "ops/backend.h"  // defines: Backend, UnaryOp, BinaryOp, SsdShape, SelectiveScanShape
 
 namespace ssm {
 
@@ -59,6 +59,13 @@ class CpuBackend final : public Backend {
                     const Tensor& Bm, const Tensor& Cm, const Tensor& h0, const Tensor& dy,
                     const Tensor& dhT, const Tensor& dx, const Tensor& ddt, const Tensor& dA,
                     const Tensor& dB, const Tensor& dC, const Tensor& dh0) override;
+  void selective_scan_forward(const SelectiveScanShape& s, int64_t chunk, const Tensor& x, const Tensor& dt,
+                              const Tensor& A, const Tensor& Bm, const Tensor& Cm, const Tensor& h0,
+                              const Tensor& y, const Tensor& hT) override;
+  void selective_scan_backward(const SelectiveScanShape& s, int64_t chunk, const Tensor& x, const Tensor& dt,
+                               const Tensor& A, const Tensor& Bm, const Tensor& Cm, const Tensor& h0,
+                               const Tensor& dy, const Tensor& dhT, const Tensor& dx, const Tensor& ddt,
+                               const Tensor& dA, const Tensor& dB, const Tensor& dC, const Tensor& dh0) override;
   void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double lr,
                   double beta1, double beta2, double eps, double weight_decay, int64_t step) override;
 };
