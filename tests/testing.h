@@ -42,7 +42,8 @@ inline double rel_error(const Tensor& a, const Tensor& b) {
 #define CHECK_CLOSE(name, a, b, tol)                                                            \
   do {                                                                                          \
     const double err_ = ::ssm::testing::rel_error((a), (b));                                    \
-    MESSAGE(name << ": rel err " << err_ << " (tol " << (tol) << ")");                         \
+    const std::string name_ = (name); /* a const char* would print as an address */              \
+    MESSAGE(name_ << ": rel err " << err_ << " (tol " << (tol) << ")");                        \
     CHECK(err_ <= (tol));                                                                       \
   } while (0)
 
