@@ -5,11 +5,11 @@
 // bit-reproducible run to run, which exact checkpoint resume relies on). GEMM goes to OpenBLAS.
 // Kernels by file: elementwise.cpp (copy, unary, binary), reduce.cpp (sum_to, max), matmul.cpp
 // (GEMM), layers.cpp (softmax, cross-entropy, embedding, norms, causal conv), adamw.cpp, and the
-// SSD scan in ops/scan/ssd_cpu*.cpp.
+// scans in ops/scan/: SSD in ssd_cpu*.cpp, gated linear attention in gla_cpu*.cpp.
 #pragma once
 
 #include "core/error.h"    // defines: Error
-#include "ops/backend.h"  // defines: Backend, UnaryOp, BinaryOp, SsdShape
+#include "ops/backend.h"  // defines: Backend, UnaryOp, BinaryOp, SsdShape, GlaShape
 
 namespace ssm {
 
@@ -59,6 +59,13 @@ class CpuBackend final : public Backend {
                     const Tensor& Bm, const Tensor& Cm, const Tensor& h0, const Tensor& dy,
                     const Tensor& dhT, const Tensor& dx, const Tensor& ddt, const Tensor& dA,
                     const Tensor& dB, const Tensor& dC, const Tensor& dh0) override;
+  void gla_forward(const GlaShape& s, int64_t chunk, bool bonus, const Tensor& q, const Tensor& k,
+                   const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0, const Tensor& o,
+                   const Tensor& hT) override;
+  void gla_backward(const GlaShape& s, int64_t chunk, bool bonus, const Tensor& q, const Tensor& k,
+                    const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0, const Tensor& dout,
+                    const Tensor& dhT, const Tensor& dq, const Tensor& dk, const Tensor& dv, const Tensor& dg,
+                    const Tensor& du, const Tensor& dh0) override;
   void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double lr,
                   double beta1, double beta2, double eps, double weight_decay, int64_t step) override;
 };
