@@ -24,6 +24,9 @@ struct SsdShape {  // the Mamba-2 SSD problem size
 struct SelectiveScanShape {  // the Mamba-1 selective scan problem size
   int64_t batch, seqlen, channels, dstate;
 };
+struct GlaShape {  // the gated-linear-attention problem size (RWKV-5/6, HGRN-2)
+  int64_t batch, seqlen, heads, dk, dv;
+};
 
 class Backend {
  public:
@@ -121,6 +124,20 @@ class Backend {
                                        const Tensor& dhT, const Tensor& dx, const Tensor& ddt,
                                        const Tensor& dA, const Tensor& dB, const Tensor& dC,
                                        const Tensor& dh0) = 0;
+
+  // Gated linear attention (ops/scan/gla.h has the math): q, k, g (B,T,H,K), v (B,T,H,V),
+  // u (H,K) when `bonus` (pre-update readout with bonus) else undefined (post-update readout),
+  // h0 (B,H,K,V) or undefined -> o (B,T,H,V), hT (B,H,K,V). chunk == 0 means the one-step-at-a-
+  // time recurrence (the reference); chunk > 0 the chunked algorithm with that chunk length.
+  virtual void gla_forward(const GlaShape& s, int64_t chunk, bool bonus, const Tensor& q, const Tensor& k,
+                           const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0,
+                           const Tensor& o, const Tensor& hT) = 0;
+  // dhT may be undefined (zero). Writes dq, dk, dv, dg, du (undefined unless `bonus`) and dh0
+  // (may be undefined: not needed).
+  virtual void gla_backward(const GlaShape& s, int64_t chunk, bool bonus, const Tensor& q, const Tensor& k,
+                            const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0,
+                            const Tensor& dout, const Tensor& dhT, const Tensor& dq, const Tensor& dk,
+                            const Tensor& dv, const Tensor& dg, const Tensor& du, const Tensor& dh0) = 0;
 
   // One AdamW step in place (decoupled weight decay, bias-corrected): all f32, same shape.
   virtual void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,

@@ -4,12 +4,13 @@
 // static schedule (each output element is written by exactly one thread, so results are
 // bit-reproducible run to run, which exact checkpoint resume relies on). GEMM goes to OpenBLAS.
 // Kernels by file: elementwise.cpp (copy, unary, binary), reduce.cpp (sum_to, max), matmul.cpp
-// (GEMM), layers.cpp (softmax, cross-entropy, embedding, norms, causal conv), adamw.cpp, the
-// SSD scan in ops/scan/ssd_cpu*.cpp and the selective scan in ops/scan/selective_scan_cpu*.cpp.
+// (GEMM), layers.cpp (softmax, cross-entropy, embedding, norms, causal conv), adamw.cpp, and the
+// scans in ops/scan/: SSD in ssd_cpu*.cpp, the selective scan in selective_scan_cpu*.cpp, gated
+// linear attention in gla_cpu*.cpp.
 #pragma once
 
 #include "core/error.h"    // defines: Error
-#include "ops/backend.h"  // defines: Backend, UnaryOp, BinaryOp, SsdShape, SelectiveScanShape
+#include "ops/backend.h"  // defines: Backend, UnaryOp, BinaryOp, SsdShape, SelectiveScanShape, GlaShape
 
 namespace ssm {
 
@@ -66,6 +67,13 @@ class CpuBackend final : public Backend {
                                const Tensor& A, const Tensor& Bm, const Tensor& Cm, const Tensor& h0,
                                const Tensor& dy, const Tensor& dhT, const Tensor& dx, const Tensor& ddt,
                                const Tensor& dA, const Tensor& dB, const Tensor& dC, const Tensor& dh0) override;
+  void gla_forward(const GlaShape& s, int64_t chunk, bool bonus, const Tensor& q, const Tensor& k,
+                   const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0, const Tensor& o,
+                   const Tensor& hT) override;
+  void gla_backward(const GlaShape& s, int64_t chunk, bool bonus, const Tensor& q, const Tensor& k,
+                    const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0, const Tensor& dout,
+                    const Tensor& dhT, const Tensor& dq, const Tensor& dk, const Tensor& dv, const Tensor& dg,
+                    const Tensor& du, const Tensor& dh0) override;
   void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, double lr,
                   double beta1, double beta2, double eps, double weight_decay, int64_t step) override;
 };

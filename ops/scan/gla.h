@@ -18,9 +18,13 @@
 // Two algorithms compute the same function (tests hold them equal):
 //   ScanImpl::recurrent — one step at a time, the definition.
 //   ScanImpl::chunked   — chunks of Q steps: the intra-chunk scores are formed pairwise from
-//                         cumulative log-decays (every exponent ≤ 0, so nothing overflows even
-//                         when a single RWKV-6 step decays by e^-50), chunk states are passed
-//                         between chunks, and the backward recomputes states per chunk.
+//                         running sums of the log-decays between the two steps (every exponent
+//                         ≤ 0, so nothing overflows even when a single RWKV-6 step decays by
+//                         e^-50), chunk states are passed between chunks, and the backward
+//                         recomputes the chunk-start states.
+// chunk_size is Q for ScanImpl::chunked (any Q ≥ 1; T need not be a multiple of it) and ignored
+// by ScanImpl::recurrent. Bad shapes, a missing/extra u or mixed dtypes/devices throw a
+// UserError naming "gla" and the shapes.
 #pragma once
 
 #include "core/tensor.h"      // defines: Tensor
