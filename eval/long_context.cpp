@@ -153,7 +153,7 @@ std::vector<StateStatRow> state_statistics(LanguageModel& model, const std::vect
     const size_t e = std::min(tokens.size(), s + static_cast<size_t>(chunk));
     model.forward(as_batch(tokens, s, e, device), &state);
     for (size_t layer = 0; layer < state.layers.size(); ++layer) {
-      const Tensor& h = state.layers[layer].at("ssm");  // (1, H, P, N)
+      const Tensor& h = state.layers[layer].at(model.recurrent_state_name());  // (1, H, ...)
       const std::vector<double> v = h.to(Device::cpu()).to_vector<double>();
       const int64_t H = h.size(1), per_head = h.numel() / H;
       for (int64_t head = 0; head < H; ++head) {

@@ -51,6 +51,10 @@ class LanguageModel {
   virtual std::string architecture() const = 0;  // "mamba2"
   virtual int64_t vocab_size() const = 0;        // padded size: logits' last dim
   virtual int64_t num_layers() const = 0;
+  // The key of each layer's main recurrent state in LayerState, the one the paper studies:
+  // "ssm" (Mamba-1/2), "wkv" (RWKV), "gla" (HGRN-2). Its dim 1 indexes heads (channels for
+  // Mamba-1, whose state is (B, E, N)).
+  virtual std::string recurrent_state_name() const = 0;
 
   // A zero state for `batch` sequences on `device`.
   virtual RecurrentState init_state(int64_t batch, Device device) const = 0;

@@ -30,6 +30,7 @@ class Mamba2Model final : public LanguageModel {
   std::string architecture() const override { return "mamba2"; }
   int64_t vocab_size() const override { return vocab_padded_; }
   int64_t num_layers() const override { return static_cast<int64_t>(layers_.size()); }
+  std::string recurrent_state_name() const override { return "ssm"; }
   RecurrentState init_state(int64_t batch, Device device) const override;
   Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) override;
   std::vector<NamedParameter> named_parameters() override;

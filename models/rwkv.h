@@ -35,6 +35,7 @@ class RwkvModel final : public LanguageModel {
   std::string architecture() const override { return cfg_.arch; }
   int64_t vocab_size() const override { return vocab_padded_; }
   int64_t num_layers() const override { return static_cast<int64_t>(blocks_.size()); }
+  std::string recurrent_state_name() const override { return "wkv"; }
   // Per layer: "att_shift" (B,D) and "ffn_shift" (B,D), the last inputs of the two mixes, and
   // "wkv" (B,H,K,K).
   RecurrentState init_state(int64_t batch, Device device) const override;

@@ -93,6 +93,28 @@ TEST_CASE("ssmlab train, info and capacity run end to end on a tiny config") {
   CHECK(fs::exists(run_dir + "/cap/state_norm.svg"));
 }
 
+TEST_CASE("every architecture's small config trains and measures its capacity") {
+  Workspace ws;
+  for (const char* name : {"mamba1_s16", "mamba2_s128", "rwkv5_h32", "rwkv6_h32", "hgrn2_h32"}) {
+    SUBCASE(name) {
+      const std::string config = std::string(SSMLAB_SOURCE_DIR) + "/configs/" + name + ".yaml";
+      const std::string run_dir = (kWork / name).string();
+      // The shipped config, shrunk to seconds: a few short steps on the workspace corpus.
+      RunResult train = run("train " + config + " --run-dir " + run_dir + " --quiet --set train.steps=2" +
+                            " --set train.eval_every=0 --set data.seq_len=64 --set data.batch_size=2" +
+                            " --set 'data.sources=[{kind: text, path: " + ws.corpus() + "}]'");
+      INFO(train.err);
+      REQUIRE(train.exit_code == 0);
+      RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --lengths 256 "
+                          "--samples 1 --document " + ws.corpus() + "/a.txt --ppl-length 300 --quiet");
+      INFO(cap.err);
+      CHECK(cap.exit_code == 0);
+      CHECK(fs::exists(run_dir + "/cap/report.md"));
+      CHECK(fs::exists(run_dir + "/cap/state_norm.svg"));
+    }
+  }
+}
+
 TEST_CASE("bad inputs: one line on stderr and exit code 2") {
   Workspace ws;
   SUBCASE("missing config") { check_user_error("train " + (kWork / "none.yaml").string(), "cannot read config"); }
