@@ -1,6 +1,6 @@
 // core/dtype.h — element types and the devices tensors live on.
 //
-// f64 exists for gradient checks, f32 is the working type on CPU, bf16 is a storage type
+// f64 exists for gradient checks, f32 is the working type on CPU, bf16 and f16 are storage types
 // (checkpoints, GPU mixed precision), i32/i64 hold token ids and indices.
 #pragma once
 
@@ -10,7 +10,7 @@
 
 namespace ssm {
 
-enum class Dtype : uint8_t { f32, f64, bf16, i32, i64 };
+enum class Dtype : uint8_t { f32, f64, bf16, f16, i32, i64 };
 
 size_t dtype_size(Dtype dtype);
 const char* dtype_name(Dtype dtype);   // "f32", "f64", ...

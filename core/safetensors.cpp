@@ -38,6 +38,7 @@ const char* safetensors_dtype_name(Dtype dtype) {
     case Dtype::f32: return "F32";
     case Dtype::f64: return "F64";
     case Dtype::bf16: return "BF16";
+    case Dtype::f16: return "F16";
     case Dtype::i32: return "I32";
     case Dtype::i64: return "I64";
   }
@@ -45,7 +46,7 @@ const char* safetensors_dtype_name(Dtype dtype) {
 }
 
 bool parse_safetensors_dtype(const std::string& name, Dtype* dtype) {
-  for (Dtype d : {Dtype::f32, Dtype::f64, Dtype::bf16, Dtype::i32, Dtype::i64}) {
+  for (Dtype d : {Dtype::f32, Dtype::f64, Dtype::bf16, Dtype::f16, Dtype::i32, Dtype::i64}) {
     if (name == safetensors_dtype_name(d)) {
       *dtype = d;
       return true;
@@ -140,7 +141,7 @@ ParsedEntry parse_entry(const std::string& path, const std::string& name, const 
   const json& dtype = info["dtype"];
   if (!dtype.is_string() || !parse_safetensors_dtype(dtype.get<std::string>(), &e.dtype)) {
     fail(path, absl::StrCat("tensor '", name, "': unsupported dtype ", dtype.dump(),
-                            " (supported: F32, F64, BF16, I32, I64)"));
+                            " (supported: F32, F64, BF16, F16, I32, I64)"));
   }
   const json& shape = info["shape"];
   if (!shape.is_array()) fail(path, absl::StrCat("tensor '", name, "': shape must be an array, got ", shape.dump()));

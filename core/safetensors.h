@@ -6,7 +6,7 @@
 //   bytes [8, 8+N)      a JSON object: {"name": {"dtype": "F32", "shape": [2, 3],
 //                       "data_offsets": [begin, end]}, ..., "__metadata__": {"key": "value"}}
 //   bytes [8+N, EOF)    the tensor data; offsets are relative to its start, row-major, little-endian
-// Supported dtypes: F32, F64, BF16, I32, I64 (the ones ssm::Dtype has).
+// Supported dtypes: F32, F64, BF16, F16, I32, I64 (the ones ssm::Dtype has).
 //
 // Writing goes to `path + ".tmp"` and is renamed over `path` at the end, so a crash never leaves
 // a half-written file under the real name. Reading maps the file into memory and hands out

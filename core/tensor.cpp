@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/bf16.h"    // defines: bf16_to_float, float_to_bf16
+#include "core/f16.h"     // defines: f16_to_float, float_to_f16
 #include "core/error.h"   // defines: SSM_CHECK, Error
 #include "core/philox.h"  // defines: Philox
 
@@ -50,6 +51,7 @@ double load_as_double(const void* base, Dtype dtype, int64_t i) {
     case Dtype::f32: return static_cast<const float*>(base)[i];
     case Dtype::f64: return static_cast<const double*>(base)[i];
     case Dtype::bf16: return bf16_to_float(static_cast<const uint16_t*>(base)[i]);
+    case Dtype::f16: return f16_to_float(static_cast<const uint16_t*>(base)[i]);
     case Dtype::i32: return static_cast<const int32_t*>(base)[i];
     case Dtype::i64: return static_cast<double>(static_cast<const int64_t*>(base)[i]);
   }
@@ -61,6 +63,7 @@ void store_from_double(void* base, Dtype dtype, int64_t i, double v) {
     case Dtype::f32: static_cast<float*>(base)[i] = static_cast<float>(v); break;
     case Dtype::f64: static_cast<double*>(base)[i] = v; break;
     case Dtype::bf16: static_cast<uint16_t*>(base)[i] = float_to_bf16(static_cast<float>(v)); break;
+    case Dtype::f16: static_cast<uint16_t*>(base)[i] = float_to_f16(static_cast<float>(v)); break;
     case Dtype::i32: static_cast<int32_t*>(base)[i] = static_cast<int32_t>(v); break;
     case Dtype::i64: static_cast<int64_t*>(base)[i] = static_cast<int64_t>(v); break;
   }

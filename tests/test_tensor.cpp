@@ -1,7 +1,8 @@
-// tests/test_tensor.cpp — Tensor basics, views, copies, Philox determinism and bf16 rounding.
+// tests/test_tensor.cpp — Tensor basics, views, copies, Philox determinism, bf16 and f16 rounding.
 #include <doctest/doctest.h>
 
 #include "core/bf16.h"
+#include "core/f16.h"
 #include "core/philox.h"
 #include "core/tensor.h"
 #include "ops/ops.h"
@@ -66,4 +67,35 @@ TEST_CASE("bf16 rounds to nearest even and keeps NaN") {
   CHECK(std::isnan(bf16_to_float(float_to_bf16(std::nanf("")))));
   Tensor t = Tensor::from_vector<float>({1.5f, -2.25f}, {2});
   CHECK(t.to(Dtype::bf16).to(Dtype::f32).to_vector<float>() == std::vector<float>{1.5f, -2.25f});
+}
+
+TEST_CASE("f16 conversions agree with the compiler's _Float16 and round-trip every half value") {
+  // Every half bit pattern: half -> float -> half is the identity (NaNs stay NaNs).
+  for (uint32_t bits = 0; bits < 0x10000u; ++bits) {
+    const uint16_t h = static_cast<uint16_t>(bits);
+    const float f = f16_to_float(h);
+    _Float16 oracle;
+    std::memcpy(&oracle, &h, sizeof h);
+    if (std::isnan(f)) {
+      CHECK(std::isnan(static_cast<float>(oracle)));
+      CHECK(std::isnan(f16_to_float(float_to_f16(f))));
+      continue;
+    }
+    REQUIRE(f == static_cast<float>(oracle));
+    REQUIRE(float_to_f16(f) == h);
+  }
+  // Floats between half values, overflow and underflow: the same bits as the hardware rounding.
+  Rng rng(7);
+  for (int i = 0; i < 200000; ++i) {
+    const float scale = std::ldexp(1.0f, static_cast<int>(rng.below(60)) - 30);
+    const float f = (rng.uniform() * 2 - 1) * scale;
+    const _Float16 oracle = static_cast<_Float16>(f);
+    uint16_t expected;
+    std::memcpy(&expected, &oracle, sizeof expected);
+    REQUIRE(float_to_f16(f) == expected);
+  }
+  CHECK(float_to_f16(1.0f + 1.0f / 2048) == 0x3c00);      // a tie goes to the even mantissa
+  CHECK(float_to_f16(1.0f + 3.0f / 2048) == 0x3c02);
+  CHECK(float_to_f16(70000.0f) == 0x7c00);                // past 65504: inf
+  CHECK(f16_to_float(0x0001) == std::ldexp(1.0f, -24));   // the smallest subnormal
 }
