@@ -1,0 +1,41 @@
+// train/pretrained.h — public checkpoints as their families publish them, so `ssmlab capacity
+// --model <dir>` measures real weights.
+//
+// A pretrained directory holds safetensors weights (model.safetensors, or shards listed in
+// model.safetensors.index.json) and usually the family's config.json. Recognised layouts:
+//   state-spaces   config.json with "ssm_cfg" (Mamba-1, or Mamba-2 with "layer": "Mamba2")
+//   hf-mamba       config.json "model_type": "mamba" / "mamba2" (transformers; `embeddings`)
+//   rwkv           the official .pth names (emb.weight, blocks.N.att.*), converted to
+//                  safetensors by scripts/convert_checkpoint.py; config.json optional
+//   hf-rwkv        config.json "model_type": "rwkv5" / "rwkv6" (rwkv.* names)
+//   fla            config.json "model_type": "hgrn2" (flash-linear-attention, model.* names)
+// The architecture's sizes come from config.json where it states them and from the tensor shapes
+// otherwise (vocabulary rows, RWKV head size and LoRA ranks: models.md §8.5). Weights stored in
+// bf16 or f16 are upcast. Anything missing or mis-shaped is a UserError naming the file and tensor.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "models/language_model.h"  // defines: LanguageModel
+#include "models/model_config.h"    // defines: ModelConfig
+
+namespace ssm {
+
+struct PretrainedInfo {
+  std::string layout;      // state-spaces | hf-mamba | rwkv | hf-rwkv | fla
+  ModelConfig model;       // the architecture as ssmlab builds it
+  int64_t vocab_size = 0;  // rows of the embedding (already padded by the publisher)
+};
+
+// True for a directory that is not an ssmlab checkpoint (no config.yaml) but holds weights.
+bool is_pretrained_dir(const std::string& dir);
+
+// Reads config.json and the tensor index (not the weights).
+PretrainedInfo read_pretrained_info(const std::string& dir);
+
+// Builds the model and loads every parameter; `info_out` receives what was detected.
+std::unique_ptr<LanguageModel> load_pretrained(const std::string& dir, PretrainedInfo* info_out = nullptr,
+                                               Dtype dtype = Dtype::f32);
+
+}  // namespace ssm
