@@ -239,7 +239,7 @@ TEST_CASE("missing files and damaged files are UserErrors naming the path and th
   }
   SUBCASE("bad dtype, shape and offsets") {
     auto with = [](const std::string& entry) { return safetensors_bytes(R"({"t":)" + entry + "}", std::string(16, '\0')); };
-    expect_error(with(R"({"dtype":"F16","shape":[2],"data_offsets":[0,4]})"), "tensor 't': unsupported dtype \"F16\"");
+    expect_error(with(R"({"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]})"), "tensor 't': unsupported dtype \"F8_E4M3\"");
     expect_error(with(R"({"dtype":"F32","shape":[-2],"data_offsets":[0,8]})"), "tensor 't': shape must hold non-negative");
     expect_error(with(R"({"dtype":"F32","shape":[2],"data_offsets":[0,12]})"), "tensor 't': data_offsets [0, 12] span 12 bytes, but F32 (2) needs 8");
     expect_error(with(R"({"dtype":"F32","shape":[2],"data_offsets":[8,0]})"), "tensor 't': data_offsets [8, 0] end before they begin");
@@ -255,4 +255,14 @@ TEST_CASE("missing files and damaged files are UserErrors naming the path and th
     SafetensorsFile file = load_safetensors(path);
     CHECK(file.get("y").to_vector<int32_t>() == std::vector<int32_t>{2});
   }
+}
+
+TEST_CASE("F16 tensors (fp16 checkpoints) round-trip and upcast exactly") {
+  const fs::path dir = fresh_dir("f16");
+  const std::string path = (dir / "half.safetensors").string();
+  const Tensor values = Tensor::from_vector<float>({1.0f, -2.5f, 65504.0f, 0.0009765625f}, {2, 2});
+  save_safetensors(path, {{"h", values.to(Dtype::f16)}});
+  SafetensorsFile file = load_safetensors(path);
+  CHECK(file.get("h").dtype() == Dtype::f16);
+  CHECK(file.get("h").to(Dtype::f32).to_vector<float>() == values.to_vector<float>());
 }
