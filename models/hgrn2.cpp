@@ -9,6 +9,14 @@
 #include "ops/scan/gla.h"  // defines: gla, GlaReadout
 
 namespace ssm {
+namespace {
+
+// fla normalises the token mixer's output with rms_norm_linear(o, g_norm.weight, ..., o_proj),
+// which does not receive the config's norm_eps and uses its own default, 1e-5. The published
+// checkpoints were trained with that, so g_norm keeps 1e-5 while the block norms use norm_eps.
+constexpr double kOutputNormEps = 1e-5;
+
+}  // namespace
 
 Hgrn2Model::Hgrn2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, Dtype dtype, bool initialize)
     : cfg_(cfg), vocab_padded_(round_up(vocab_size, std::max<int64_t>(cfg.pad_vocab_multiple, 1))) {
@@ -95,7 +103,7 @@ Tensor Hgrn2Model::attention(const Layer& l, const Tensor& u, const Tensor& lowe
                                  state ? state->at("gla") : Tensor(), ops::GlaReadout::post_update, scan_impl_,
                                  cfg_.chunk_size);
   if (state) (*state)["gla"] = scan.final_state;
-  Tensor o = ops::rms_norm(ops::reshape(scan.o, {B, T, D}), l.g_norm, cfg_.norm_eps);
+  Tensor o = ops::rms_norm(ops::reshape(scan.o, {B, T, D}), l.g_norm, kOutputNormEps);
   return ops::linear(o, l.o_proj);
 }
 

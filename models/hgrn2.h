@@ -7,7 +7,8 @@
 //   Attn(u):  q = silu(W_q·u), f = W_f·u, v = W_i·u
 //             α = lb + (1 - lb)·σ(f)   (layer 0: α = σ(f)),   k = 1 - α
 //             o = GLA(q·K^-1/2, k, v, log α)                   ops/scan/gla.h, post-update readout
-//             out = W_o·RMSNorm(o)                             (over all of D, no output gate)
+//             out = W_o·RMSNorm_1e-5(o)                        (over all of D, no output gate;
+//                                                               fla's eps here ignores norm_eps)
 //   MLP(x) = W_down·(silu(W_gate·x) ⊙ W_up·x)
 // Parameter names are fla's (`model.layers.{i}.attn.q_proj.weight`, ...); the head is untied.
 #pragma once

@@ -109,8 +109,9 @@ void infer_rwkv(const WeightIndex& w, const std::string& prefix, const std::stri
   }
 }
 
-// The name a layout stores ssmlab's reference name under.
-std::string stored_name(const std::string& layout, const std::string& name) {
+}  // namespace
+
+std::string pretrained_tensor_name(const std::string& layout, const std::string& name) {
   if (layout == "hf-mamba" && name == "backbone.embedding.weight") return "backbone.embeddings.weight";
   if (layout != "hf-rwkv" || name == "head.weight") return name;
   // transformers' RWKV port: rwkv. prefix, longer module names, spelled-out mix slots.
@@ -125,6 +126,8 @@ std::string stored_name(const std::string& layout, const std::string& name) {
   }
   return out;
 }
+
+namespace {
 
 // Equal shapes and bitwise-equal values after conversion to f32 (a tied head saved twice).
 bool same_values(const Tensor& a, const Tensor& b) {
@@ -179,7 +182,7 @@ PretrainedInfo read_pretrained_info(const std::string& dir) {
     } else if (cfg.contains("time_step_rank") && cfg["time_step_rank"].is_number_integer()) {
       m.dt_rank = cfg["time_step_rank"].get<int64_t>();
     }
-    const std::string emb_name = stored_name(info.layout, "backbone.embedding.weight");
+    const std::string emb_name = pretrained_tensor_name(info.layout, "backbone.embedding.weight");
     info.vocab_size = shape_of(w, w.contains(emb_name) ? emb_name : "backbone.embedding.weight", dir)[0];
   } else if (model_type == "hgrn2") {
     info.layout = "fla";
@@ -226,7 +229,7 @@ std::unique_ptr<LanguageModel> load_pretrained(const std::string& dir, Pretraine
   autograd::NoGradGuard no_grad;
   for (NamedParameter& p : model->named_parameters()) {
     // The layout's own name, or the reference name (e.g. old transformers Mamba files).
-    std::string name = stored_name(info.layout, p.name);
+    std::string name = pretrained_tensor_name(info.layout, p.name);
     if (!w.contains(name) && w.contains(p.name)) name = p.name;
     SSM_USER_CHECK(w.contains(name), dir, ": missing tensor '", name, "'");
     Tensor stored = w.get(name);
@@ -240,7 +243,7 @@ std::unique_ptr<LanguageModel> load_pretrained(const std::string& dir, Pretraine
   // Mamba ties the head to the embedding; a file with a different lm_head is a different model.
   if ((info.model.arch == "mamba1" || info.model.arch == "mamba2") && w.contains("lm_head.weight")) {
     const Tensor head = w.get("lm_head.weight");
-    const std::string emb_name = stored_name(info.layout, "backbone.embedding.weight");
+    const std::string emb_name = pretrained_tensor_name(info.layout, "backbone.embedding.weight");
     const Tensor emb = w.get(w.contains(emb_name) ? emb_name : "backbone.embedding.weight");
     SSM_USER_CHECK(same_values(head, emb),
                    w.file_of("lm_head.weight"), ": lm_head.weight differs from the embedding; ssmlab's Mamba ",

@@ -34,6 +34,10 @@ bool is_pretrained_dir(const std::string& dir);
 // Reads config.json and the tensor index (not the weights).
 PretrainedInfo read_pretrained_info(const std::string& dir);
 
+// The name `layout` stores ssmlab's reference tensor name under (e.g. hf-mamba's
+// "backbone.embeddings.weight" for "backbone.embedding.weight").
+std::string pretrained_tensor_name(const std::string& layout, const std::string& reference_name);
+
 // Builds the model and loads every parameter; `info_out` receives what was detected.
 std::unique_ptr<LanguageModel> load_pretrained(const std::string& dir, PretrainedInfo* info_out = nullptr,
                                                Dtype dtype = Dtype::f32);
