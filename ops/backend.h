@@ -49,6 +49,8 @@ class Backend {
   virtual void max_dim(const Tensor& x, int64_t dim, const Tensor& values, const Tensor& indices) = 0;
   // dx (zeroed here) gets dy at the argmax positions: the backward of max_dim.
   virtual void max_dim_backward(const Tensor& dy, const Tensor& indices, int64_t dim, const Tensor& dx) = 0;
+  // Inclusive running sum along `dim` (from the end when `reverse`); x and out same shape.
+  virtual void cumsum(const Tensor& x, int64_t dim, bool reverse, const Tensor& out) = 0;
 
   // C[b] = alpha·op(A[b])·op(B[b]) + beta·C[b] for b < batch, row-major, leading dimensions
   // and batch strides in elements (stride 0 broadcasts). A, B, C point at their first element.

@@ -45,6 +45,8 @@ Tensor sum_all(const Tensor& x);   // scalar
 Tensor mean_all(const Tensor& x);  // scalar
 // Maximum over one dim; the gradient flows to the first maximal element.
 Tensor max(const Tensor& x, int64_t dim, bool keepdim = false);
+// Inclusive running sum along `dim`: out[i] = Σ_{j≤i} x[j] (Σ_{j≥i} when `reverse`).
+Tensor cumsum(const Tensor& x, int64_t dim, bool reverse = false);
 // Sums x down to `shape` (the inverse of broadcasting; used by binary ops' backward).
 Tensor sum_to_shape(const Tensor& x, const Shape& shape);
 

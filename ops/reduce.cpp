@@ -1,4 +1,5 @@
-// ops/reduce.cpp — sum, mean, max over dims, and sum_to_shape (the broadcasting adjoint).
+// ops/reduce.cpp — sum, mean, max and running sums over dims, and sum_to_shape (the broadcasting
+// adjoint).
 #include <algorithm>
 
 #include "autograd/function.h"  // defines: record
@@ -87,6 +88,19 @@ Tensor max(const Tensor& x, int64_t dim, bool keepdim) {
     return autograd::Grads{dx};
   });
   return keepdim ? values : reshape(values, drop_dims(keep, x, {d}, "max"));
+}
+
+Tensor cumsum(const Tensor& x, int64_t dim, bool reverse) {
+  check_floating("cumsum", x);
+  const int64_t d = wrap_dim(dim, x.dim(), "cumsum");
+  Tensor xc = contiguous(x.detach());
+  Tensor out = empty_like(xc);
+  backend_of(x).cumsum(xc, d, reverse, out);
+  // Each x[j] reaches every out[i] with i ≥ j, so the gradient is the running sum the other way.
+  autograd::record("cumsum", {x}, {out}, [d, reverse](const autograd::Grads& g, const autograd::Needs&) {
+    return autograd::Grads{cumsum(g[0], d, !reverse)};
+  });
+  return out;
 }
 
 }  // namespace ssm::ops

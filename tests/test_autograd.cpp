@@ -37,7 +37,7 @@ TEST_CASE("no-grad guard records nothing") {
 TEST_CASE("gradcheck: unary ops") {
   for (auto [name, fn] : std::vector<std::pair<const char*, Tensor (*)(const Tensor&)>>{
            {"neg", ops::neg}, {"exp", ops::exp}, {"square", ops::square}, {"sigmoid", ops::sigmoid},
-           {"silu", ops::silu}, {"softplus", ops::softplus}, {"relu", ops::relu}}) {
+           {"silu", ops::silu}, {"softplus", ops::softplus}, {"relu", ops::relu}, {"tanh", ops::tanh}}) {
     SUBCASE(name) {
       CHECK_GRADCHECK([fn](const Inputs& in) { return Inputs{fn(in[0])}; }, Inputs{leaf64({3, 5}, 4)});
     }
@@ -81,6 +81,19 @@ TEST_CASE("gradcheck: reductions") {
                   ops::mean_all(in[0]), ops::max(in[0], -1)};
   }, Inputs{x});
   CHECK(ops::sum(x, {0, 1, 2}).item() == doctest::Approx(ops::sum_all(x).item()));
+}
+
+TEST_CASE("cumsum: values both ways and gradcheck over each dim") {
+  Tensor v = Tensor::from_vector<double>({1, 2, 3, 4}, {4});
+  CHECK(ops::cumsum(v, 0).to_vector<double>() == std::vector<double>{1, 3, 6, 10});
+  CHECK(ops::cumsum(v, 0, /*reverse=*/true).to_vector<double>() == std::vector<double>{10, 9, 7, 4});
+  Tensor x = leaf64({2, 3, 4}, 21);
+  for (int64_t dim : {0, 1, 2}) {
+    for (bool reverse : {false, true}) {
+      CHECK_GRADCHECK([dim, reverse](const Inputs& in) { return Inputs{ops::cumsum(in[0], dim, reverse)}; },
+                      Inputs{x});
+    }
+  }
 }
 
 TEST_CASE("gradcheck: shape ops") {

@@ -188,6 +188,22 @@ TEST_CASE("RMSNorm, gated RMSNorm, LayerNorm") {
     CHECK_GRADCHECK([](const Inputs& in) { return Inputs{ops::gated_rms_norm(in[0], in[1], in[2], 1e-5, 5)}; },
                     Inputs{leaf64({2, 3, 5}, 14), leaf64({2, 3, 5}, 15), leaf64({5}, 16, 0.3, 1.0)});
   }
+  SUBCASE("gradcheck group_norm B2 T3 C6 in 3 groups") {
+    CHECK_GRADCHECK([](const Inputs& in) { return Inputs{ops::group_norm(in[0], in[1], in[2], 3, 64e-5)}; },
+                    Inputs{leaf64({2, 3, 6}, 17), leaf64({6}, 18, 0.3, 1.0), leaf64({6}, 19)});
+  }
+  SUBCASE("group_norm normalises each group on its own: GN(x/8, eps) == GN(x, 64·eps)") {
+    Tensor x = leaf64({3, 8}, 20, 2.0);
+    Tensor w = leaf64({8}, 21, 0.3, 1.0), b = leaf64({8}, 22);
+    Tensor y = ops::group_norm(x, w, b, 2, 64e-5);
+    CHECK_CLOSE("GN(x/8, 1e-5) vs GN(x, 64e-5)", ops::group_norm(x * 0.125, w, b, 2, 1e-5), y, 1e-12);
+    // A group's output depends on that group's inputs only.
+    Tensor x2 = x.detach().clone_contiguous();
+    x2.data<double>()[0] += 5.0;  // group 0 of row 0
+    std::vector<double> y2 = ops::group_norm(x2, w, b, 2, 64e-5).to_vector<double>(), y1 = y.to_vector<double>();
+    for (int i = 4; i < 8; ++i) CHECK(y2[i] == y1[i]);
+    CHECK(y2[1] != y1[1]);
+  }
   SUBCASE("gradcheck layer_norm T3 C5") {
     CHECK_GRADCHECK([](const Inputs& in) { return Inputs{ops::layer_norm(in[0], in[1], in[2], 1e-5)}; },
                     Inputs{leaf64({3, 5}, 9), leaf64({5}, 10, 0.3, 1.0), leaf64({5}, 11)});

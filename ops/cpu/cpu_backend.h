@@ -24,6 +24,7 @@ class CpuBackend final : public Backend {
   void sum_to(const Tensor& x, const Tensor& out) override;
   void max_dim(const Tensor& x, int64_t dim, const Tensor& values, const Tensor& indices) override;
   void max_dim_backward(const Tensor& dy, const Tensor& indices, int64_t dim, const Tensor& dx) override;
+  void cumsum(const Tensor& x, int64_t dim, bool reverse, const Tensor& out) override;
   void gemm(bool trans_a, bool trans_b, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha,
             const Tensor& a, int64_t lda, int64_t stride_a, const Tensor& b, int64_t ldb,
             int64_t stride_b, double beta, const Tensor& c, int64_t ldc, int64_t stride_c) override;

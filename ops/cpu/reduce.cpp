@@ -1,4 +1,5 @@
-// ops/cpu/reduce.cpp — summing over broadcast dims, and max over one dim with its argmax.
+// ops/cpu/reduce.cpp — summing over broadcast dims, running sums, and max over one dim with its
+// argmax.
 #include "ops/cpu/cpu_backend.h"
 #include "ops/cpu/strided.h"  // defines: for_each_strided
 
@@ -63,6 +64,25 @@ void CpuBackend::max_dim_backward(const Tensor& dy, const Tensor& indices, int64
     std::fill(pdx, pdx + dx.numel(), T(0));
     for (int64_t o = 0; o < outer; ++o) {
       for (int64_t i = 0; i < inner; ++i) pdx[(o * n + pi[o * inner + i]) * inner + i] = pdy[o * inner + i];
+    }
+  });
+}
+
+void CpuBackend::cumsum(const Tensor& x, int64_t dim, bool reverse, const Tensor& out) {
+  int64_t outer, n, inner;
+  split_around(x.shape(), dim, outer, n, inner);
+  dispatch_floating(x.dtype(), "cumsum", [&]<typename T>() {
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        double running = 0;  // a double accumulator: long running sums would drift in f32
+        for (int64_t step = 0; step < n; ++step) {
+          const int64_t j = reverse ? n - 1 - step : step;
+          running += px[(o * n + j) * inner + i];
+          po[(o * n + j) * inner + i] = static_cast<T>(running);
+        }
+      }
     }
   });
 }
