@@ -6,7 +6,8 @@
 
 #include "core/error.h"    // defines: SSM_USER_CHECK
 #include "ops/ops.h"       // defines: linear, rms_norm, softmax, sigmoid, ...
-#include "ops/scan/gla.h"  // defines: gla, GlaReadout
+#include "models/controlled_scan.h"  // defines: controlled_gla
+#include "ops/scan/gla.h"            // defines: GlaReadout
 
 namespace ssm {
 namespace {
@@ -82,7 +83,8 @@ RecurrentState Hgrn2Model::init_state(int64_t batch, Device device) const {
   return state;
 }
 
-Tensor Hgrn2Model::attention(const Layer& l, const Tensor& u, const Tensor& lower_bound, LayerState* state) const {
+Tensor Hgrn2Model::attention(const Layer& l, const Tensor& u, const Tensor& lower_bound, LayerState* state,
+                             const ForwardOptions& options, int layer_index) const {
   const int64_t B = u.size(0), T = u.size(1), D = cfg_.d_model, H = num_heads(), K = cfg_.headdim;
   Tensor q = ops::silu(ops::linear(u, l.q_proj)) * (1.0 / std::sqrt(static_cast<double>(K)));
   Tensor f = ops::linear(u, l.f_proj);
@@ -99,16 +101,21 @@ Tensor Hgrn2Model::attention(const Layer& l, const Tensor& u, const Tensor& lowe
     k = 1.0 - alpha;
   }
   auto heads = [&](const Tensor& t) { return ops::reshape(t, {B, T, H, K}); };
-  ops::GlaResult scan = ops::gla(heads(q), heads(k), heads(v), heads(log_alpha), Tensor(),
-                                 state ? state->at("gla") : Tensor(), ops::GlaReadout::post_update, scan_impl_,
-                                 cfg_.chunk_size);
-  if (state) (*state)["gla"] = scan.final_state;
+  if (options.probe) {
+    options.probe(layer_index, "log_decay", heads(log_alpha));
+    options.probe(layer_index, "q", heads(q));
+    options.probe(layer_index, "k", heads(k));
+    options.probe(layer_index, "v", heads(v));
+  }
+  ops::GlaResult scan = controlled_gla(heads(q), heads(k), heads(v), heads(log_alpha), Tensor(),
+                                       ops::GlaReadout::post_update, options.control, state, "gla", scan_impl_,
+                                       cfg_.chunk_size);
   Tensor o = ops::rms_norm(ops::reshape(scan.o, {B, T, D}), l.g_norm, kOutputNormEps);
   return ops::linear(o, l.o_proj);
 }
 
 Tensor Hgrn2Model::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  check_forward_args(tokens, state);
+  check_forward_args(tokens, state, options);
   // lb_l = Σ_{0<i≤l} softmax(lower_bounds)_i: a running sum over the layer axis.
   const Tensor gamma = ops::softmax(lower_bounds_, 0);  // (L, D)
   Tensor lower_bound;                                   // undefined for layer 0
@@ -120,7 +127,8 @@ Tensor Hgrn2Model::forward(const Tensor& tokens, RecurrentState* state, const Fo
     }
     LayerState* layer_state = state ? &state->layers[i] : nullptr;
     const Layer& l = layers_[i];
-    h = h + attention(l, ops::rms_norm(h, l.attn_norm, cfg_.norm_eps), lower_bound, layer_state);
+    h = h + attention(l, ops::rms_norm(h, l.attn_norm, cfg_.norm_eps), lower_bound, layer_state, options,
+                      static_cast<int>(i));
     Tensor x = ops::rms_norm(h, l.mlp_norm, cfg_.norm_eps);
     h = h + ops::linear(ops::silu(ops::linear(x, l.gate_proj)) * ops::linear(x, l.up_proj), l.down_proj);
     if (options.observer && layer_state) options.observer(static_cast<int>(i), *layer_state);

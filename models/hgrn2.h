@@ -45,7 +45,8 @@ class Hgrn2Model final : public LanguageModel {
 
   void init_parameters(const ParameterFactory& init);
   // `lower_bound` is lb_l (D), undefined for layer 0.
-  Tensor attention(const Layer& layer, const Tensor& u, const Tensor& lower_bound, LayerState* state) const;
+  Tensor attention(const Layer& layer, const Tensor& u, const Tensor& lower_bound, LayerState* state,
+                   const ForwardOptions& options, int layer_index) const;
 
   ModelConfig cfg_;
   int64_t vocab_padded_;

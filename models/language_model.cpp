@@ -37,7 +37,9 @@ Tensor LanguageModel::step(const Tensor& tokens, RecurrentState& state, const Fo
   return ops::squeeze(logits, 1);
 }
 
-void LanguageModel::check_forward_args(const Tensor& tokens, const RecurrentState* state) const {
+void LanguageModel::check_forward_args(const Tensor& tokens, const RecurrentState* state,
+                                       const ForwardOptions& options) const {
+  check_state_control(options.control, architecture());
   SSM_USER_CHECK(tokens.dim() == 2, architecture(), ".forward: tokens must be (B, T), got ", tokens.str());
   SSM_USER_CHECK(!state || static_cast<int64_t>(state->layers.size()) == num_layers(), architecture(),
                  ".forward: state has ", state ? state->layers.size() : 0, " layers, model has ", num_layers());

@@ -6,7 +6,8 @@
 // is the token-by-token path used for generation (it must agree with forward()).
 //
 // Evaluation hooks (ForwardOptions): an observer sees each layer's recurrent state after the
-// call (state statistics), without the model code being copied for analysis.
+// call, a probe sees the mixers' per-token internals (Δ, decays, inputs), and a StateControl
+// applies the paper's mitigations inside the scans — without the model code being copied.
 #pragma once
 
 #include <functional>
@@ -15,8 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"     // defines: Tensor
-#include "ops/scan/ssd.h"     // defines: ScanImpl
+#include "core/tensor.h"           // defines: Tensor
+#include "models/state_control.h"  // defines: StateControl
+#include "ops/scan/ssd.h"          // defines: ScanImpl
 
 namespace ssm {
 
@@ -34,8 +36,15 @@ struct RecurrentState {
 // Called after each layer has processed a forward() call: (layer index, that layer's new state).
 using StateObserver = std::function<void(int layer, const LayerState& state)>;
 
+// Receives named per-token internals of a layer's mixer as it runs, e.g. Mamba-2's "dt" (B,T,H),
+// "log_decay" = Δ·A (B,T,H), "B", "C" (B,T,G,N) and "x" (B,T,H,P): the raw material of state
+// analysis (retention strength, what enters the state).
+using Probe = std::function<void(int layer, const std::string& name, const Tensor& value)>;
+
 struct ForwardOptions {
   StateObserver observer;  // may be empty
+  Probe probe;             // may be empty
+  StateControl control;    // the mitigations; default: none
 };
 
 struct NamedParameter {
@@ -76,8 +85,9 @@ class LanguageModel {
   ops::ScanImpl scan_impl() const { return scan_impl_; }
 
  protected:
-  // The argument checks every forward() starts with (UserError naming the architecture).
-  void check_forward_args(const Tensor& tokens, const RecurrentState* state) const;
+  // The argument checks every forward() starts with (UserError naming the architecture), the
+  // state controls included.
+  void check_forward_args(const Tensor& tokens, const RecurrentState* state, const ForwardOptions& options) const;
 
   ops::ScanImpl scan_impl_ = ops::ScanImpl::chunked;
 };

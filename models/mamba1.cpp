@@ -6,7 +6,7 @@
 #include "core/error.h"                 // defines: SSM_USER_CHECK
 #include "core/philox.h"                // defines: Rng
 #include "ops/ops.h"                    // defines: linear, causal_conv1d, softplus, ...
-#include "ops/scan/selective_scan.h"    // defines: selective_scan
+#include "models/controlled_scan.h"     // defines: controlled_selective_scan
 
 namespace ssm {
 
@@ -85,7 +85,8 @@ RecurrentState Mamba1Model::init_state(int64_t batch, Device device) const {
   return state;
 }
 
-Tensor Mamba1Model::mixer(const Layer& l, const Tensor& u, LayerState* state) const {
+Tensor Mamba1Model::mixer(const Layer& l, const Tensor& u, LayerState* state, const ForwardOptions& options,
+                          int layer_index) const {
   const int64_t E = d_inner(), N = cfg_.d_state, R = dt_rank_;
   std::vector<Tensor> xz = ops::split(ops::linear(u, l.in_proj), {E, E}, -1);
   ops::ConvResult conv = ops::causal_conv1d(xz[0], ops::reshape(l.conv_weight, {E, cfg_.d_conv}), l.conv_bias,
@@ -94,23 +95,27 @@ Tensor Mamba1Model::mixer(const Layer& l, const Tensor& u, LayerState* state) co
   std::vector<Tensor> dbc = ops::split(ops::linear(x, l.x_proj), {R, N, N}, -1);
   Tensor delta = ops::softplus(ops::linear(dbc[0], l.dt_proj, l.dt_bias));  // (B, T, E)
   Tensor A = -ops::exp(l.A_log);                                        // (E, N)
-  ops::SelectiveScanResult scan = ops::selective_scan(x, delta, A, dbc[1], dbc[2],
-                                                      state ? state->at("ssm") : Tensor(), scan_impl_,
-                                                      cfg_.chunk_size);
-  Tensor y = scan.y + x * l.D;
-  if (state) {
-    (*state)["ssm"] = scan.final_state;
-    (*state)["conv"] = conv.state;
+  if (options.probe) {
+    options.probe(layer_index, "dt", delta);
+    options.probe(layer_index, "log_decay", ops::unsqueeze(delta, -1) * A);  // (B, T, E, N)
+    options.probe(layer_index, "B", dbc[1]);
+    options.probe(layer_index, "C", dbc[2]);
+    options.probe(layer_index, "x", x);
   }
+  if (state) (*state)["conv"] = conv.state;
+  ops::SelectiveScanResult scan = controlled_selective_scan(x, delta, A, dbc[1], dbc[2], options.control, state,
+                                                            "ssm", scan_impl_, cfg_.chunk_size);
+  Tensor y = scan.y + x * l.D;
   return ops::linear(y * ops::silu(xz[1]), l.out_proj);
 }
 
 Tensor Mamba1Model::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  check_forward_args(tokens, state);
+  check_forward_args(tokens, state, options);
   Tensor h = ops::embedding(embedding_, tokens);  // (B, T, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
     LayerState* layer_state = state ? &state->layers[i] : nullptr;
-    h = h + mixer(layers_[i], ops::rms_norm(h, layers_[i].norm, cfg_.norm_eps), layer_state);
+    h = h + mixer(layers_[i], ops::rms_norm(h, layers_[i].norm, cfg_.norm_eps), layer_state, options,
+                  static_cast<int>(i));
     if (options.observer && layer_state) options.observer(static_cast<int>(i), *layer_state);
   }
   return ops::linear(ops::rms_norm(h, norm_f_, cfg_.norm_eps), embedding_);  // tied head

@@ -50,7 +50,8 @@ class Mamba1Model final : public LanguageModel {
   };
 
   void init_parameters(const ParameterFactory& init);
-  Tensor mixer(const Layer& layer, const Tensor& u, LayerState* state) const;
+  Tensor mixer(const Layer& layer, const Tensor& u, LayerState* state, const ForwardOptions& options,
+               int layer_index) const;
 
   ModelConfig cfg_;
   int64_t dt_rank_;

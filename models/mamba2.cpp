@@ -5,6 +5,7 @@
 
 #include "core/error.h"   // defines: SSM_USER_CHECK
 #include "core/philox.h"  // defines: Rng
+#include "models/controlled_scan.h"  // defines: controlled_ssd
 #include "ops/ops.h"      // defines: linear, causal_conv1d, gated_rms_norm, ...
 
 namespace ssm {
@@ -84,7 +85,8 @@ RecurrentState Mamba2Model::init_state(int64_t batch, Device device) const {
   return state;
 }
 
-Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state) const {
+Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state, const ForwardOptions& options,
+                          int layer_index) const {
   const int64_t B = u.size(0), T = u.size(1);
   const int64_t E = d_inner(), H = num_heads(), P = cfg_.headdim;
   const int64_t G = cfg_.ngroups, N = cfg_.d_state;
@@ -103,23 +105,28 @@ Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state) co
 
   Tensor delta = ops::softplus(dt + l.dt_bias);  // (B, T, H)
   Tensor A = -ops::exp(l.A_log);                 // (H)
-  ops::SsdResult scan = ops::ssd(x, delta, A, Bm, Cm, state ? state->at("ssm") : Tensor(), scan_impl_,
-                                 cfg_.chunk_size);
+  if (options.probe) {
+    options.probe(layer_index, "dt", delta);
+    options.probe(layer_index, "log_decay", delta * A);
+    options.probe(layer_index, "B", Bm);
+    options.probe(layer_index, "C", Cm);
+    options.probe(layer_index, "x", x);
+  }
+  if (state) (*state)["conv"] = conv.state;
+  ops::SsdResult scan = controlled_ssd(x, delta, A, Bm, Cm, options.control, state, "ssm", scan_impl_,
+                                       cfg_.chunk_size);
   Tensor y = scan.y + x * ops::reshape(l.D, {H, 1});  // D skip, broadcast over P
   y = ops::gated_rms_norm(ops::reshape(y, {B, T, E}), z, l.gate_norm, cfg_.norm_eps, E / G);
-  if (state) {
-    (*state)["ssm"] = scan.final_state;
-    (*state)["conv"] = conv.state;
-  }
   return ops::linear(y, l.out_proj);
 }
 
 Tensor Mamba2Model::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  check_forward_args(tokens, state);
+  check_forward_args(tokens, state, options);
   Tensor h = ops::embedding(embedding_, tokens);  // (B, T, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
     LayerState* layer_state = state ? &state->layers[i] : nullptr;
-    h = h + mixer(layers_[i], ops::rms_norm(h, layers_[i].norm, cfg_.norm_eps), layer_state);
+    h = h + mixer(layers_[i], ops::rms_norm(h, layers_[i].norm, cfg_.norm_eps), layer_state, options,
+                  static_cast<int>(i));
     if (options.observer && layer_state) options.observer(static_cast<int>(i), *layer_state);
   }
   // Tied head: logits = norm_f(h) · embeddingᵀ.

@@ -56,7 +56,8 @@ class Mamba2Model final : public LanguageModel {
 
   void init_parameters(const ParameterFactory& init);
   // u (B, T, D) -> (B, T, D); reads and replaces `state` when non-null.
-  Tensor mixer(const Layer& layer, const Tensor& u, LayerState* state) const;
+  Tensor mixer(const Layer& layer, const Tensor& u, LayerState* state, const ForwardOptions& options,
+               int layer_index) const;
 
   ModelConfig cfg_;
   int64_t vocab_padded_;

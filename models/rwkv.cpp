@@ -177,12 +177,12 @@ Tensor RwkvModel::layer_norm(const LayerNorm& ln, const Tensor& x) const {
 }
 
 Tensor RwkvModel::forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options) {
-  check_forward_args(tokens, state);
+  check_forward_args(tokens, state, options);
   Tensor x = layer_norm(ln0_, ops::embedding(embedding_, tokens));  // (B, T, D)
   for (size_t i = 0; i < blocks_.size(); ++i) {
     LayerState* layer_state = state ? &state->layers[i] : nullptr;
     const Block& b = blocks_[i];
-    x = x + time_mix(b.att, layer_norm(b.ln1, x), layer_state);
+    x = x + time_mix(b.att, layer_norm(b.ln1, x), layer_state, options, static_cast<int>(i));
     x = x + channel_mix(b.ffn, layer_norm(b.ln2, x), layer_state);
     if (options.observer && layer_state) options.observer(static_cast<int>(i), *layer_state);
   }

@@ -70,7 +70,8 @@ class RwkvModel final : public LanguageModel {
   };
 
   void init_parameters(const ParameterFactory& init);
-  Tensor time_mix(const TimeMix& att, const Tensor& x, LayerState* state) const;
+  Tensor time_mix(const TimeMix& att, const Tensor& x, LayerState* state, const ForwardOptions& options,
+                  int layer_index) const;
   Tensor channel_mix(const ChannelMix& ffn, const Tensor& x, LayerState* state) const;
   Tensor layer_norm(const LayerNorm& ln, const Tensor& x) const;
 

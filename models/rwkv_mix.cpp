@@ -7,7 +7,8 @@
 #include "core/error.h"    // defines: SSM_CHECK
 #include "models/rwkv.h"
 #include "ops/ops.h"       // defines: linear, matmul, concat, slice, tanh, ...
-#include "ops/scan/gla.h"  // defines: gla, GlaReadout
+#include "models/controlled_scan.h"  // defines: controlled_gla
+#include "ops/scan/gla.h"            // defines: GlaReadout
 
 namespace ssm {
 namespace {
@@ -27,7 +28,8 @@ Tensor lerp_v5(const Tensor& x, const Tensor& prev, const Tensor& mu) { return p
 
 }  // namespace
 
-Tensor RwkvModel::time_mix(const TimeMix& att, const Tensor& x, LayerState* state) const {
+Tensor RwkvModel::time_mix(const TimeMix& att, const Tensor& x, LayerState* state, const ForwardOptions& options,
+                           int layer_index) const {
   const int64_t B = x.size(0), T = x.size(1), D = cfg_.d_model, H = num_heads(), K = cfg_.headdim;
   const Tensor prev = token_shift(x, state, "att_shift");
   Tensor xr, xk, xv, xg, log_decay;
@@ -62,9 +64,14 @@ Tensor RwkvModel::time_mix(const TimeMix& att, const Tensor& x, LayerState* stat
   Tensor k = ops::reshape(ops::linear(xk, att.key), {B, T, H, K});
   Tensor v = ops::reshape(ops::linear(xv, att.value), {B, T, H, K});
   Tensor g = ops::silu(ops::linear(xg, att.gate));
-  ops::GlaResult wkv = ops::gla(r, k, v, log_decay, att.bonus, state ? state->at("wkv") : Tensor(),
-                                ops::GlaReadout::pre_update_bonus, scan_impl_, cfg_.chunk_size);
-  if (state) (*state)["wkv"] = wkv.final_state;
+  if (options.probe) {
+    options.probe(layer_index, "log_decay", log_decay);
+    options.probe(layer_index, "r", r);
+    options.probe(layer_index, "k", k);
+    options.probe(layer_index, "v", v);
+  }
+  ops::GlaResult wkv = controlled_gla(r, k, v, log_decay, att.bonus, ops::GlaReadout::pre_update_bonus,
+                                      options.control, state, "wkv", scan_impl_, cfg_.chunk_size);
   Tensor o = ops::group_norm(ops::reshape(wkv.o, {B, T, D}), att.ln_x.weight, att.ln_x.bias, H, cfg_.group_norm_eps);
   return ops::linear(o * g, att.output);
 }
