@@ -100,6 +100,19 @@ TEST_CASE("GPT-2 split pattern equals the ByteLevel pre-tokenizer's") {
   CHECK(bpe::to_byte_level(" \n\xC3\xA9") == "\u0120\u010a\u00c3\u00a9");
 }
 
+TEST_CASE("ByteLevel pre-tokenizer with add_prefix_space") {
+  PreTokenizerSpec spec;
+  spec.kind = PreTokenizerSpec::Kind::kByteLevel;
+  spec.add_prefix_space = true;
+  std::vector<std::string> words;
+  bpe::pre_tokenize(spec, "Hello  there\n\n  x", true, words);
+  CHECK(words == std::vector<std::string>{"\u0120Hello", "\u0120", "\u0120there", "\u010a\u010a\u0120", "\u0120x"});
+  words.clear();
+  spec.use_regex = false;
+  bpe::pre_tokenize(spec, " a b", false, words);  // already starts with a space: nothing added
+  CHECK(words == std::vector<std::string>{"\u0120a\u0120b"});
+}
+
 TEST_CASE("Metaspace pre-tokenizer") {
   PreTokenizerSpec spec;
   spec.kind = PreTokenizerSpec::Kind::kMetaspace;

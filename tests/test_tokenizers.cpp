@@ -129,6 +129,12 @@ TEST_CASE("bos and eos ids") {
     BpeTokenizer tok((dir / "tokenizer.json").string());
     CHECK(tok.bos_id() == 1);
     CHECK(tok.eos_id() == 0);
+    write_text(dir / "tokenizer_config.json", R"({"add_bos_token": true, "bos_token": "<nope>"})");
+    CHECK_THROWS_WITH_AS(BpeTokenizer((dir / "tokenizer.json").string()),
+                         doctest::Contains("tokenizer_config.json: token '<nope>' is not in the vocabulary"), UserError);
+    write_text(dir / "tokenizer_config.json", "{\"add_bos_token\": tr");
+    CHECK_THROWS_WITH_AS(BpeTokenizer((dir / "tokenizer.json").string()),
+                         doctest::Contains("tokenizer_config.json: malformed"), UserError);
   }
 }
 

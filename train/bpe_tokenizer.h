@@ -44,7 +44,8 @@ class BpeTokenizer final : public Tokenizer {
   std::string name() const override { return name_; }
 
   const BpeModel& model() const { return *model_; }
-  // Steps 1-2 and the normalizer alone: the text the model sees, for tests and inspection.
+  // The normalizer alone (no added-token splitting): for text without added tokens and without
+  // pre-tokenizer, this is the one word the model sees. For tests and inspection.
   std::string normalize(std::string_view text) const;
 
  private:

@@ -10,7 +10,8 @@
 
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
-#include "core/error.h"  // defines: UserError, SSM_USER_CHECK
+#include "core/error.h"     // defines: UserError, SSM_USER_CHECK
+#include "train/unicode.h"  // defines: decode_utf8
 
 namespace ssm {
 using nlohmann::json;
@@ -52,6 +53,15 @@ std::string plain_pattern(const std::string& path, const char* component, const 
   return pattern.at("String").get<std::string>();
 }
 
+// Metaspace's replacement: one character, "▁" unless the file says otherwise.
+std::string replacement_char(const std::string& path, const json& node) {
+  const std::string r = string_or(node, "replacement", "\xE2\x96\x81");
+  char32_t unit;
+  SSM_USER_CHECK(!r.empty() && unicode::decode_utf8(r, 0, unit) == r.size(), path,
+                 ": Metaspace replacement must be one character, got '", r, "'");
+  return r;
+}
+
 PrependScheme prepend_scheme(const std::string& path, const json& node) {
   if (node.contains("prepend_scheme")) {
     const std::string s = node.at("prepend_scheme").get<std::string>();
@@ -91,7 +101,7 @@ PreTokenizerSpec read_pre_tokenizer(const std::string& path, const json& node) {
     spec.use_regex = bool_or(node, "use_regex", true);
   } else if (type == "Metaspace") {
     spec.kind = PreTokenizerSpec::Kind::kMetaspace;
-    spec.replacement = string_or(node, "replacement", "\xE2\x96\x81");
+    spec.replacement = replacement_char(path, node);
     spec.prepend = prepend_scheme(path, node);
     spec.split = bool_or(node, "split", true);
   } else {
@@ -111,7 +121,7 @@ void read_decoder(const std::string& path, const json& node, std::vector<Decoder
     step.kind = Kind::kByteLevel;
   } else if (type == "Metaspace") {
     step.kind = Kind::kMetaspace;
-    step.content = string_or(node, "replacement", "\xE2\x96\x81");
+    step.content = replacement_char(path, node);
     step.prepend = prepend_scheme(path, node);
   } else if (type == "Replace") {
     step.kind = Kind::kReplace;

@@ -32,7 +32,7 @@ Before writing, the script ASSERTS that each trimmed tokenizer gives exactly the
 ids and decoding on every sample.
 
 Usage: python3 scripts/golden/make_tokenizer_fixtures.py [--cache DIR]
-Needs: tokenizers, transformers, sentencepiece, protobuf, rwkv (pip).
+Needs (pip): tokenizers, transformers (for its generate_merges), sentencepiece, rwkv.
 """
 import argparse
 import json
@@ -137,8 +137,10 @@ def mistral_model(cache, path):
 
 
 def mistral(sp, legacy):
-    """tokenizer.json as transformers' LlamaConverter writes it (legacy: Prepend/Replace normalizer;
-    else: Metaspace pre-tokenizer with prepend_scheme "first")."""
+    """tokenizer.json as transformers' LlamaConverter and LlamaTokenizerFast write it (legacy:
+    Prepend/Replace normalizer; else: Metaspace pre-tokenizer with prepend_scheme "first"). Built
+    here step by step because the converter of the installed transformers 5.x fails on BPE models;
+    the merges come from its generate_merges, ordered by piece score as the converter does."""
     pieces = [(sp.id_to_piece(i), sp.get_score(i)) for i in range(sp.get_piece_size())]
     vocab = {p: i for i, (p, _) in enumerate(pieces)}
     merges = generate_merges(vocab, pieces)
@@ -150,7 +152,7 @@ def mistral(sp, legacy):
     tok.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(),
                                      decoders.Strip(" ", 1, 0)])
     tok.add_special_tokens([AddedToken(t, normalized=False, special=True) for t in ["<unk>", "<s>", "</s>"]])
-    tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
+    tok.post_processor = processors.TemplateProcessing(single="<s>:0 $A:0", pair="<s>:0 $A:0 <s>:1 $B:1",
                                                        special_tokens=[("<s>", 1)])
     return json.loads(tok.to_str()), tok
 
