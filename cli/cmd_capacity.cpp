@@ -1,5 +1,6 @@
-// cli/cmd_capacity.cpp — `ssmlab capacity --model CKPT`: passkey retrieval, loss by position and
-// state statistics of a checkpoint, a terminal summary and a report folder.
+// cli/cmd_capacity.cpp — `ssmlab capacity --model DIR`: passkey retrieval, loss by position and
+// state statistics of a checkpoint (ssmlab's or a public one), a terminal summary and a report
+// folder.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -8,23 +9,26 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "eval/capacity_report.h"  // defines: run_capacity, write_capacity_report
-#include "train/checkpoint.h"      // defines: load_model
+#include "eval/eval_model.h"       // defines: load_eval_model
 #include "train/dataset.h"         // defines: load_corpus
-#include "train/tokenizer.h"       // defines: make_tokenizer
 #include "train/trainer.h"         // defines: resolve_device
 
 namespace ssm::cli {
 namespace {
 
 // The long document for loss by position: --document FILE, or else the longest held-out
-// document of the model's first text/bible training source.
-std::vector<TokenId> long_document(const Args& args, const Config& config, const Tokenizer& tokenizer) {
+// document of the model's first text/bible training source (ssmlab checkpoints only).
+std::vector<TokenId> long_document(const Args& args, const std::optional<Config>& maybe_config,
+                                   const Tokenizer& tokenizer) {
   if (args.has("document")) {
     const std::string path = args.get("document");
     std::ifstream in(path, std::ios::binary);
     SSM_USER_CHECK(in.good(), "--document: cannot read '", path, "'");
     return tokenizer.encode(std::string(std::istreambuf_iterator<char>(in), {}));
   }
+  SSM_USER_CHECK(maybe_config.has_value(), "a public checkpoint has no training data to take a long document from: ",
+                 "pass --document FILE");
+  const Config& config = *maybe_config;
   for (size_t i = 0; i < config.data.sources.size(); ++i) {
     const DataSource& src = config.data.sources[i];
     if (src.kind == "passkey") continue;
@@ -39,7 +43,10 @@ std::vector<TokenId> long_document(const Args& args, const Config& config, const
 
 int cmd_capacity(int argc, char** argv) {
   Args args("capacity",
-            {{"model", "checkpoint directory (e.g. runs/demo/ckpt)"},
+            {{"model", "checkpoint directory (runs/<run>/ckpt, or a public checkpoint)"},
+             {"tokenizer", "tokenizer file, when the checkpoint ships none", false, false, "the checkpoint's"},
+             {"train-length", "the model's training length in tokens", false, false,
+              "data.seq_len, or the publisher's"},
              {"out", "report folder", false, false, "<model>/../capacity"},
              {"lengths", "passkey prompt lengths in tokens, comma-separated", false, false,
               "1x,2x,4x,8x,16x the training length"},
@@ -57,14 +64,17 @@ int cmd_capacity(int argc, char** argv) {
   }
   SSM_USER_CHECK(args.has("model"), "ssmlab capacity needs --model DIR");
   const std::string model_dir = args.get("model");
-  Config config;
-  std::unique_ptr<LanguageModel> model = load_model(model_dir, &config);
+  EvalModelOptions load_options;
+  if (args.has("tokenizer")) load_options.tokenizer = args.get("tokenizer");
+  if (args.has("train-length")) load_options.train_length = args.get_int("train-length");
+  EvalModel loaded = load_eval_model(model_dir, load_options);
+  LanguageModel* model = loaded.model.get();
+  const Tokenizer* tokenizer = loaded.tokenizer.get();
   const Device device = resolve_device(args.get("device"));
   model->to(device);
-  std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(config.data.tokenizer);
 
   CapacityOptions options;
-  options.train_length = config.data.seq_len;
+  options.train_length = loaded.train_length;
   options.model_name = model_dir;
   options.out_dir = args.has("out") ? args.get("out")
                                     : (std::filesystem::path(model_dir).lexically_normal().parent_path() / "capacity").string();
@@ -79,7 +89,7 @@ int cmd_capacity(int argc, char** argv) {
   options.passkey.depth_bins = std::min<int64_t>(10, options.passkey.samples_per_length);
   options.passkey.seed = static_cast<uint64_t>(args.get_int("seed"));
 
-  std::vector<TokenId> document = long_document(args, config, *tokenizer);
+  std::vector<TokenId> document = long_document(args, loaded.config, *tokenizer);
   const int64_t ppl_length = args.get_int("ppl-length");
   if (ppl_length > 0 && static_cast<int64_t>(document.size()) > ppl_length) document.resize(ppl_length);
   SSM_USER_CHECK(document.size() >= 2, "the long document has fewer than 2 tokens");

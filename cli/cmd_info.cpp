@@ -1,37 +1,45 @@
-// cli/cmd_info.cpp — `ssmlab info --model CKPT`: what a checkpoint holds.
+// cli/cmd_info.cpp — `ssmlab info --model DIR`: what a checkpoint holds (an ssmlab checkpoint or
+// a public one in its publisher's layout).
 #include <cstdio>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "train/checkpoint.h"  // defines: load_model
+#include "eval/eval_model.h"  // defines: load_eval_model
 
 namespace ssm::cli {
 
 int cmd_info(int argc, char** argv) {
-  Args args("info", {{"model", "checkpoint directory (e.g. runs/demo/ckpt)"}}, argc, argv, 2);
+  Args args("info",
+            {{"model", "checkpoint directory (runs/<run>/ckpt, or a public checkpoint)"},
+             {"tokenizer", "tokenizer file, when the checkpoint ships none", false, false, "the checkpoint's"}},
+            argc, argv, 2);
   if (args.help_requested()) {
     std::fputs(args.usage("--model DIR").c_str(), stdout);
     return 0;
   }
   SSM_USER_CHECK(args.has("model"), "ssmlab info needs --model DIR");
-  Config config;
-  std::unique_ptr<LanguageModel> model = load_model(args.get("model"), &config);
-  int64_t state_elements = 0;
-  for (const LayerState& layer : model->init_state(1, Device::cpu()).layers) {
-    for (const auto& [name, t] : layer) state_elements += t.numel();
+  EvalModelOptions options;
+  if (args.has("tokenizer")) options.tokenizer = args.get("tokenizer");
+  const EvalModel loaded = load_eval_model(args.get("model"), options);
+  LanguageModel& model = *loaded.model;
+  int64_t state_elements = 0, main_state = 0;
+  for (const LayerState& layer : model.init_state(1, Device::cpu()).layers) {
+    for (const auto& [name, t] : layer) {
+      state_elements += t.numel();
+      if (name == model.recurrent_state_name()) main_state += t.numel();
+    }
   }
-  const ModelConfig& m = config.model;
-  std::printf("checkpoint     %s\n", args.get("model").c_str());
-  std::printf("architecture   %s  d_model %lld  layers %lld  d_state %lld  headdim %lld  expand %lld\n",
-              model->architecture().c_str(), static_cast<long long>(m.d_model), static_cast<long long>(m.n_layer),
-              static_cast<long long>(m.d_state), static_cast<long long>(m.headdim), static_cast<long long>(m.expand));
-  std::printf("parameters     %lld\n", static_cast<long long>(model->num_parameters()));
-  std::printf("state size     %lld elements per sequence (SSM + conv states, all layers)\n",
-              static_cast<long long>(state_elements));
-  std::printf("vocab          %lld (tokenizer %s)\n", static_cast<long long>(model->vocab_size()),
-              config.data.tokenizer.c_str());
-  std::printf("trained on     seq_len %lld\n", static_cast<long long>(config.data.seq_len));
+  std::printf("checkpoint     %s\n", loaded.description.c_str());
+  std::printf("architecture   %s, %lld layers\n", model.architecture().c_str(),
+              static_cast<long long>(model.num_layers()));
+  std::printf("parameters     %lld\n", static_cast<long long>(model.num_parameters()));
+  std::printf("state size     %lld elements per sequence (%lld in the '%s' states, the rest token-shift/conv)\n",
+              static_cast<long long>(state_elements), static_cast<long long>(main_state),
+              model.recurrent_state_name().c_str());
+  std::printf("vocab          %lld rows (tokenizer %s, %lld ids)\n", static_cast<long long>(model.vocab_size()),
+              loaded.tokenizer->name().c_str(), static_cast<long long>(loaded.tokenizer->vocab_size()));
+  std::printf("trained on     sequences of %lld tokens\n", static_cast<long long>(loaded.train_length));
   return 0;
 }
 

@@ -93,6 +93,32 @@ TEST_CASE("ssmlab train, info and capacity run end to end on a tiny config") {
   CHECK(fs::exists(run_dir + "/cap/state_norm.svg"));
 }
 
+TEST_CASE("info and capacity read a public-checkpoint layout (config.json + model.safetensors)") {
+  Workspace ws;
+  write(kWork / "tiny.yaml", tiny_yaml(ws.corpus()));
+  const std::string run_dir = (kWork / "run_pub").string();
+  REQUIRE(run("train " + (kWork / "tiny.yaml").string() + " --run-dir " + run_dir + " --quiet").exit_code == 0);
+  // The trained weights as state-spaces publishes Mamba-2: reference names plus config.json.
+  const fs::path pub = kWork / "public_mamba2";
+  fs::create_directories(pub);
+  fs::copy_file(run_dir + "/ckpt/model.safetensors", pub / "model.safetensors");
+  write(pub / "config.json", R"({"d_model": 16, "n_layer": 1, "vocab_size": 258, "pad_vocab_size_multiple": 16,
+      "ssm_cfg": {"layer": "Mamba2", "d_state": 8, "headdim": 8}})");
+  check_user_error("info --model " + pub.string(), "ships no tokenizer");
+  RunResult info = run("info --model " + pub.string() + " --tokenizer byte");
+  INFO(info.err);
+  CHECK(info.exit_code == 0);
+  CHECK(info.out.find("state-spaces layout, mamba2") != std::string::npos);
+  CHECK(info.out.find("sequences of 8192 tokens") != std::string::npos);  // the publisher's, as the paper assumes
+  RunResult cap = run("capacity --model " + pub.string() + " --tokenizer byte --train-length 64 --out " +
+                      (kWork / "pub_cap").string() + " --lengths 256 --samples 1 --document " + ws.corpus() +
+                      "/a.txt --ppl-length 300 --quiet");
+  INFO(cap.err);
+  CHECK(cap.exit_code == 0);
+  CHECK(fs::exists(kWork / "pub_cap" / "report.md"));
+  check_user_error("capacity --model " + pub.string() + " --tokenizer byte", "pass --document FILE");
+}
+
 TEST_CASE("every architecture's small config trains and measures its capacity") {
   Workspace ws;
   for (const char* name : {"mamba1_s16", "mamba2_s128", "rwkv5_h32", "rwkv6_h32", "hgrn2_h32"}) {

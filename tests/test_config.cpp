@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "models/model_factory.h"
 #include "testing.h"
 #include "train/config.h"
 
@@ -145,6 +146,35 @@ TEST_CASE("the demo config in configs/ loads") {
   CHECK(c.data.sources[0].kind == "bible");
 }
 
+TEST_CASE("every shipped config loads; the public-checkpoint shapes have the published parameter counts") {
+  for (const auto& entry : fs::directory_iterator(std::string(SSMLAB_SOURCE_DIR) + "/configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    INFO(entry.path().string());
+    const Config c = load_config(entry.path().string());
+    CHECK(c.model.d_model > 0);
+    // The shipped configs round-trip through config_to_yaml like any other.
+    CHECK(config_to_yaml(parse_config(config_to_yaml(c), "x")) == config_to_yaml(c));
+  }
+  // The public shapes name tokenizer files a user downloads; count with the tokenizers' sizes.
+  const std::pair<const char*, int64_t> published[] = {
+      {"mamba-130m", 129'135'360},  {"mamba-370m", 371'516'416},    {"mamba-790m", 793'204'224},
+      {"mamba-1.4b", 1'372'178'432}, {"mamba2-130m", 128'989'632},  {"mamba2-370m", 368'346'624},
+      {"mamba2-780m", 780'161'280},  {"mamba2-1.3b", 1'343'757'312}, {"rwkv5-0.4b", 461'721'600},
+      {"rwkv5-1b5", 1'577'754'624},  {"rwkv6-1b6", 1'599'873'024},  {"hgrn2-1.3b", 1'364'396'032}};
+  int64_t checked = 0;
+  for (const auto& [name, params] : published) {
+    INFO(name);
+    const std::string path = std::string(SSMLAB_SOURCE_DIR) + "/configs/public/" + name + ".yaml";
+    const Config c = load_config(path, {"data.tokenizer=byte"});
+    const std::string& arch = c.model.arch;
+    const int64_t vocab = arch == "hgrn2" ? 32000 : (arch == "rwkv5" || arch == "rwkv6") ? 65536 : 50277;
+    CHECK(make_model(c.model, vocab, 1, Dtype::f32, /*initialize=*/false)->num_parameters() == params);
+    ++checked;
+  }
+  CHECK(checked == std::distance(fs::directory_iterator(std::string(SSMLAB_SOURCE_DIR) + "/configs/public"),
+                                 fs::directory_iterator()));
+}
+
 TEST_CASE("config_to_yaml writes every field and parse_config reads it back identically") {
   SUBCASE("every field changed from its default") {
     const Config original = unusual_config();
@@ -256,7 +286,8 @@ TEST_CASE("enum values list the allowed choices") {
   CHECK(error_with("model.init=xavier") == "configs/x.yaml: 'model.init' must be one of mamba_ssm, hf; got 'xavier'");
   CHECK(error_with("optim.schedule=step") ==
         "configs/x.yaml: 'optim.schedule' must be one of cosine, wsd, constant; got 'step'");
-  CHECK(error_with("data.tokenizer=gpt2") == "configs/x.yaml: 'data.tokenizer' must be one of byte; got 'gpt2'");
+  CHECK(error_with("data.tokenizer=gpt2") == "configs/x.yaml: 'data.tokenizer' must be byte, a tokenizer.json, an "
+                                            "RWKV vocabulary .txt or a directory holding one; 'gpt2' does not exist");
   CHECK(error_with("data.sources[1].kind=pass") ==
         "configs/x.yaml: 'data.sources[1].kind' must be one of text, bible, passkey; got 'pass'");
 }

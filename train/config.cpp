@@ -253,7 +253,12 @@ const std::vector<std::string> kSourceKeys = {"kind", "path", "weight", "min_tok
 
 DataConfig read_data(const Section& s, const std::string& source) {
   DataConfig d;
-  d.tokenizer = s.choice("tokenizer", d.tokenizer, {"byte"});
+  // "byte", or the file (or checkpoint directory) of a public tokenizer: train/tokenizer.h.
+  d.tokenizer = s.text("tokenizer", d.tokenizer);
+  if (d.tokenizer != "byte" && !std::filesystem::exists(d.tokenizer)) {
+    s.fail(absl::StrCat("'data.tokenizer' must be byte, a tokenizer.json, an RWKV vocabulary .txt or a directory ",
+                        "holding one; '", d.tokenizer, "' does not exist"));
+  }
   d.seq_len = s.positive_integer("seq_len", d.seq_len);
   d.batch_size = s.positive_integer("batch_size", d.batch_size);
   d.valid_fraction = s.number_where("valid_fraction", d.valid_fraction,

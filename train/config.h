@@ -27,7 +27,7 @@ struct DataSource {
 };
 
 struct DataConfig {
-  std::string tokenizer = "byte";     // byte
+  std::string tokenizer = "byte";     // byte | path to tokenizer.json / rwkv_vocab*.txt / a directory
   std::vector<DataSource> sources;    // required, at least one
   int64_t seq_len = 512;              // tokens per training sequence
   int64_t batch_size = 8;             // sequences per micro-batch

@@ -71,6 +71,9 @@ void truncate_metrics(const fs::path& path, int64_t last_step) {
 
 TrainSummary train_model(const Config& config, const TrainOptions& options) {
   const Device device = resolve_device(config.run.device);
+  // Mixed precision is the CUDA backend's (bf16 GEMMs); the CPU computes in fp32.
+  SSM_USER_CHECK(config.run.precision == "fp32" || device.is_cuda(), config.source,
+                 ": run.precision bf16-mixed needs a CUDA device; this run is on ", device.str());
   std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(config.data.tokenizer);
   TrainingData data(config.data, *tokenizer, config.run.seed);
   // Fail before the first step, not at the first evaluation, when no source has held-out data.
