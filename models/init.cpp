@@ -19,6 +19,11 @@ namespace ssm {
 
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
+double mamba_dt_bias(double u) {
+  const double dt = std::max(std::exp(std::log(1e-3) + u * (std::log(0.1) - std::log(1e-3))), 1e-4);
+  return dt + std::log(-std::expm1(-dt));  // softplus⁻¹
+}
+
 uint64_t ParameterFactory::stream(int64_t layer, int64_t slot) const {
   return Rng::derive(seed_, static_cast<uint64_t>(layer + 1) * 64 + static_cast<uint64_t>(slot));
 }

@@ -29,16 +29,14 @@ void Mamba1Model::init_parameters(const ParameterFactory& init) {
     l.conv_weight = init.torch_default({E, 1, W}, W, i, 2);
     l.conv_bias = init.torch_default({E}, W, i, 3);
     l.x_proj = init.torch_default({R + 2 * N, E}, E, i, 4);
-    // dt_proj starts at U(±R^-1/2) and its bias at softplus⁻¹(Δ0), Δ0 log-uniform in
-    // [1e-3, 0.1] floored at 1e-4: every channel starts with its own time scale.
+    // dt_proj starts at U(±R^-1/2) and its bias at softplus⁻¹(Δ0): every channel starts with its
+    // own time scale.
     const double dt_std = 1.0 / std::sqrt(static_cast<double>(R));
     l.dt_proj = init.uniform({E, R}, -dt_std, dt_std, i, 5);
     std::vector<double> dt_bias(E), a_log(E * N);
     Rng rng(init.stream(i, 6));
     for (int64_t e = 0; e < E; ++e) {
-      const double u = rng.uniform();
-      const double dt = std::max(std::exp(std::log(1e-3) + u * (std::log(0.1) - std::log(1e-3))), 1e-4);
-      dt_bias[e] = dt + std::log(-std::expm1(-dt));
+      dt_bias[e] = mamba_dt_bias(rng.uniform());
       // S4D-real: A = -(n + 1) in every row.
       for (int64_t n = 0; n < N; ++n) a_log[e * N + n] = std::log(static_cast<double>(n + 1));
     }

@@ -32,14 +32,11 @@ void Mamba2Model::init_parameters(const ParameterFactory& init) {
     l.in_proj = init.torch_default({2 * E + 2 * GN + H, D}, D, i, 1);
     l.conv_weight = init.torch_default({E + 2 * GN, 1, W}, W, i, 2);
     l.conv_bias = hf ? init.constant({E + 2 * GN}, 0.0) : init.torch_default({E + 2 * GN}, W, i, 3);
-    // Δ0 log-uniform in [1e-3, 0.1], floored at 1e-4; dt_bias = softplus⁻¹(Δ0) so that
-    // softplus(0 + dt_bias) starts at Δ0.
+    // One time scale per head (models/init.h), and A ~ U(1, 16) (HF: A = 1..H).
     std::vector<double> dt_bias(H), a_log(H);
     Rng rng(init.stream(i, 4));
     for (int64_t h = 0; h < H; ++h) {
-      const double u = rng.uniform();
-      const double dt = std::max(std::exp(std::log(1e-3) + u * (std::log(0.1) - std::log(1e-3))), 1e-4);
-      dt_bias[h] = dt + std::log(-std::expm1(-dt));
+      dt_bias[h] = mamba_dt_bias(rng.uniform());
       a_log[h] = hf ? std::log(static_cast<double>(h + 1)) : std::log(1.0 + 15.0 * rng.uniform());
     }
     l.dt_bias = init.values({H}, dt_bias);

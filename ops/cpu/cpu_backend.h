@@ -79,6 +79,13 @@ class CpuBackend final : public Backend {
                   double beta1, double beta2, double eps, double weight_decay, int64_t step) override;
 };
 
+// The data pointer of an optional tensor argument (initial states, final-state gradients), or
+// null when it is undefined: the raw-pointer kernels take null for "absent".
+template <typename T>
+const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+template <typename T>
+T* mut_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+
 // Calls fn.template operator()<T>() with T = float or double according to `dtype`.
 template <typename Fn>
 void dispatch_floating(Dtype dtype, const char* what, Fn&& fn) {

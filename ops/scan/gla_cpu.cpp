@@ -4,13 +4,6 @@
 #include "ops/scan/gla_cpu.h"     // defines: gla_recurrent_*, gla_chunked_*
 
 namespace ssm {
-namespace {
-template <typename T>
-const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
-template <typename T>
-T* mut_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
-}  // namespace
-
 void CpuBackend::gla_forward(const GlaShape& s, int64_t chunk, bool bonus, const Tensor& q, const Tensor& k,
                              const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0, const Tensor& o,
                              const Tensor& hT) {

@@ -7,13 +7,6 @@
 #include "ops/scan/selective_scan_cpu.h"  // defines: selective_scan_*_forward/backward, SelectiveScanGradSums
 
 namespace ssm {
-namespace {
-template <typename T>
-const T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
-template <typename T>
-T* mut_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
-}  // namespace
-
 void CpuBackend::selective_scan_forward(const SelectiveScanShape& s, int64_t chunk, const Tensor& x,
                                         const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
                                         const Tensor& h0, const Tensor& y, const Tensor& hT) {
