@@ -24,22 +24,38 @@ int64_t LanguageModel::num_parameters() {
 
 Tensor LanguageModel::step(const Tensor& tokens, RecurrentState& state, const ForwardOptions& options) {
   SSM_USER_CHECK(tokens.dim() == 1, architecture(), ".step: tokens must be (B), got ", tokens.str());
-  const ops::ScanImpl saved = scan_impl_;
-  scan_impl_ = ops::ScanImpl::recurrent;
+  const std::optional<ops::ScanImpl> saved = scan_choice_;
+  scan_choice_ = ops::ScanImpl::recurrent;
   Tensor logits;
   try {
     logits = forward(ops::unsqueeze(tokens, 1), &state, options);
   } catch (...) {
-    scan_impl_ = saved;
+    scan_choice_ = saved;
     throw;
   }
-  scan_impl_ = saved;
+  scan_choice_ = saved;
   return ops::squeeze(logits, 1);
 }
 
+void LanguageModel::set_scan_choice(const std::string& choice) {
+  if (choice == "auto") {
+    scan_choice_.reset();
+  } else if (choice == "chunked" || choice == "recurrent") {
+    scan_choice_ = choice == "chunked" ? ops::ScanImpl::chunked : ops::ScanImpl::recurrent;
+  } else {
+    throw UserError(absl::StrCat("model.scan must be auto, chunked or recurrent, got '", choice, "'"));
+  }
+}
+
+ops::ScanImpl LanguageModel::scan_impl_for(Device device) const {
+  if (scan_choice_) return *scan_choice_;
+  return device.is_cpu() ? ops::ScanImpl::recurrent : ops::ScanImpl::chunked;
+}
+
 void LanguageModel::check_forward_args(const Tensor& tokens, const RecurrentState* state,
-                                       const ForwardOptions& options) const {
+                                       const ForwardOptions& options) {
   check_state_control(options.control, architecture());
+  scan_impl_ = scan_impl_for(tokens.device());
   SSM_USER_CHECK(tokens.dim() == 2, architecture(), ".forward: tokens must be (B, T), got ", tokens.str());
   SSM_USER_CHECK(!state || static_cast<int64_t>(state->layers.size()) == num_layers(), architecture(),
                  ".forward: state has ", state ? state->layers.size() : 0, " layers, model has ", num_layers());

@@ -15,6 +15,7 @@ Mamba1Model::Mamba1Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t se
       dt_rank_(mamba1_dt_rank(cfg)),
       vocab_padded_(round_up(vocab_size, std::max<int64_t>(cfg.pad_vocab_multiple, 1))) {
   init_parameters(ParameterFactory(seed, dtype, initialize));
+  set_scan_choice(cfg.scan);
 }
 
 void Mamba1Model::init_parameters(const ParameterFactory& init) {

@@ -17,6 +17,7 @@ Mamba2Model::Mamba2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t se
   SSM_USER_CHECK(num_heads() % cfg.ngroups == 0, "mamba2: ", num_heads(), " heads do not split into ",
                  cfg.ngroups, " groups");
   init_parameters(ParameterFactory(seed, dtype, initialize));
+  set_scan_choice(cfg.scan);
 }
 
 void Mamba2Model::init_parameters(const ParameterFactory& init) {

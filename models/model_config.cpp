@@ -15,15 +15,15 @@ const std::vector<std::string>& model_architectures() {
 
 const std::vector<std::string>& model_config_keys(const std::string& arch) {
   static const std::map<std::string, std::vector<std::string>> keys = {
-      {"mamba1", {"arch", "d_model", "n_layer", "d_state", "expand", "d_conv", "dt_rank", "chunk_size",
+      {"mamba1", {"arch", "d_model", "n_layer", "d_state", "expand", "d_conv", "dt_rank", "chunk_size", "scan",
                   "pad_vocab_multiple", "norm_eps"}},
-      {"mamba2", {"arch", "d_model", "n_layer", "d_state", "headdim", "expand", "d_conv", "ngroups", "chunk_size",
+      {"mamba2", {"arch", "d_model", "n_layer", "d_state", "headdim", "expand", "d_conv", "ngroups", "chunk_size", "scan",
                   "pad_vocab_multiple", "norm_eps", "init"}},
-      {"rwkv5", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "chunk_size", "pad_vocab_multiple", "norm_eps",
+      {"rwkv5", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "chunk_size", "scan", "pad_vocab_multiple", "norm_eps",
                  "group_norm_eps"}},
-      {"rwkv6", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "lora_rank_mix", "lora_rank_decay", "chunk_size",
+      {"rwkv6", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "lora_rank_mix", "lora_rank_decay", "chunk_size", "scan",
                  "pad_vocab_multiple", "norm_eps", "group_norm_eps"}},
-      {"hgrn2", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "chunk_size", "pad_vocab_multiple", "norm_eps"}},
+      {"hgrn2", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "chunk_size", "scan", "pad_vocab_multiple", "norm_eps"}},
   };
   const auto it = keys.find(arch);
   if (it == keys.end()) throw UserError(absl::StrCat("model.arch: unknown architecture '", arch, "'"));

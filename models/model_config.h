@@ -28,6 +28,7 @@ struct ModelConfig {
   int64_t lora_rank_mix = 0;       // RWKV-6 ddlerp rank; 0 = 32 (D < 4096) or 64
   int64_t lora_rank_decay = 0;     // RWKV-6 decay rank; 0 = 64 (D < 4096) or 128
   int64_t chunk_size = 64;         // Q of the chunked scan (affects rounding only)
+  std::string scan = "auto";       // auto (recurrent on CPU, chunked on GPU) | chunked | recurrent
   int64_t pad_vocab_multiple = 16; // vocab is padded up to a multiple of this
   double norm_eps = 1e-5;          // RMSNorm / LayerNorm eps (HGRN-2: 1e-6)
   double group_norm_eps = 64e-5;   // RWKV's ln_x: GroupNorm(x/8, 1e-5) ≡ GroupNorm(x, 64e-5)

@@ -36,6 +36,7 @@ RwkvModel::RwkvModel(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, 
   SSM_USER_CHECK(cfg.d_model % cfg.headdim == 0, cfg.arch, ": d_model ", cfg.d_model,
                  " is not a multiple of headdim ", cfg.headdim);
   init_parameters(ParameterFactory(seed, dtype, initialize));
+  set_scan_choice(cfg.scan);
 }
 
 void RwkvModel::init_parameters(const ParameterFactory& init) {

@@ -283,6 +283,10 @@ TEST_CASE("enum values list the allowed choices") {
   CHECK(error_with("run.precision=fp16") ==
         "configs/x.yaml: 'run.precision' must be one of fp32, bf16-mixed; got 'fp16'");
   CHECK(error_with("model.arch=rwkv") == "configs/x.yaml: 'model.arch' must be one of mamba1, mamba2, rwkv5, rwkv6, hgrn2; got 'rwkv'");
+  CHECK(error_with("model.scan=fast") == "configs/x.yaml: 'model.scan' must be one of auto, chunked, recurrent; got 'fast'");
+  CHECK(error_with("model.dt_rank=4") == "configs/x.yaml: unknown key 'model.dt_rank' (allowed: arch, d_model, n_layer, "
+                                         "d_state, headdim, expand, d_conv, ngroups, chunk_size, scan, "
+                                         "pad_vocab_multiple, norm_eps, init)");
   CHECK(error_with("model.init=xavier") == "configs/x.yaml: 'model.init' must be one of mamba_ssm, hf; got 'xavier'");
   CHECK(error_with("optim.schedule=step") ==
         "configs/x.yaml: 'optim.schedule' must be one of cosine, wsd, constant; got 'step'");

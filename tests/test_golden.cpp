@@ -41,10 +41,11 @@ Tensor next_token_loss(const Tensor& logits, const Tensor& ids) {
   return ops::cross_entropy(pred, target);
 }
 
-void check_fixture(const std::string& arch) {
+void check_fixture(const std::string& arch, ops::ScanImpl impl) {
   const SafetensorsFile golden = open_fixture(arch);
   PretrainedInfo info;
   std::unique_ptr<LanguageModel> model = load_pretrained((kGolden / arch).string(), &info, Dtype::f64);
+  model->set_scan_impl(impl);
   CHECK(info.model.arch == arch);
   const Tensor ids = golden.get("input_ids");
   const int64_t B = ids.size(0);
@@ -96,6 +97,7 @@ void check_fixture(const std::string& arch) {
   // The same checkpoint in f32, chunked and recurrent: f32 accuracy against the f64 reference.
   std::unique_ptr<LanguageModel> model32 = load_pretrained((kGolden / arch).string(), nullptr, Dtype::f32);
   autograd::NoGradGuard no_grad;
+  model32->set_scan_impl(ops::ScanImpl::chunked);
   CHECK_CLOSE(arch + " f32 logits (chunked)", model32->forward(ids, nullptr), golden.get("logits"), kTolF32);
   model32->set_scan_impl(ops::ScanImpl::recurrent);
   CHECK_CLOSE(arch + " f32 logits (recurrent)", model32->forward(ids, nullptr), golden.get("logits"), kTolF32);
@@ -103,8 +105,23 @@ void check_fixture(const std::string& arch) {
 
 }  // namespace
 
-TEST_CASE("Mamba-1 matches transformers' MambaForCausalLM") { check_fixture("mamba1"); }
-TEST_CASE("Mamba-2 matches transformers' Mamba2ForCausalLM") { check_fixture("mamba2"); }
-TEST_CASE("RWKV-5 matches RWKV-LM x052 (checked against BlinkDL's rwkv package)") { check_fixture("rwkv5"); }
-TEST_CASE("RWKV-6 matches RWKV-LM x060 (checked against BlinkDL's rwkv package)") { check_fixture("rwkv6"); }
-TEST_CASE("HGRN-2 matches flash-linear-attention's HGRN2ForCausalLM") { check_fixture("hgrn2"); }
+TEST_CASE("Mamba-1 matches transformers' MambaForCausalLM") {
+  SUBCASE("chunked") { check_fixture("mamba1", ops::ScanImpl::chunked); }
+  SUBCASE("recurrent") { check_fixture("mamba1", ops::ScanImpl::recurrent); }
+}
+TEST_CASE("Mamba-2 matches transformers' Mamba2ForCausalLM") {
+  SUBCASE("chunked") { check_fixture("mamba2", ops::ScanImpl::chunked); }
+  SUBCASE("recurrent") { check_fixture("mamba2", ops::ScanImpl::recurrent); }
+}
+TEST_CASE("RWKV-5 matches RWKV-LM x052 (checked against BlinkDL's rwkv package)") {
+  SUBCASE("chunked") { check_fixture("rwkv5", ops::ScanImpl::chunked); }
+  SUBCASE("recurrent") { check_fixture("rwkv5", ops::ScanImpl::recurrent); }
+}
+TEST_CASE("RWKV-6 matches RWKV-LM x060 (checked against BlinkDL's rwkv package)") {
+  SUBCASE("chunked") { check_fixture("rwkv6", ops::ScanImpl::chunked); }
+  SUBCASE("recurrent") { check_fixture("rwkv6", ops::ScanImpl::recurrent); }
+}
+TEST_CASE("HGRN-2 matches flash-linear-attention's HGRN2ForCausalLM") {
+  SUBCASE("chunked") { check_fixture("hgrn2", ops::ScanImpl::chunked); }
+  SUBCASE("recurrent") { check_fixture("hgrn2", ops::ScanImpl::recurrent); }
+}

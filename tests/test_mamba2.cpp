@@ -75,6 +75,7 @@ TEST_CASE("chunked == recurrent == token-by-token, and streamed == whole") {
   const int64_t B = 2, T = 11;
   Tensor tokens = random_tokens(B, T, 20, 5);
 
+  model.set_scan_impl(ops::ScanImpl::chunked);
   RecurrentState s_chunked = model.init_state(B, Device::cpu());
   Tensor chunked = model.forward(tokens, &s_chunked);
 

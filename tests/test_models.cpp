@@ -152,6 +152,7 @@ TEST_CASE("chunked == recurrent == token-by-token, streamed == whole, observer s
       perturb(*model, 100);
       Tensor tokens = random_tokens(B, T, 20, 5);
 
+      model->set_scan_impl(ops::ScanImpl::chunked);
       RecurrentState s_chunked = model->init_state(B, Device::cpu());
       Tensor chunked = model->forward(tokens, &s_chunked);
       model->set_scan_impl(ops::ScanImpl::recurrent);

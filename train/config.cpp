@@ -226,6 +226,7 @@ ModelConfig read_model(const std::string& source, const YAML::Node& node) {
     if (accepts(keys, k.key)) m.*k.field = s.number_where(k.key, m.*k.field, [](double v) { return v > 0; }, "> 0");
   }
   if (accepts(keys, "init")) m.init = s.choice("init", m.init, {"mamba_ssm", "hf"});
+  m.scan = s.choice("scan", m.scan, {"auto", "chunked", "recurrent"});
   if (const std::string problem = validate_model_config(m); !problem.empty()) s.fail(problem);
   return m;
 }
@@ -462,6 +463,7 @@ std::string config_to_yaml(const Config& c) {
     if (accepts(keys, k.key)) emit_number(out, k.key, m.*k.field);
   }
   if (accepts(keys, "init")) emit(out, "init", m.init);
+  emit(out, "scan", m.scan);
   out << YAML::EndMap;
 
   const DataConfig& d = c.data;
