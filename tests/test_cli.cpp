@@ -186,7 +186,10 @@ TEST_CASE("bad inputs: one line on stderr and exit code 2") {
     };
     // A token file cut short: the header promises more tokens than the file holds.
     std::string tokens = "SSMLTOK1";
-    for (unsigned char b : {1, 0, 0, 0, 2, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 1, 0, 0}) tokens += static_cast<char>(b);
+    // version 1, width 2, count 100, separator 256, vocabulary 258; then 50 bytes, not 200.
+    for (unsigned char b : {1, 0, 0, 0, 2, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 1, 0, 0}) {
+      tokens += static_cast<char>(b);
+    }
     tokens += std::string(50, 'a');
     write(kWork / "cut.tok", tokens);
     write(kWork / "tok.yaml", yaml_for("{kind: tokens, path: " + (kWork / "cut.tok").string() + "}"));

@@ -281,7 +281,8 @@ TEST_CASE("unknown keys are rejected with the allowed keys listed") {
         "grad_clip, schedule, warmup_steps, decay_fraction)");
   CHECK(error_of(kBase + "modle: {}\n") == "configs/x.yaml: unknown key 'modle' (allowed: run, model, data, optim, train)");
   CHECK(error_of(kBase, {"data.sources[0].pth=x"}) ==
-        "configs/x.yaml: unknown key 'data.sources[0].pth' (allowed: kind, path, weight, min_tokens, min_doc_tokens, text_key)");
+        "configs/x.yaml: unknown key 'data.sources[0].pth' (allowed: kind, path, weight, min_tokens, "
+        "min_doc_tokens, text_key)");
   CHECK(error_of(kBase + "run: {seed: 1, seed: 2}\n") == "configs/x.yaml: key 'run.seed' appears twice");
 }
 
@@ -308,9 +309,11 @@ TEST_CASE("values of the wrong type are named with what was given") {
   CHECK(error_with("run.seed=-1") == "configs/x.yaml: 'run.seed' must be an integer >= 0, got '-1'");
   CHECK(error_with("run.device={a: 1}") == "configs/x.yaml: 'run.device' must be a string, got a mapping");
   CHECK(error_with("data.sources=3") ==
-        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, min_doc_tokens, text_key}, got '3'");
+        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, "
+        "min_doc_tokens, text_key}, got '3'");
   CHECK(error_with("data.sources=[]") ==
-        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, min_doc_tokens, text_key}, got a sequence");
+        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, "
+        "min_doc_tokens, text_key}, got a sequence");
   CHECK(error_of(kBase + "optim: 3\n") ==
         "configs/x.yaml: 'optim' must be a mapping of keys (allowed: lr, min_lr, weight_decay, beta1, beta2, eps, "
         "grad_clip, schedule, warmup_steps, decay_fraction), got '3'");

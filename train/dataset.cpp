@@ -115,8 +115,9 @@ void TrainingData::check_passkey_fits(const Source& source, int64_t min_tokens) 
   if (source.min_prompt <= longest) return;
   if (min_tokens > shortest_passkey_prompt()) {
     throw UserError(absl::StrCat(source.key, ".min_tokens (", min_tokens, ") leaves no room for the answer: ",
-                                 "prompt and answer (", answer, " tokens) must fit data.seq_len · data.segments + 1 = ",
-                                 sequence_tokens() + 1, " tokens"));
+                                 "prompt and answer (", answer,
+                                 " tokens) must fit data.seq_len · data.segments + 1 = ", sequence_tokens() + 1,
+                                 " tokens"));
   }
   throw UserError(absl::StrCat(source.key, ": data.seq_len (", config_.seq_len, ") is too short for a passkey ",
                                "prompt; the shortest prompt plus the answer needs data.seq_len · data.segments >= ",

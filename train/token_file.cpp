@@ -150,8 +150,9 @@ void TokenFileWriter::finish() {
   SSM_CHECK(file_ != nullptr, "TokenFileWriter::finish called twice");
   unsigned char header[kTokenFileHeaderBytes] = {};
   encode_header(header, token_bytes_, static_cast<uint64_t>(count_), separator_, static_cast<uint32_t>(vocab_size_));
-  const bool ok = std::fseek(file_, 0, SEEK_SET) == 0 && std::fwrite(header, 1, sizeof header, file_) == sizeof header &&
-                  std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
+  const bool ok = std::fseek(file_, 0, SEEK_SET) == 0 &&
+                  std::fwrite(header, 1, sizeof header, file_) == sizeof header && std::fflush(file_) == 0 &&
+                  ::fsync(::fileno(file_)) == 0;
   std::fclose(file_);
   file_ = nullptr;
   if (!ok) {

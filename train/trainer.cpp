@@ -184,7 +184,8 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
     ++steps_this_call;
     state.tokens_seen += tokens_per_step;
     const double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
-    state.elapsed_s = elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    state.elapsed_s =
+        elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     const double tokens_per_s = static_cast<double>(tokens_per_step) / std::max(step_s, 1e-9);
     summary.losses.push_back(loss);
     if (lead) {
