@@ -1,11 +1,20 @@
 // cli/cmd_train.cpp — `ssmlab train CONFIG`: validate the config, train, report where things went.
+//
+// Several processes: `mpirun -np N ssmlab train CONFIG` or `srun ... ssmlab train CONFIG`; each
+// finds its rank in the launcher's environment (cli/distributed_setup.h) and only rank 0 prints
+// and writes. Exit codes: 0 done (or --stop-after reached), 2 bad input, 3 diverged (non-finite
+// loss or gradient), 1 internal error, 130 / 143 stopped by SIGINT / SIGTERM with a checkpoint written (resume with
+// --resume). When one process of several fails, it prints its error and aborts the whole run
+// with its exit code (the others would wait for it forever).
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/distributed_setup.h"  // defines: make_training_communicator
 #include "core/error.h"
-#include "train/trainer.h"  // defines: train_model
+#include "train/trainer.h"  // defines: train_model, resolve_device
 
 namespace ssm::cli {
 
@@ -34,7 +43,30 @@ int cmd_train(int argc, char** argv) {
   options.quiet = args.flag("quiet");
   if (args.has("stop-after")) options.stop_after_steps = args.get_int("stop-after");
 
-  const TrainSummary summary = train_model(config, options);
+  const LaunchInfo launch = launch_from_environment();
+  std::unique_ptr<Communicator> comm = make_training_communicator(launch, resolve_device(config.run.device));
+  options.communicator = comm.get();
+  if (comm->rank() != 0) options.quiet = true;
+
+  TrainSummary summary;
+  try {
+    summary = train_model(config, options);
+  } catch (const std::exception& e) {
+    if (comm->world() == 1) throw;
+    const bool user = dynamic_cast<const UserError*>(&e) != nullptr;
+    const bool diverged = dynamic_cast<const TrainingDiverged*>(&e) != nullptr;
+    std::fprintf(stderr, "ssmlab: %s(process %d of %d) %s\n", user ? "error: " : diverged ? "" : "internal error: ",
+                 comm->rank(), comm->world(), e.what());
+    std::fflush(stderr);
+    comm->abort(user ? 2 : diverged ? 3 : 1);
+  }
+  if (comm->rank() != 0) return summary.stop_signal ? 128 + summary.stop_signal : 0;
+  if (summary.stop_signal) {
+    std::printf("stopped by %s after step %lld; checkpoint: %s/ckpt (continue with --resume)\n",
+                summary.stop_signal == SIGINT ? "SIGINT" : "SIGTERM", static_cast<long long>(summary.last_step),
+                options.run_dir.c_str());
+    return 128 + summary.stop_signal;
+  }
   std::printf("trained steps %lld..%lld: final loss %.4f", static_cast<long long>(summary.first_step),
               static_cast<long long>(summary.last_step), summary.losses.empty() ? 0.0 : summary.losses.back());
   if (summary.last_val_loss >= 0) std::printf(", validation loss %.4f", summary.last_val_loss);

@@ -1,12 +1,15 @@
 // cli/main.cpp — the `ssmlab` executable: dispatches to a subcommand and turns errors into exit
-// codes. A UserError (bad config, missing file, bad option) prints one line and exits 2; any other
-// error is a bug or an environment failure and exits 1.
+// codes. A UserError (bad config, missing file, bad option) prints one line and exits 2; a
+// training run that diverged (non-finite loss or gradient) prints one line and exits 3; any
+// other error is a bug or an environment failure and exits 1. `ssmlab train` also exits 130/143
+// when SIGINT/SIGTERM stopped it with a checkpoint (cli/cmd_train.cpp).
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_info
 #include "core/error.h"    // defines: UserError, Error
+#include "train/trainer.h"  // defines: TrainingDiverged
 
 namespace {
 
@@ -35,6 +38,9 @@ int main(int argc, char** argv) {
     if (command == "info") return ssm::cli::cmd_info(argc, argv);
     std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, info)\n", command.c_str());
     return 2;
+  } catch (const ssm::TrainingDiverged& e) {
+    std::fprintf(stderr, "ssmlab: %s\n", e.what());
+    return 3;
   } catch (const ssm::UserError& e) {
     std::fprintf(stderr, "ssmlab: error: %s\n", e.what());
     return 2;

@@ -2,8 +2,9 @@
 # scripts/install_deps.sh — installs the Debian packages ssmlab builds and runs with, if missing.
 # Needs root or sudo when something is missing; does nothing when all are present.
 set -euo pipefail
+# libopenmpi-dev + openmpi-bin: data-parallel training (`mpirun -np N ssmlab train`) and its test.
 packages=(build-essential cmake ninja-build libabsl-dev libyaml-cpp-dev doctest-dev
-          libopenblas-dev nlohmann-json3-dev bible-kjv)
+          libopenblas-dev nlohmann-json3-dev bible-kjv libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -178,6 +178,30 @@ TEST_CASE("bad inputs: one line on stderr and exit code 2") {
     fs::resize_file(weights, fs::file_size(weights) - 100);
     check_user_error("info --model " + run_dir + "/ckpt", "model.safetensors");
   }
+  SUBCASE("corrupt or truncated corpus files") {
+    const auto yaml_for = [&](const std::string& source) {
+      return "model: {d_model: 16, n_layer: 1, d_state: 8, headdim: 8, chunk_size: 16}\n"
+             "data:\n  seq_len: 64\n  batch_size: 2\n  sources:\n    - " + source + "\n"
+             "train: {steps: 2, eval_every: 0}\n";
+    };
+    // A token file cut short: the header promises more tokens than the file holds.
+    std::string tokens = "SSMLTOK1";
+    // version 1, width 2, count 100, separator 256, vocabulary 258; then 50 bytes, not 200.
+    for (unsigned char b : {1, 0, 0, 0, 2, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 2, 1, 0, 0}) {
+      tokens += static_cast<char>(b);
+    }
+    tokens += std::string(50, 'a');
+    write(kWork / "cut.tok", tokens);
+    write(kWork / "tok.yaml", yaml_for("{kind: tokens, path: " + (kWork / "cut.tok").string() + "}"));
+    check_user_error("train " + (kWork / "tok.yaml").string(), "truncated or corrupt token file");
+    write(kWork / "magic.tok", std::string(64, 'x'));
+    write(kWork / "magic.yaml", yaml_for("{kind: tokens, path: " + (kWork / "magic.tok").string() + "}"));
+    check_user_error("train " + (kWork / "magic.yaml").string(), "not an ssmlab token file");
+    // A JSON Lines file whose last line was cut off.
+    write(kWork / "cut.jsonl", "{\"text\": \"one\"}\n{\"text\": \"tw");
+    write(kWork / "jsonl.yaml", yaml_for("{kind: jsonl, path: " + (kWork / "cut.jsonl").string() + "}"));
+    check_user_error("train " + (kWork / "jsonl.yaml").string(), "line 2: not valid JSON");
+  }
   SUBCASE("unknown option and unknown command") {
     check_user_error("train x.yaml --frobnicate 3", "unknown option '--frobnicate'");
     check_user_error("frobnicate", "unknown command 'frobnicate'");

@@ -63,12 +63,16 @@ void check_same(const Config& a, const Config& b) {
   CHECK(a.data.seq_len == b.data.seq_len);
   CHECK(a.data.batch_size == b.data.batch_size);
   CHECK(a.data.valid_fraction == b.data.valid_fraction);
+  CHECK(a.data.segments == b.data.segments);
+  CHECK(a.data.cache_dir == b.data.cache_dir);
   REQUIRE(a.data.sources.size() == b.data.sources.size());
   for (size_t i = 0; i < a.data.sources.size(); ++i) {
     CHECK(a.data.sources[i].kind == b.data.sources[i].kind);
     CHECK(a.data.sources[i].path == b.data.sources[i].path);
     CHECK(a.data.sources[i].weight == b.data.sources[i].weight);
     CHECK(a.data.sources[i].min_tokens == b.data.sources[i].min_tokens);
+    CHECK(a.data.sources[i].min_doc_tokens == b.data.sources[i].min_doc_tokens);
+    CHECK(a.data.sources[i].text_key == b.data.sources[i].text_key);
   }
   const OptimConfig &oa = a.optim, &ob = b.optim;
   CHECK(oa.lr == ob.lr);
@@ -88,6 +92,8 @@ void check_same(const Config& a, const Config& b) {
   CHECK(ta.eval_every == tb.eval_every);
   CHECK(ta.eval_batches == tb.eval_batches);
   CHECK(ta.ckpt_every == tb.ckpt_every);
+  CHECK(ta.keep_checkpoints == tb.keep_checkpoints);
+  CHECK(ta.allreduce_bucket_mb == tb.allreduce_bucket_mb);
 }
 
 // Every field away from its default (values chosen to be awkward for a float printer).
@@ -109,9 +115,14 @@ Config unusual_config() {
   c.data.seq_len = 300;
   c.data.batch_size = 3;
   c.data.valid_fraction = 0.1;
-  c.data.sources = {{"bible", "data/my kjv: books", 0.7, 0}, {"passkey", "", 2.5e-3, 120}};
+  c.data.segments = 4;
+  c.data.cache_dir = "/tmp/my cache: tokens";
+  c.data.sources = {{"bible", "data/my kjv: books", 0.7, 0, 4096},
+                    {"passkey", "", 2.5e-3, 120},
+                    {"jsonl", "shards/", 1.5, 0, 0, "content"},
+                    {"tokens", "c.tok", 1.0, 0, 7}};
   c.optim = {0.1 + 0.2, 1e-5, 0.0, 0.85, 0.999, 1e-12, 0.5, "wsd", 7, 0.25};
-  c.train = {12345, 4, 3, 0, 9, 11};
+  c.train = {12345, 4, 3, 0, 9, 11, 5, 0.5};
   return c;
 }
 
@@ -195,6 +206,35 @@ TEST_CASE("config_to_yaml writes every field and parse_config reads it back iden
   }
 }
 
+TEST_CASE("the keys of data parallelism, TBPTT, corpora and fault tolerance are validated") {
+  CHECK(error_with("data.segments=0") == "configs/x.yaml: 'data.segments' must be a positive integer, got 0");
+  CHECK(error_with("train.keep_checkpoints=0") ==
+        "configs/x.yaml: 'train.keep_checkpoints' must be a positive integer, got 0");
+  CHECK(error_with("train.allreduce_bucket_mb=0") ==
+        "configs/x.yaml: 'train.allreduce_bucket_mb' must be in (0, 4096], got 0");
+  CHECK(error_with("data.sources[0].kind=parquet") ==
+        "configs/x.yaml: 'data.sources[0].kind' must be one of text, jsonl, tokens, bible, passkey; got 'parquet'");
+  CHECK(error_with("data.sources[0].text_key=body") ==
+        "configs/x.yaml: 'data.sources[0].text_key' is only read by kind jsonl, not text; remove it");
+  CHECK(error_with("data.sources[1].min_doc_tokens=5") ==
+        "configs/x.yaml: 'data.sources[1].min_doc_tokens' is only read by kind text, jsonl, tokens and bible, not "
+        "passkey; remove it");
+  CHECK(error_with("data.sources[0].min_tokens=5") ==
+        "configs/x.yaml: 'data.sources[0].min_tokens' is only read by kind passkey, not text; remove it");
+  CHECK(error_with("data.sources[0].min_doc_tokens=-1") ==
+        "configs/x.yaml: 'data.sources[0].min_doc_tokens' must be an integer >= 0, got -1");
+  // min_tokens is bounded by the whole sequence: seq_len · segments.
+  CHECK(error_of(kBase, {"data.seq_len=64", "data.sources[1].min_tokens=100"}).find(
+            "must not exceed data.seq_len · data.segments (64)") != std::string::npos);
+  const Config c = parse(kBase, {"data.seq_len=64", "data.segments=2", "data.sources[1].min_tokens=100",
+                                 "data.sources[0].min_doc_tokens=4096", "train.keep_checkpoints=3"});
+  CHECK(c.data.segments == 2);
+  CHECK(c.data.sources[0].min_doc_tokens == 4096);
+  CHECK(c.train.keep_checkpoints == 3);
+  const Config j = parse(kBase, {"data.sources[0].kind=jsonl", "data.sources[0].text_key=body"});
+  CHECK(j.data.sources[0].text_key == "body");
+}
+
 TEST_CASE("overrides are applied to the YAML before validation") {
   SUBCASE("scalars, nested keys, list elements and new sections") {
     const Config c = parse(kBase, {"optim.lr=0.01", "train.steps=7", "data.sources[1].weight=2",
@@ -241,7 +281,8 @@ TEST_CASE("unknown keys are rejected with the allowed keys listed") {
         "grad_clip, schedule, warmup_steps, decay_fraction)");
   CHECK(error_of(kBase + "modle: {}\n") == "configs/x.yaml: unknown key 'modle' (allowed: run, model, data, optim, train)");
   CHECK(error_of(kBase, {"data.sources[0].pth=x"}) ==
-        "configs/x.yaml: unknown key 'data.sources[0].pth' (allowed: kind, path, weight, min_tokens)");
+        "configs/x.yaml: unknown key 'data.sources[0].pth' (allowed: kind, path, weight, min_tokens, "
+        "min_doc_tokens, text_key)");
   CHECK(error_of(kBase + "run: {seed: 1, seed: 2}\n") == "configs/x.yaml: key 'run.seed' appears twice");
 }
 
@@ -268,9 +309,11 @@ TEST_CASE("values of the wrong type are named with what was given") {
   CHECK(error_with("run.seed=-1") == "configs/x.yaml: 'run.seed' must be an integer >= 0, got '-1'");
   CHECK(error_with("run.device={a: 1}") == "configs/x.yaml: 'run.device' must be a string, got a mapping");
   CHECK(error_with("data.sources=3") ==
-        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens}, got '3'");
+        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, "
+        "min_doc_tokens, text_key}, got '3'");
   CHECK(error_with("data.sources=[]") ==
-        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens}, got a sequence");
+        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, "
+        "min_doc_tokens, text_key}, got a sequence");
   CHECK(error_of(kBase + "optim: 3\n") ==
         "configs/x.yaml: 'optim' must be a mapping of keys (allowed: lr, min_lr, weight_decay, beta1, beta2, eps, "
         "grad_clip, schedule, warmup_steps, decay_fraction), got '3'");
@@ -293,7 +336,7 @@ TEST_CASE("enum values list the allowed choices") {
   CHECK(error_with("data.tokenizer=gpt2") == "configs/x.yaml: 'data.tokenizer' must be byte, a tokenizer.json, an "
                                             "RWKV vocabulary .txt or a directory holding one; 'gpt2' does not exist");
   CHECK(error_with("data.sources[1].kind=pass") ==
-        "configs/x.yaml: 'data.sources[1].kind' must be one of text, bible, passkey; got 'pass'");
+        "configs/x.yaml: 'data.sources[1].kind' must be one of text, jsonl, tokens, bible, passkey; got 'pass'");
 }
 
 TEST_CASE("out-of-range values name the key and the rule") {
@@ -320,7 +363,7 @@ TEST_CASE("out-of-range values name the key and the rule") {
   CHECK(error_of(kBase, {"data.sources[1].path=x"}) ==
         "configs/x.yaml: 'data.sources[1].path' is not used by kind passkey (its text is generated); remove it");
   CHECK(error_of(kBase, {"data.sources[1].min_tokens=600"}) ==
-        "configs/x.yaml: 'data.sources[1].min_tokens' (600) must not exceed data.seq_len (512)");
+        "configs/x.yaml: 'data.sources[1].min_tokens' (600) must not exceed data.seq_len · data.segments (512)");
   // The boundary values are accepted.
   CHECK(error_with("data.valid_fraction=0") == "");
   CHECK(error_with("optim.beta1=0") == "");

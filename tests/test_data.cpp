@@ -259,7 +259,7 @@ TEST_CASE("batches are a pure function of (seed, step, micro, rank)") {
   CHECK_FALSE(same_batch(b, data.batch(3, 2)));
   CHECK_FALSE(same_batch(b, data.batch(4, 1)));
   CHECK_FALSE(same_batch(b, data.batch(1, 3)));
-  CHECK_FALSE(same_batch(b, data.batch(3, 1, 1)));
+  CHECK_FALSE(same_batch(b, data.batch(3, 1, 1, 2)));
   CHECK_FALSE(same_batch(b, TrainingData(cfg, kBytes, 12).batch(3, 1)));
 
   CHECK(same_batch(data.valid_batch(2), data.valid_batch(2)));
@@ -267,15 +267,47 @@ TEST_CASE("batches are a pure function of (seed, step, micro, rank)") {
   CHECK_FALSE(same_batch(data.valid_batch(0), data.batch(0, 0)));
 }
 
+TEST_CASE("data-parallel shards: process r of W at micro m draws global micro-batch m·W + r") {
+  const fs::path docs = write_docs(fresh_dir("shards") / "docs", 6);
+  const DataConfig cfg = data_config({{"text", docs.string(), 3.0, 0}, {"passkey", "", 1.0, 0}}, 256, 2);
+  const TrainingData data(cfg, kBytes, 4);
+  for (int64_t world : {2, 3}) {
+    for (int64_t rank = 0; rank < world; ++rank) {
+      for (int64_t micro = 0; micro < 2; ++micro) {
+        CAPTURE(world);
+        CAPTURE(rank);
+        CAPTURE(micro);
+        CHECK(same_batch(data.batch(5, micro, rank, world), data.batch(5, micro * world + rank)));
+      }
+    }
+  }
+  CHECK_FALSE(same_batch(data.batch(5, 0, 1, 2), data.batch(5, 0, 0, 2)));
+}
+
+TEST_CASE("segments: a sequence is seq_len · segments tokens, passkey prompts may fill all of it") {
+  const fs::path docs = write_docs(fresh_dir("segments") / "docs", 4);
+  DataConfig cfg = data_config({{"text", docs.string(), 1.0, 0}, {"passkey", "", 1.0, 500}}, 128, 4);
+  cfg.segments = 4;
+  const TrainingData data(cfg, kBytes, 2);
+  CHECK(data.sequence_tokens() == 512);
+  const Batch b = data.batch(0, 0);
+  CHECK(b.tokens.shape() == Shape{4, 512});
+  CHECK(b.targets.shape() == Shape{4, 512});
+  cfg.segments = 1;  // min_tokens 500 no longer fits a 128-token sequence
+  CHECK_THROWS_WITH_AS(TrainingData(cfg, kBytes, 2), doctest::Contains("leaves no room for the answer"), UserError);
+}
+
 TEST_CASE("text windows lie inside the training stream and targets are the tokens shifted by one") {
   const fs::path docs = write_docs(fresh_dir("windows") / "docs", 4);
   const DataConfig cfg = data_config({{"text", docs.string(), 1.0, 0}}, 64, 6);
   const TrainingData data(cfg, kBytes, 5);
-  const std::vector<TokenId>& stream = data.train_stream(0);
+  const std::vector<TokenId> stream = data.train_stream(0);
   REQUIRE(data.corpora().size() == 1);
-  CHECK(stream == join_documents(data.corpora()[0].train_docs, ByteTokenizer::kEos));
+  const Corpus corpus = load_corpus(cfg.sources[0], "data.sources[0]", kBytes, cfg.valid_fraction);
+  CHECK(stream == join_documents(corpus.train_docs, ByteTokenizer::kEos));
   CHECK(count_occurrences(kBytes.decode(stream), "document 3") == 0);  // held out
-  const std::vector<TokenId> valid_stream = join_documents(data.corpora()[0].valid_docs, ByteTokenizer::kEos);
+  const std::vector<TokenId> valid_stream = data.valid_stream(0);
+  CHECK(valid_stream == join_documents(corpus.valid_docs, ByteTokenizer::kEos));
 
   std::set<int64_t> starts;
   for (int64_t step = 0; step < 20; ++step) {

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
+#include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"
 #include "core/safetensors.h"  // defines: save_safetensors, load_safetensors
 #include "models/model_factory.h"  // defines: make_model
@@ -44,20 +46,39 @@ void sync_dir(const fs::path& dir) {
   }
 }
 
-// Moves `staged` to `target`, atomically replacing an existing `target` directory.
-void swap_into_place(const fs::path& staged, const fs::path& target) {
+// "<dir>-<step>": where a replaced checkpoint goes when older ones are kept.
+fs::path kept_name(const fs::path& target, int64_t step) {
+  return target.string() + absl::StrFormat("-%08d", step);
+}
+
+// The step a checkpoint directory holds, or -1 when unreadable.
+int64_t step_of(const fs::path& dir) {
+  std::ifstream in(dir / "trainer_state.json");
+  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, false);
+  return meta.is_object() ? meta.value("step", int64_t{-1}) : -1;
+}
+
+// Moves `staged` to `target`, atomically replacing an existing `target` directory. The replaced
+// one is deleted, or renamed to `keep_as` when that is non-empty.
+void swap_into_place(const fs::path& staged, const fs::path& target, const fs::path& keep_as) {
   sync_dir(staged);
+  if (!keep_as.empty()) fs::remove_all(keep_as);
   if (!fs::exists(target)) {
     fs::rename(staged, target);
   } else if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
-    fs::remove_all(staged);  // now holds the previous checkpoint
+    // `staged` now holds the previous checkpoint.
+    if (keep_as.empty()) {
+      fs::remove_all(staged);
+    } else {
+      fs::rename(staged, keep_as);
+    }
   } else {
     // Filesystems without RENAME_EXCHANGE: keep the old one under .old until the new one is in.
-    const fs::path old = target.string() + ".old";
-    fs::remove_all(old);
+    const fs::path old = keep_as.empty() ? fs::path(target.string() + ".old") : keep_as;
+    if (keep_as.empty()) fs::remove_all(old);
     fs::rename(target, old);
     fs::rename(staged, target);
-    fs::remove_all(old);
+    if (keep_as.empty()) fs::remove_all(old);
   }
   sync_dir(target.parent_path().empty() ? fs::path(".") : target.parent_path());
 }
@@ -68,8 +89,27 @@ void require_file(const fs::path& dir, const char* name) {
 
 }  // namespace
 
+std::vector<std::string> previous_checkpoints(const std::string& dir) {
+  const fs::path target(dir);
+  const fs::path parent = target.parent_path().empty() ? fs::path(".") : target.parent_path();
+  const std::string prefix = target.filename().string() + "-";
+  std::vector<std::pair<int64_t, std::string>> found;
+  if (!fs::is_directory(parent)) return {};
+  for (const fs::directory_entry& entry : fs::directory_iterator(parent)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !name.starts_with(prefix) || name.size() == prefix.size()) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    found.emplace_back(std::stoll(digits), entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto& [step, path] : found) out.push_back(path);
+  return out;
+}
+
 void save_checkpoint(const std::string& dir, LanguageModel& model, const AdamW* optimizer, const Config& config,
-                     const TrainerState& state) {
+                     const TrainerState& state, int64_t keep) {
   const fs::path target(dir);
   const fs::path staged = target.string() + ".tmp";
   fs::remove_all(staged);
@@ -89,10 +129,21 @@ void save_checkpoint(const std::string& dir, LanguageModel& model, const AdamW* 
                          {"step", state.step},
                          {"tokens_seen", state.tokens_seen},
                          {"elapsed_s", state.elapsed_s},
+                         {"micro_batches_per_step", state.micro_batches_per_step},
                          {"architecture", model.architecture()},
                          {"optimizer_step", optimizer ? optimizer->steps_taken() : 0}};
   write_text(staged / "trainer_state.json", meta.dump(2) + "\n");
-  swap_into_place(staged, target);
+
+  fs::path keep_as;
+  if (keep > 1 && fs::exists(target)) {
+    const int64_t old_step = step_of(target);
+    if (old_step >= 0 && old_step != state.step) keep_as = kept_name(target, old_step);
+  }
+  swap_into_place(staged, target, keep_as);
+  // Prune: the newest K − 1 previous checkpoints stay (none when K = 1).
+  const std::vector<std::string> previous = previous_checkpoints(dir);
+  const size_t allowed = static_cast<size_t>(std::max<int64_t>(keep - 1, 0));
+  for (size_t i = 0; i + allowed < previous.size(); ++i) fs::remove_all(previous[i]);
 }
 
 Config read_checkpoint_config(const std::string& dir) {
@@ -101,6 +152,27 @@ Config read_checkpoint_config(const std::string& dir) {
                  "model.safetensors and config.yaml)");
   require_file(path, "config.yaml");
   return load_config((path / "config.yaml").string());
+}
+
+TrainerState load_trainer_state(const std::string& dir) {
+  const fs::path path(dir);
+  require_file(path, "trainer_state.json");
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(read_text(path / "trainer_state.json"));
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError(absl::StrCat((path / "trainer_state.json").string(), ": not valid JSON (", e.what(), ")"));
+  }
+  SSM_USER_CHECK(meta.value("format_version", 0) == kFormatVersion, (path / "trainer_state.json").string(),
+                 ": unsupported checkpoint format version ", meta.value("format_version", 0));
+  TrainerState state;
+  state.step = meta.value("step", int64_t{0});
+  state.tokens_seen = meta.value("tokens_seen", int64_t{0});
+  state.elapsed_s = meta.value("elapsed_s", 0.0);
+  state.micro_batches_per_step = meta.value("micro_batches_per_step", int64_t{0});
+
+  state.optimizer_step = meta.value("optimizer_step", state.step);
+  return state;
 }
 
 TrainerState load_checkpoint(const std::string& dir, LanguageModel& model, AdamW* optimizer) {
@@ -116,19 +188,7 @@ TrainerState load_checkpoint(const std::string& dir, LanguageModel& model, AdamW
     p.tensor.copy_from(stored.dtype() == p.tensor.dtype() ? stored : stored.to(p.tensor.dtype()));
   }
 
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(read_text(path / "trainer_state.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw UserError(absl::StrCat((path / "trainer_state.json").string(), ": not valid JSON (", e.what(), ")"));
-  }
-  SSM_USER_CHECK(meta.value("format_version", 0) == kFormatVersion, (path / "trainer_state.json").string(),
-                 ": unsupported checkpoint format version ", meta.value("format_version", 0));
-  TrainerState state;
-  state.step = meta.value("step", int64_t{0});
-  state.tokens_seen = meta.value("tokens_seen", int64_t{0});
-  state.elapsed_s = meta.value("elapsed_s", 0.0);
-
+  const TrainerState state = load_trainer_state(dir);
   if (optimizer) {
     require_file(path, "optimizer.safetensors");
     SafetensorsFile moments = load_safetensors((path / "optimizer.safetensors").string());
@@ -138,7 +198,7 @@ TrainerState load_checkpoint(const std::string& dir, LanguageModel& model, AdamW
                          name, "'");
           return moments.get(name);
         },
-        meta.value("optimizer_step", state.step));
+        state.optimizer_step);
   }
   return state;
 }

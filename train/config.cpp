@@ -231,26 +231,40 @@ ModelConfig read_model(const std::string& source, const YAML::Node& node) {
   return m;
 }
 
-DataSource read_source(const Section& s, int64_t seq_len) {
+// A key that only some kinds of source read: set on another kind, it is an error, not ignored.
+void require_kind(const Section& s, const DataSource& src, const char* key, bool used, const char* kinds) {
+  if (!used && s.find(key, false)) {
+    s.fail(absl::StrCat("'", s.key_path(key), "' is only read by kind ", kinds, ", not ", src.kind, "; remove it"));
+  }
+}
+
+DataSource read_source(const Section& s, int64_t sequence_tokens) {
   DataSource src;
-  src.kind = s.choice("kind", src.kind, {"text", "bible", "passkey"}, /*required=*/true);
+  src.kind = s.choice("kind", src.kind, {"text", "jsonl", "tokens", "bible", "passkey"}, /*required=*/true);
   src.path = s.text("path", src.path);
   src.weight = s.number_where("weight", src.weight, [](double v) { return v > 0; }, "> 0");
   src.min_tokens = s.non_negative_integer("min_tokens", src.min_tokens);
-  if (src.kind != "passkey" && src.path.empty()) {
+  src.min_doc_tokens = s.non_negative_integer("min_doc_tokens", src.min_doc_tokens);
+  src.text_key = s.text("text_key", src.text_key);
+  const bool passkey = src.kind == "passkey";
+  require_kind(s, src, "min_tokens", passkey, "passkey");
+  require_kind(s, src, "min_doc_tokens", !passkey, "text, jsonl, tokens and bible");
+  require_kind(s, src, "text_key", src.kind == "jsonl", "jsonl");
+  if (src.text_key.empty()) s.fail(absl::StrCat("'", s.key_path("text_key"), "' must not be empty"));
+  if (!passkey && src.path.empty()) {
     s.fail(absl::StrCat("'", s.key_path("path"), "' is required for kind ", src.kind));
   }
-  if (src.kind == "passkey" && !src.path.empty()) {
+  if (passkey && !src.path.empty()) {
     s.fail(absl::StrCat("'", s.key_path("path"), "' is not used by kind passkey (its text is generated); remove it"));
   }
-  if (src.min_tokens > seq_len) {
-    s.fail(absl::StrCat("'", s.key_path("min_tokens"), "' (", src.min_tokens, ") must not exceed data.seq_len (",
-                        seq_len, ")"));
+  if (src.min_tokens > sequence_tokens) {
+    s.fail(absl::StrCat("'", s.key_path("min_tokens"), "' (", src.min_tokens,
+                        ") must not exceed data.seq_len · data.segments (", sequence_tokens, ")"));
   }
   return src;
 }
 
-const std::vector<std::string> kSourceKeys = {"kind", "path", "weight", "min_tokens"};
+const std::vector<std::string> kSourceKeys = {"kind", "path", "weight", "min_tokens", "min_doc_tokens", "text_key"};
 
 DataConfig read_data(const Section& s, const std::string& source) {
   DataConfig d;
@@ -261,17 +275,19 @@ DataConfig read_data(const Section& s, const std::string& source) {
                         "holding one; '", d.tokenizer, "' does not exist"));
   }
   d.seq_len = s.positive_integer("seq_len", d.seq_len);
+  d.segments = s.positive_integer("segments", d.segments);
   d.batch_size = s.positive_integer("batch_size", d.batch_size);
   d.valid_fraction = s.number_where("valid_fraction", d.valid_fraction,
                                     [](double v) { return v >= 0 && v < 0.5; }, "in [0, 0.5)");
+  d.cache_dir = s.text("cache_dir", d.cache_dir);
   const YAML::Node sources = s.find("sources", /*required=*/true);
   if (!sources.IsSequence() || sources.size() == 0) {
-    s.fail(absl::StrCat("'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens}, got ",
-                        describe(sources)));
+    s.fail(absl::StrCat("'data.sources' must be a non-empty sequence of {", absl::StrJoin(kSourceKeys, ", "),
+                        "}, got ", describe(sources)));
   }
   for (size_t i = 0; i < sources.size(); ++i) {
     const Section item(source, sources[i], absl::StrCat("data.sources[", i, "]"), kSourceKeys);
-    d.sources.push_back(read_source(item, d.seq_len));
+    d.sources.push_back(read_source(item, d.seq_len * d.segments));
   }
   return d;
 }
@@ -301,6 +317,9 @@ TrainConfig read_train(const Section& s) {
   t.eval_every = s.non_negative_integer("eval_every", t.eval_every);
   t.eval_batches = s.positive_integer("eval_batches", t.eval_batches);
   t.ckpt_every = s.positive_integer("ckpt_every", t.ckpt_every);
+  t.keep_checkpoints = s.positive_integer("keep_checkpoints", t.keep_checkpoints);
+  t.allreduce_bucket_mb = s.number_where("allreduce_bucket_mb", t.allreduce_bucket_mb,
+                                         [](double v) { return v > 0 && v <= 4096; }, "in (0, 4096]");
   return t;
 }
 
@@ -422,12 +441,13 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
   config.source = source_name;
   config.run = read_run(section("run", {"seed", "device", "precision"}));
   config.model = read_model(source_name, top.find("model", false));
-  config.data = read_data(section("data", {"tokenizer", "sources", "seq_len", "batch_size", "valid_fraction"}),
+  config.data = read_data(section("data", {"tokenizer", "sources", "seq_len", "segments", "batch_size",
+                                           "valid_fraction", "cache_dir"}),
                           source_name);
   config.optim = read_optim(section("optim", {"lr", "min_lr", "weight_decay", "beta1", "beta2", "eps", "grad_clip",
                                               "schedule", "warmup_steps", "decay_fraction"}));
-  config.train = read_train(
-      section("train", {"steps", "grad_accum", "log_every", "eval_every", "eval_batches", "ckpt_every"}));
+  config.train = read_train(section("train", {"steps", "grad_accum", "log_every", "eval_every", "eval_batches",
+                                              "ckpt_every", "keep_checkpoints", "allreduce_bucket_mb"}));
   return config;
 }
 
@@ -470,15 +490,19 @@ std::string config_to_yaml(const Config& c) {
   out << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   emit(out, "tokenizer", d.tokenizer);
   emit(out, "seq_len", d.seq_len);
+  emit(out, "segments", d.segments);
   emit(out, "batch_size", d.batch_size);
   emit_number(out, "valid_fraction", d.valid_fraction);
+  emit(out, "cache_dir", d.cache_dir);
   out << YAML::Key << "sources" << YAML::Value << YAML::BeginSeq;
   for (const DataSource& s : d.sources) {
     out << YAML::Flow << YAML::BeginMap;
     emit(out, "kind", s.kind);
     emit(out, "path", s.path);
     emit_number(out, "weight", s.weight);
-    emit(out, "min_tokens", s.min_tokens);
+    if (s.kind == "passkey") emit(out, "min_tokens", s.min_tokens);
+    if (s.kind != "passkey") emit(out, "min_doc_tokens", s.min_doc_tokens);
+    if (s.kind == "jsonl") emit(out, "text_key", s.text_key);
     out << YAML::EndMap;
   }
   out << YAML::EndSeq << YAML::EndMap;
@@ -505,6 +529,8 @@ std::string config_to_yaml(const Config& c) {
   emit(out, "eval_every", t.eval_every);
   emit(out, "eval_batches", t.eval_batches);
   emit(out, "ckpt_every", t.ckpt_every);
+  emit(out, "keep_checkpoints", t.keep_checkpoints);
+  emit_number(out, "allreduce_bucket_mb", t.allreduce_bucket_mb);
   out << YAML::EndMap;
 
   out << YAML::EndMap;

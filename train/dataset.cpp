@@ -3,19 +3,13 @@
 #include "train/dataset.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"           // defines: UserError, SSM_CHECK
 #include "core/philox.h"          // defines: Rng
+#include "train/corpus_cache.h"   // defines: corpus_token_file
 #include "train/passkey_prompt.h" // defines: build_passkey_prompt, random_passkey
 
 namespace ssm {
-namespace fs = std::filesystem;
 
 namespace {
 
@@ -24,65 +18,6 @@ namespace {
 constexpr uint64_t kDataTag = 0xDA7A;
 constexpr uint64_t kTrainTag = 1;
 constexpr uint64_t kValidTag = 2;
-
-// ---- corpus loading -----------------------------------------------------------------------
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(absl::StrCat("cannot read '", path.string(), "': ", std::strerror(errno)));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// The files that make up a source: the file itself, or the directory's *.txt sorted by name.
-std::vector<fs::path> document_files(const DataSource& source, const std::string& key) {
-  const fs::path path(source.path);
-  const std::string where = absl::StrCat(key, ".path: '", source.path, "'");
-  if (!fs::exists(path)) {
-    if (source.kind == "bible") {
-      throw UserError(absl::StrCat(where, " does not exist; create the Bible corpus with `make corpus` (or ",
-                                   "scripts/make_bible_corpus.sh ", source.path, ")"));
-    }
-    throw UserError(absl::StrCat(where, " does not exist"));
-  }
-  if (!fs::is_directory(path)) {
-    SSM_USER_CHECK(source.kind != "bible", where, " must be a directory of book files, as written by ",
-                   "scripts/make_bible_corpus.sh");
-    return {path};
-  }
-  std::vector<fs::path> files;
-  for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".txt") files.push_back(entry.path());
-  }
-  SSM_USER_CHECK(!files.empty(), where, " holds no .txt files");
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
-// How many of n documents (or tokens) are held out: ceil(fraction · n), at least one when the
-// fraction is positive, and never all of them.
-size_t held_out_count(double valid_fraction, size_t n) {
-  if (valid_fraction <= 0 || n < 2) return 0;
-  const size_t k = static_cast<size_t>(std::ceil(valid_fraction * static_cast<double>(n)));
-  return std::clamp<size_t>(k, 1, n - 1);
-}
-
-void split_for_validation(Corpus& corpus, double valid_fraction) {
-  std::vector<std::vector<TokenId>>& docs = corpus.train_docs;
-  if (docs.size() == 1) {
-    // One document (one big file): hold out its tail instead.
-    std::vector<TokenId>& doc = docs.front();
-    const size_t tail = held_out_count(valid_fraction, doc.size());
-    if (tail == 0) return;
-    corpus.valid_docs.emplace_back(doc.end() - static_cast<std::ptrdiff_t>(tail), doc.end());
-    doc.resize(doc.size() - tail);
-    return;
-  }
-  const size_t held_out = held_out_count(valid_fraction, docs.size());
-  for (size_t i = docs.size() - held_out; i < docs.size(); ++i) corpus.valid_docs.push_back(std::move(docs[i]));
-  docs.resize(docs.size() - held_out);
-}
 
 // ---- sequences ----------------------------------------------------------------------------
 
@@ -102,15 +37,14 @@ const std::vector<TokenId>& Corpus::longest_valid_doc() const {
 }
 
 Corpus load_corpus(const DataSource& source, const std::string& key, const Tokenizer& tokenizer,
-                   double valid_fraction) {
+                   double valid_fraction, const std::string& cache_dir) {
+  const TokenFile file = corpus_token_file(source, key, tokenizer, cache_dir);
+  const TokenCorpus split =
+      split_token_corpus(file, tokenizer.eos_id(), source.min_doc_tokens, valid_fraction, key, source.path);
   Corpus corpus;
   corpus.name = source.path;
-  for (const fs::path& file : document_files(source, key)) {
-    std::vector<TokenId> doc = tokenizer.encode(read_file(file));
-    if (!doc.empty()) corpus.train_docs.push_back(std::move(doc));
-  }
-  SSM_USER_CHECK(!corpus.train_docs.empty(), key, ".path: '", source.path, "' holds no text (empty corpus)");
-  split_for_validation(corpus, valid_fraction);
+  for (size_t i = 0; i < split.train.num_docs(); ++i) corpus.train_docs.push_back(split.train.document(i));
+  for (size_t i = 0; i < split.valid.num_docs(); ++i) corpus.valid_docs.push_back(split.valid.document(i));
   return corpus;
 }
 
@@ -135,12 +69,13 @@ struct TrainingData::Row {
 
 // A uniformly random window of `length` ids from `stream`; the whole stream, padded, when it
 // is shorter. Every real next-token target is scored (EOS included: documents end).
-TrainingData::Row TrainingData::text_row(const std::vector<TokenId>& stream, int64_t length, TokenId pad, Rng& rng) {
-  const int64_t available = static_cast<int64_t>(stream.size());
+TrainingData::Row TrainingData::text_row(const DocumentStream& stream, int64_t length, TokenId pad, Rng& rng) {
+  const int64_t available = stream.size();
   const int64_t take = std::min(length, available);
   const int64_t start = static_cast<int64_t>(rng.below(static_cast<uint64_t>(available - take + 1)));
   Row row;
-  row.seq.assign(stream.begin() + start, stream.begin() + start + take);
+  row.seq.reserve(static_cast<size_t>(length));
+  stream.copy(start, take, row.seq);
   row.seq.resize(static_cast<size_t>(length), pad);
   row.scored_end = take - 1;
   return row;
@@ -160,9 +95,9 @@ TrainingData::TrainingData(const DataConfig& config, const Tokenizer& tokenizer,
       check_passkey_fits(source, ds.min_tokens);
     } else {
       source.corpus = static_cast<int64_t>(corpora_.size());
-      corpora_.push_back(load_corpus(ds, source.key, tokenizer, config.valid_fraction));
-      train_streams_.push_back(join_documents(corpora_.back().train_docs, tokenizer.eos_id()));
-      valid_streams_.push_back(join_documents(corpora_.back().valid_docs, tokenizer.eos_id()));
+      const TokenFile file = corpus_token_file(ds, source.key, tokenizer, config.cache_dir);
+      corpora_.push_back(
+          split_token_corpus(file, tokenizer.eos_id(), ds.min_doc_tokens, config.valid_fraction, source.key, ds.path));
     }
     sources_.push_back(source);
   }
@@ -176,40 +111,49 @@ int64_t TrainingData::shortest_passkey_prompt() const {
 
 void TrainingData::check_passkey_fits(const Source& source, int64_t min_tokens) const {
   const int64_t answer = static_cast<int64_t>(passkey_answer(tokenizer_, "00000").size());
-  const int64_t longest = config_.seq_len + 1 - answer;  // room left for the prompt
+  const int64_t longest = sequence_tokens() + 1 - answer;  // room left for the prompt
   if (source.min_prompt <= longest) return;
   if (min_tokens > shortest_passkey_prompt()) {
     throw UserError(absl::StrCat(source.key, ".min_tokens (", min_tokens, ") leaves no room for the answer: ",
-                                 "prompt and answer (", answer, " tokens) must fit data.seq_len + 1 = ",
-                                 config_.seq_len + 1, " tokens"));
+                                 "prompt and answer (", answer,
+                                 " tokens) must fit data.seq_len · data.segments + 1 = ", sequence_tokens() + 1,
+                                 " tokens"));
   }
   throw UserError(absl::StrCat(source.key, ": data.seq_len (", config_.seq_len, ") is too short for a passkey ",
-                               "prompt; the shortest prompt plus the answer needs data.seq_len >= ",
+                               "prompt; the shortest prompt plus the answer needs data.seq_len · data.segments >= ",
                                source.min_prompt + answer - 1, " (", tokenizer_.name(), " tokens)"));
 }
 
-const std::vector<TokenId>& TrainingData::train_stream(size_t corpus_index) const {
-  SSM_CHECK(corpus_index < train_streams_.size(), "train_stream(", corpus_index, "): there are ",
-            train_streams_.size(), " corpora");
-  return train_streams_[corpus_index];
+std::vector<TokenId> TrainingData::train_stream(size_t corpus_index) const {
+  SSM_CHECK(corpus_index < corpora_.size(), "train_stream(", corpus_index, "): there are ", corpora_.size(),
+            " corpora");
+  return corpora_[corpus_index].train.tokens();
 }
 
-const std::vector<TokenId>& TrainingData::longest_valid_doc() const {
-  const std::vector<TokenId>* longest = nullptr;
-  for (const Corpus& corpus : corpora_) {
-    if (corpus.valid_docs.empty()) continue;
-    const std::vector<TokenId>& doc = corpus.longest_valid_doc();
-    if (!longest || doc.size() > longest->size()) longest = &doc;
+std::vector<TokenId> TrainingData::valid_stream(size_t corpus_index) const {
+  SSM_CHECK(corpus_index < corpora_.size(), "valid_stream(", corpus_index, "): there are ", corpora_.size(),
+            " corpora");
+  return corpora_[corpus_index].valid.tokens();
+}
+
+std::vector<TokenId> TrainingData::longest_valid_doc() const {
+  const DocumentStream* best = nullptr;
+  size_t best_doc = 0, best_len = 0;
+  for (const TokenCorpus& corpus : corpora_) {
+    for (size_t i = 0; i < corpus.valid.num_docs(); ++i) {
+      const size_t len = corpus.valid.document(i).size();
+      if (!best || len > best_len) best = &corpus.valid, best_doc = i, best_len = len;
+    }
   }
-  SSM_USER_CHECK(longest != nullptr, "no held-out documents: data.sources has no text or bible source, ",
+  SSM_USER_CHECK(best != nullptr, "no held-out documents: data.sources has no text or bible source, ",
                  "or data.valid_fraction is 0");
-  return *longest;
+  return best->document(best_doc);
 }
 
 // Can this source give validation sequences? Passkey prompts are generated fresh; a text
 // source needs held-out documents.
 bool TrainingData::has_validation_data(const Source& source) const {
-  return source.corpus < 0 || !valid_streams_[static_cast<size_t>(source.corpus)].empty();
+  return source.corpus < 0 || !corpora_[static_cast<size_t>(source.corpus)].valid.empty();
 }
 
 const TrainingData::Source& TrainingData::pick_source(Rng& rng, bool validation) const {
@@ -230,7 +174,7 @@ const TrainingData::Source& TrainingData::pick_source(Rng& rng, bool validation)
 }
 
 TrainingData::Row TrainingData::passkey_row(const Source& source, Rng& rng) const {
-  const int64_t length = config_.seq_len + 1;
+  const int64_t length = sequence_tokens() + 1;
   const std::string key = random_passkey(rng);
   const std::vector<TokenId> answer = passkey_answer(tokenizer_, key);
   const int64_t longest_prompt = length - static_cast<int64_t>(answer.size());
@@ -248,7 +192,7 @@ TrainingData::Row TrainingData::passkey_row(const Source& source, Rng& rng) cons
   row.seq.insert(row.seq.end(), answer.begin(), answer.end());
   row.scored_end = static_cast<int64_t>(row.seq.size()) - 1;
   SSM_CHECK(static_cast<int64_t>(row.seq.size()) <= length, "passkey row of ", row.seq.size(),
-            " ids exceeds seq_len + 1 = ", length);
+            " ids exceeds the sequence length + 1 = ", length);
   row.seq.resize(static_cast<size_t>(length), tokenizer_.eos_id());
   return row;
 }
@@ -257,13 +201,12 @@ TrainingData::Row TrainingData::draw_row(uint64_t row_seed, bool validation) con
   Rng rng(row_seed);
   const Source& source = pick_source(rng, validation);
   if (source.corpus < 0) return passkey_row(source, rng);
-  const auto& streams = validation ? valid_streams_ : train_streams_;
-  const auto& stream = streams[static_cast<size_t>(source.corpus)];
-  return text_row(stream, config_.seq_len + 1, tokenizer_.eos_id(), rng);
+  const TokenCorpus& corpus = corpora_[static_cast<size_t>(source.corpus)];
+  return text_row(validation ? corpus.valid : corpus.train, sequence_tokens() + 1, tokenizer_.eos_id(), rng);
 }
 
 Batch TrainingData::draw(uint64_t batch_seed, bool validation) const {
-  const int64_t B = config_.batch_size, T = config_.seq_len;
+  const int64_t B = config_.batch_size, T = sequence_tokens();
   Batch batch{Tensor::empty({B, T}, Dtype::i64), Tensor::empty({B, T}, Dtype::i64)};
   int64_t* tokens = batch.tokens.data<int64_t>();
   int64_t* targets = batch.targets.data<int64_t>();
@@ -278,11 +221,13 @@ Batch TrainingData::draw(uint64_t batch_seed, bool validation) const {
   return batch;
 }
 
-Batch TrainingData::batch(int64_t step, int64_t micro, int64_t rank) const {
-  SSM_CHECK(step >= 0 && micro >= 0 && rank >= 0, "TrainingData::batch(step ", step, ", micro ", micro, ", rank ",
-            rank, "): indices must be >= 0");
+Batch TrainingData::batch(int64_t step, int64_t micro, int64_t rank, int64_t world) const {
+  SSM_CHECK(step >= 0 && micro >= 0 && rank >= 0 && world >= 1 && rank < world, "TrainingData::batch(step ", step,
+            ", micro ", micro, ", rank ", rank, ", world ", world, "): bad indices");
+  // The trailing 0 keeps the seeds of single-process runs what they were before sharding
+  // existed (they derived over (step, micro, rank = 0)).
   uint64_t seed = Rng::derive(data_seed_, kTrainTag);
-  for (int64_t part : {step, micro, rank}) seed = Rng::derive(seed, static_cast<uint64_t>(part));
+  for (int64_t part : {step, micro * world + rank, int64_t{0}}) seed = Rng::derive(seed, static_cast<uint64_t>(part));
   return draw(seed, /*validation=*/false);
 }
 

@@ -4,21 +4,21 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
-#include "autograd/engine.h"     // defines: backward
-#include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "core/error.h"
 #include "models/model_factory.h"  // defines: make_model
 #include "ops/backend.h"         // defines: has_backend
-#include "ops/ops.h"             // defines: cross_entropy, reshape
-#include "train/checkpoint.h"    // defines: save_checkpoint, load_checkpoint
+#include "train/checkpoint.h"    // defines: save_checkpoint, load_checkpoint, load_trainer_state
 #include "train/dataset.h"       // defines: TrainingData, Batch
 #include "train/optimizer.h"     // defines: AdamW, learning_rate
 #include "train/progress.h"      // defines: Progress
+#include "train/stop_signal.h"   // defines: StopSignalGuard
+#include "train/tbptt.h"         // defines: train_segments, evaluate_segments
 #include "train/tokenizer.h"     // defines: make_tokenizer
 
 namespace ssm {
@@ -38,18 +38,16 @@ Device resolve_device(const std::string& name) {
 
 namespace {
 
-// Mean cross-entropy of a batch; logits (B, T, V), targets (B, T) with -100 = not scored.
-Tensor batch_loss(LanguageModel& model, const Batch& batch, Device device) {
-  Tensor logits = model.forward(ops::to_device(batch.tokens, device), nullptr);
-  return ops::cross_entropy(ops::reshape(logits, {-1, model.vocab_size()}),
-                            ops::reshape(ops::to_device(batch.targets, device), {-1}));
-}
-
-double validation_loss(LanguageModel& model, const TrainingData& data, int64_t batches, Device device) {
-  autograd::NoGradGuard no_grad;
-  double total = 0;
-  for (int64_t i = 0; i < batches; ++i) total += batch_loss(model, data.valid_batch(i), device).item();
-  return total / static_cast<double>(std::max<int64_t>(batches, 1));
+// Validation loss over `batches` fixed batches, shared out over the processes (batch i goes to
+// rank i mod world) and summed, so every process gets the same number.
+double validation_loss(LanguageModel& model, const TrainingData& data, int64_t batches, int64_t segments,
+                       Device device, Communicator& comm) {
+  std::vector<double> total = {0.0};
+  for (int64_t i = comm.rank(); i < batches; i += comm.world()) {
+    total[0] += evaluate_segments(model, data.valid_batch(i), segments, device);
+  }
+  comm.all_reduce_sum(total);
+  return total[0] / static_cast<double>(std::max<int64_t>(batches, 1));
 }
 
 // On resume, drop metric rows past the checkpoint: the interrupted run may have logged steps
@@ -67,63 +65,116 @@ void truncate_metrics(const fs::path& path, int64_t last_step) {
   std::ofstream(path, std::ios::trunc) << kept;
 }
 
+// The corpora are tokenized into the shared cache by rank 0 alone; the others wait, then map it.
+std::unique_ptr<TrainingData> load_data(const Config& config, const Tokenizer& tokenizer, Communicator& comm) {
+  std::unique_ptr<TrainingData> data;
+  if (comm.rank() == 0) data = std::make_unique<TrainingData>(config.data, tokenizer, config.run.seed);
+  comm.barrier();
+  if (comm.rank() != 0) data = std::make_unique<TrainingData>(config.data, tokenizer, config.run.seed);
+  return data;
+}
+
+std::vector<Tensor> parameter_tensors(LanguageModel& model) {
+  std::vector<Tensor> out;
+  for (const NamedParameter& p : model.named_parameters()) out.push_back(p.tensor);
+  return out;
+}
+
 }  // namespace
 
 TrainSummary train_model(const Config& config, const TrainOptions& options) {
+  std::unique_ptr<Communicator> own_comm;
+  Communicator* comm_ptr = options.communicator;
+  if (!comm_ptr) comm_ptr = (own_comm = make_single_process_communicator()).get();
+  Communicator& comm = *comm_ptr;
+  const int64_t world = comm.world(), rank = comm.rank();
+  const bool lead = rank == 0;  // the one process that writes and prints
+
   const Device device = resolve_device(config.run.device);
   // Mixed precision is the CUDA backend's (bf16 GEMMs); the CPU computes in fp32.
   SSM_USER_CHECK(config.run.precision == "fp32" || device.is_cuda(), config.source,
                  ": run.precision bf16-mixed needs a CUDA device; this run is on ", device.str());
   std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(config.data.tokenizer);
-  TrainingData data(config.data, *tokenizer, config.run.seed);
+  std::unique_ptr<TrainingData> data = load_data(config, *tokenizer, comm);
   // Fail before the first step, not at the first evaluation, when no source has held-out data.
-  if (config.train.eval_every > 0) data.valid_batch(0);
+  if (config.train.eval_every > 0) data->valid_batch(0);
   std::unique_ptr<LanguageModel> model = make_model(config.model, tokenizer->vocab_size(), config.run.seed);
   model->to(device);
   AdamW optimizer(model->named_parameters(), config.optim);
+  const std::vector<Tensor> params = parameter_tensors(*model);
 
   const fs::path run_dir(options.run_dir);
   const fs::path ckpt_dir = run_dir / "ckpt";
-  fs::create_directories(run_dir);
+  const int64_t micro_batches = config.train.grad_accum * world;
   TrainerState state;
   if (options.resume && fs::exists(ckpt_dir)) {
     state = load_checkpoint(ckpt_dir.string(), *model, &optimizer);
   }
-  std::ofstream(run_dir / "config.yaml") << config_to_yaml(config);
-  const fs::path metrics_path = run_dir / "metrics.jsonl";
-  if (state.step > 0) {
-    truncate_metrics(metrics_path, state.step);
-  } else {
-    std::ofstream(metrics_path, std::ios::trunc);
+  Progress progress(config.train.steps, state.step, config.train.log_every, options.quiet || !lead);
+  if (state.step > 0 && state.micro_batches_per_step > 0 && state.micro_batches_per_step != micro_batches) {
+    progress.message(absl::StrCat("note: the checkpoint was trained with ", state.micro_batches_per_step,
+                                  " micro-batches per step (processes x train.grad_accum); this run uses ",
+                                  micro_batches, ", so its batches differ from the uninterrupted run's"));
   }
-  std::ofstream metrics(metrics_path, std::ios::app);
+  state.micro_batches_per_step = micro_batches;
+  const fs::path metrics_path = run_dir / "metrics.jsonl";
+  std::ofstream metrics;
+  if (lead) {
+    fs::create_directories(run_dir);
+    std::ofstream(run_dir / "config.yaml") << config_to_yaml(config);
+    if (state.step > 0) {
+      truncate_metrics(metrics_path, state.step);
+    } else {
+      std::ofstream(metrics_path, std::ios::trunc);
+    }
+    metrics.open(metrics_path, std::ios::app);
+  }
 
   const int64_t total = config.train.steps;
-  const int64_t tokens_per_step = config.data.batch_size * config.data.seq_len * config.train.grad_accum;
-  Progress progress(total, state.step, config.train.log_every, options.quiet);
+  const int64_t segments = config.data.segments;
+  const int64_t tokens_per_step = config.data.batch_size * data->sequence_tokens() * micro_batches;
+  const size_t bucket_bytes = static_cast<size_t>(config.train.allreduce_bucket_mb * 1024 * 1024);
   progress.message(absl::StrCat("training ", model->architecture(), " (", model->num_parameters(),
-                                " parameters) on ", device.str(), " for ", total, " steps of ", tokens_per_step,
-                                " tokens; run directory ", run_dir.string()));
+                                " parameters) on ", device.str(),
+                                world > 1 ? absl::StrCat(" x ", world, " processes (", comm.backend(), ")") : "",
+                                " for ", total, " steps of ", tokens_per_step, " tokens",
+                                segments > 1 ? absl::StrCat(" (", segments, " segments of ", config.data.seq_len, ")")
+                                             : "",
+                                "; run directory ", run_dir.string()));
 
   TrainSummary summary;
   summary.first_step = state.step;
+  const StopSignalGuard stop_signals;
   const auto wall_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_s;
+  const double grad_scale = 1.0 / static_cast<double>(micro_batches);
   int64_t steps_this_call = 0;
+  auto checkpoint = [&] {
+    if (!lead) return;
+    metrics.flush();
+    save_checkpoint(ckpt_dir.string(), *model, &optimizer, config, state, config.train.keep_checkpoints);
+  };
   while (state.step < total) {
     const auto step_start = std::chrono::steady_clock::now();
-    double loss_sum = 0;
+    // [0] this process's summed micro-batch losses, [1] whether a stop signal arrived here.
+    std::vector<double> shared = {0.0, 0.0};
     for (int64_t micro = 0; micro < config.train.grad_accum; ++micro) {
-      Tensor loss = batch_loss(*model, data.batch(state.step, micro), device);
-      loss_sum += loss.item();
-      autograd::backward(ops::mul_scalar(loss, 1.0 / static_cast<double>(config.train.grad_accum)));
+      shared[0] += train_segments(*model, data->batch(state.step, micro, rank, world), segments, device, grad_scale);
     }
-    const double loss = loss_sum / static_cast<double>(config.train.grad_accum);
+    shared[1] = StopSignalGuard::requested() != 0 ? 1.0 : 0.0;
+    all_reduce_gradients(params, comm, bucket_bytes);
+    comm.all_reduce_sum(shared);  // every process now agrees on the loss and on stopping
+    const double loss = shared[0] / static_cast<double>(micro_batches);
     const double grad_norm = optimizer.clip_grad_norm(config.optim.grad_clip);
     if (!std::isfinite(loss) || !std::isfinite(grad_norm)) {
       progress.finish();
-      throw Error(absl::StrCat("non-finite ", std::isfinite(loss) ? "gradient norm" : "loss", " at step ",
-                               state.step + 1, "; the last good checkpoint is ", ckpt_dir.string()));
+      const bool have_ckpt = fs::exists(ckpt_dir / "trainer_state.json");
+      throw TrainingDiverged(absl::StrCat(
+          "training diverged: non-finite ", std::isfinite(loss) ? "gradient norm" : "loss", " at step ",
+          state.step + 1, " (loss ", loss, ", gradient norm ", grad_norm, "); nothing of that step was applied; ",
+          have_ckpt ? absl::StrCat("the last good checkpoint is ", ckpt_dir.string(), " (step ",
+                                   load_trainer_state(ckpt_dir.string()).step, ")")
+                    : "no checkpoint was written yet"));
     }
     const double lr = learning_rate(config.optim, state.step, total);
     optimizer.step(lr);
@@ -133,24 +184,34 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
     ++steps_this_call;
     state.tokens_seen += tokens_per_step;
     const double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
-    state.elapsed_s = elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    state.elapsed_s =
+        elapsed_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     const double tokens_per_s = static_cast<double>(tokens_per_step) / std::max(step_s, 1e-9);
     summary.losses.push_back(loss);
-    metrics << nlohmann::json{{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
-                              {"tokens", state.tokens_seen}, {"tokens_per_s", tokens_per_s},
-                              {"elapsed_s", state.elapsed_s}}.dump()
-            << "\n";
+    if (lead) {
+      metrics << nlohmann::json{{"step", state.step}, {"loss", loss}, {"lr", lr}, {"grad_norm", grad_norm},
+                                {"tokens", state.tokens_seen}, {"tokens_per_s", tokens_per_s},
+                                {"elapsed_s", state.elapsed_s}}.dump()
+              << "\n";
+    }
     progress.update(state.step, loss, lr, grad_norm, tokens_per_s);
 
     if (config.train.eval_every > 0 && (state.step % config.train.eval_every == 0 || state.step == total)) {
-      summary.last_val_loss = validation_loss(*model, data, config.train.eval_batches, device);
-      metrics << nlohmann::json{{"step", state.step}, {"val_loss", summary.last_val_loss}}.dump() << "\n";
+      summary.last_val_loss = validation_loss(*model, *data, config.train.eval_batches, segments, device, comm);
+      if (lead) metrics << nlohmann::json{{"step", state.step}, {"val_loss", summary.last_val_loss}}.dump() << "\n";
       progress.message(absl::StrFormat("step %d  val_loss %.4f", state.step, summary.last_val_loss));
     }
-    const bool stopping = options.stop_after_steps >= 0 && steps_this_call >= options.stop_after_steps;
-    if (state.step % config.train.ckpt_every == 0 || state.step == total || stopping) {
-      metrics.flush();
-      save_checkpoint(ckpt_dir.string(), *model, &optimizer, config, state);
+    const bool signalled = shared[1] > 0;
+    const bool stopping = signalled || (options.stop_after_steps >= 0 && steps_this_call >= options.stop_after_steps);
+    if (state.step % config.train.ckpt_every == 0 || state.step == total || stopping) checkpoint();
+    if (signalled) {
+      // Every process saw the flag in the same step; one of them may not have had the signal.
+      summary.stop_signal = StopSignalGuard::requested() != 0 ? StopSignalGuard::requested() : SIGTERM;
+      progress.finish();
+      progress.message(absl::StrCat("stopped by ", summary.stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                                    " after step ", state.step, "; checkpoint written to ", ckpt_dir.string(),
+                                    " (continue with --resume)"));
+      break;
     }
     if (stopping) break;
   }
