@@ -171,7 +171,9 @@ void write_capacity_report(const std::string& dir, const CapacityResult& r) {
     write_passkey_report(target, a.passkey, r.options.passkey);
     write_position_loss_report(target, a.loss, r.options.loss);
     write_state_report(target, a.states);
-    const std::string label = a.name + " (" + a.mitigations.describe() + ")";
+    // Legends have room for about 24 characters; report.md spells the mitigations out.
+    const std::string what = a.mitigations.describe();
+    const std::string label = a.name + (what.size() <= 24 - a.name.size() - 2 ? ": " + what : "");
     Series acc{label, {}};
     for (size_t j = 0; j < a.passkey.lengths.size(); ++j) {
       acc.points.push_back({static_cast<double>(a.passkey.lengths[j]), a.passkey.accuracy[j]});

@@ -171,8 +171,8 @@ std::string LinePlot::to_svg() const {
     absl::StrAppendFormat(&svg,
                           "<line x1=\"%g\" y1=\"%.2f\" x2=\"%g\" y2=\"%.2f\" stroke=\"#555555\" "
                           "stroke-dasharray=\"2 3\" stroke-width=\"1.2\"/>"
-                          "<text x=\"%g\" y=\"%.2f\" fill=\"#555555\" font-size=\"11\">%s</text>\n",
-                          kLeft, Y, kLeft + kPlotW, Y, kLeft + 4, Y - 4, xml_escape(marker_y_label));
+                          "<text x=\"%g\" y=\"%.2f\" fill=\"#555555\" font-size=\"11\" text-anchor=\"end\">%s</text>\n",
+                          kLeft, Y, kLeft + kPlotW, Y, kLeft + kPlotW - 4, Y - 4, xml_escape(marker_y_label));
   }
   // Series: a polyline broken at missing values, dots when there are few points, and the legend.
   for (size_t k = 0; k < series.size(); ++k) {

@@ -49,16 +49,16 @@ void write_position_loss_report(const ReportTarget& target, const PositionLossRe
   plot.title = "Loss by position" + (target.title.empty() ? "" : " — " + target.title);
   plot.x_label = "token position";
   plot.y_label = "loss (nats)";
-  Series raw{absl::StrFormat("mean over %d-token buckets", r.bucket), {}};
+  Series raw{absl::StrFormat("%d-token buckets", r.bucket), {}};
   for (size_t k = 0; k < r.bucket_loss.size(); ++k) {
     raw.points.push_back({(static_cast<double>(k) + 0.5) * static_cast<double>(r.bucket), r.bucket_loss[k]});
   }
-  plot.series = {raw, {absl::StrFormat("trailing mean of %d", o.smooth), smoothed_points(r)}};
+  plot.series = {raw, {absl::StrFormat("smoothed (%d buckets)", o.smooth), smoothed_points(r)}};
   if (target.train_length > 0) plot.marker_x = static_cast<double>(target.train_length);
   plot.marker_label = "training length";
   if (r.collapse.baseline) {
     plot.marker_y = 2 * *r.collapse.baseline;
-    plot.marker_y_label = "collapse threshold (2x max within training length)";
+    plot.marker_y_label = "collapse threshold: 2x the max within the training length";
   }
   plot.save(target.path("position_loss.svg"));
 }
