@@ -4,10 +4,10 @@
 // the terminal and the report folder of eval/capacity_report.h.
 #include <cstdio>
 
-#include "cli/args.h"
-#include "cli/commands.h"
+#include "cli/args.h"              // defines: Args
+#include "cli/commands.h"          // defines: the cmd_* entry points
 #include "cli/eval_flags.h"        // defines: model_options, text_from_args, ...
-#include "core/error.h"
+#include "core/error.h"            // defines: SSM_USER_CHECK
 #include "eval/capacity.h"         // defines: measure_capacity, CapacityOptions
 #include "eval/capacity_report.h"  // defines: write_capacity_report, capacity_summary_table
 

@@ -3,12 +3,12 @@
 // eval/passkey_report.h.
 #include <cstdio>
 
-#include "cli/args.h"
-#include "cli/commands.h"
-#include "cli/eval_flags.h"        // defines: model_options, load_model, mitigations_from_args, ...
-#include "core/error.h"
-#include "eval/passkey.h"          // defines: run_passkey, parse_lengths
-#include "eval/passkey_report.h"   // defines: write_passkey_report, passkey_table
+#include "cli/args.h"             // defines: Args
+#include "cli/commands.h"         // defines: the cmd_* entry points
+#include "cli/eval_flags.h"       // defines: model_options, load_model, mitigations_from_args, ...
+#include "core/error.h"           // defines: SSM_USER_CHECK
+#include "eval/passkey.h"         // defines: run_passkey, parse_lengths
+#include "eval/passkey_report.h"  // defines: write_passkey_report, passkey_table
 
 namespace ssm::cli {
 

@@ -3,13 +3,12 @@
 // verdict on the terminal and the files of eval/position_loss_report.h.
 #include <cstdio>
 
-#include "absl/strings/str_format.h"     // defines: absl::StrFormat
-#include "cli/args.h"
-#include "cli/commands.h"
-#include "cli/eval_flags.h"              // defines: model_options, text_from_args, ...
-#include "core/error.h"
-#include "eval/position_loss.h"          // defines: measure_position_loss
-#include "eval/position_loss_report.h"   // defines: write_position_loss_report
+#include "cli/args.h"                   // defines: Args
+#include "cli/commands.h"               // defines: the cmd_* entry points
+#include "cli/eval_flags.h"             // defines: model_options, text_from_args, ...
+#include "core/error.h"                 // defines: SSM_USER_CHECK
+#include "eval/position_loss.h"         // defines: measure_position_loss
+#include "eval/position_loss_report.h"  // defines: write_position_loss_report
 
 namespace ssm::cli {
 

@@ -3,10 +3,10 @@
 // (eval/state_stats.h), written as eval/state_report.h describes.
 #include <cstdio>
 
-#include "cli/args.h"
-#include "cli/commands.h"
+#include "cli/args.h"           // defines: Args
+#include "cli/commands.h"       // defines: the cmd_* entry points
 #include "cli/eval_flags.h"     // defines: model_options, text_from_args, get_index_list, ...
-#include "core/error.h"
+#include "core/error.h"         // defines: SSM_USER_CHECK
 #include "eval/state_report.h"  // defines: write_state_report
 #include "eval/state_stats.h"   // defines: measure_state_statistics
 

@@ -1,6 +1,6 @@
 // eval/state_outliers.cpp — which elements of a head's state carry its growth, and the
 // two-time histogram of paper Fig. 6. Pure functions of two snapshots.
-#include "eval/state_stats.h"
+#include "eval/state_stats.h"  // defines: top_growth, growth_share, joint_histogram, HeadHistogram
 
 #include <algorithm>
 #include <cmath>

@@ -5,14 +5,17 @@
 //   sliding window the read-out state after T tokens == a fresh recurrence over the last r only
 //   state norm     every k tokens h ← h·τ/‖h‖ only where ‖h‖ > τ (and never the inverse)
 // A one-layer model makes the hand recurrence exact: the layer's inputs depend on the tokens only.
+// The window's read-out and RRI are also checked on Mamba-1, RWKV-5/6 and HGRN-2 states.
 #include <cmath>
 #include <functional>
+#include <map>
 
 #include "autograd/grad_mode.h"
 #include "eval/inference.h"
 #include "eval/mitigations.h"
 #include "eval/state_stream.h"
 #include "eval_fixtures.h"
+#include "models/model_factory.h"
 #include "ops/ops.h"
 #include "testing.h"
 
@@ -229,4 +232,68 @@ TEST_CASE("mitigations describe themselves and refuse what cannot work") {
   unprepared.state_norm = true;
   Mamba2Model model = tiny_mamba2(1);
   CHECK_THROWS_AS(StateStream(model, Device::cpu(), unprepared), Error);
+}
+
+TEST_CASE("every architecture: the window's read-out state and RRI against the hand recurrence") {
+  // One layer, f64. The hand recurrence reads the layer's own probes: GLA families
+  // S = λ·exp(g)·S + γ·k vᵀ per head (K x V); Mamba-1 h = λ·exp(ΔA)·h + γ·Δ·B·x per channel (N).
+  const int64_t T = 17, r = 5;
+  const double lambda = 0.9, gamma = 0.8;
+  for (const std::string arch : {"mamba1", "rwkv5", "rwkv6", "hgrn2"}) {
+    SUBCASE(arch.c_str()) {
+      ModelConfig cfg = default_model_config(arch);
+      cfg.d_model = 8;
+      cfg.n_layer = 1;
+      cfg.headdim = 4;
+      cfg.d_state = 4;
+      cfg.d_ffn = 12;
+      cfg.chunk_size = 4;
+      cfg.lora_rank_mix = cfg.lora_rank_decay = 2;
+      auto model = make_model(cfg, 258, 11, Dtype::f64);
+      const std::vector<TokenId> tokens = some_text(T);
+      std::map<std::string, std::vector<double>> probe;
+      std::map<std::string, Shape> shape;
+      {
+        autograd::NoGradGuard no_grad;
+        ForwardOptions options;
+        options.probe = [&](int, const std::string& name, const Tensor& v) {
+          probe[name] = v.to_vector<double>();
+          shape[name] = v.shape();
+        };
+        model->forward(token_batch(tokens, 0, T, Device::cpu()), nullptr, options);
+      }
+      const bool mamba = arch == "mamba1";
+      // State layout: GLA (H, K, V); Mamba-1 (E, N).
+      const int64_t H = mamba ? shape["dt"][2] : shape["k"][2], K = mamba ? shape["B"][2] : shape["k"][3];
+      const int64_t V = mamba ? 1 : shape["v"][3];
+      auto hand = [&](int64_t from) {
+        std::vector<double> S(static_cast<size_t>(H * K * V), 0.0);
+        for (int64_t t = from; t < T; ++t) {
+          for (int64_t h = 0; h < H; ++h) {
+            for (int64_t k = 0; k < K; ++k) {
+              const double decay = lambda * std::exp(probe["log_decay"][(t * H + h) * K + k]);
+              for (int64_t v = 0; v < V; ++v) {
+                const double in = mamba ? probe["dt"][t * H + h] * probe["B"][t * K + k] * probe["x"][t * H + h]
+                                        : probe["k"][(t * H + h) * K + k] * probe["v"][(t * H + h) * V + v];
+                double& s = S[(h * K + k) * V + v];
+                s = decay * s + gamma * in;
+              }
+            }
+          }
+        }
+        return S;
+      };
+      Mitigations m;
+      m.control.window = r;
+      m.control.retention_scale = lambda;
+      m.control.insertion_scale = gamma;
+      StateStream stream(*model, Device::cpu(), m, 6);
+      stream.feed(tokens);
+      const LayerState& layer = stream.state().layers[0];
+      const std::string key = model->recurrent_state_name();
+      CHECK(max_abs_diff(layer.at(key).to_vector<double>(), hand(0)) < 1e-10);  // the full state
+      CHECK(max_abs_diff(readout_state(*model, layer, 0, m.control).to_vector<double>(), hand(T - r)) < 1e-10);
+      CHECK(max_abs_diff(hand(0), hand(T - r)) > 1e-6);  // the window did remove something
+    }
+  }
 }
