@@ -114,12 +114,12 @@ std::string report_markdown(const CapacityResult& r) {
       "## Passkey retrieval and T_recall\n\n"
       "The paper's protocol (docs/passkey.md): a prompt of prefix, filler blocks and question sized to at most L "
       "tokens of the model's own tokenizer; %d samples per length with the needle \"The passkey is K. Remember it. K "
-      "is the passkey.\" at depths (i+0.5)/%d; greedy decoding of 5 new tokens (more when the key needs more, as with "
-      "bytes); correct iff the 5-digit key is a substring of the output. Lengths are searched: doubling from %d "
+      "is the passkey.\" at depths (i+0.5)/%d; greedy decoding of %d new tokens (more when the key needs more, as "
+      "with bytes); correct iff the 5-digit key is a substring of the output. Lengths are searched: doubling from %d "
       "tokens (at most %d) until accuracy falls below %.0f%%, then bisection between the last pass and the first "
       "fail down to %d tokens. T_recall is the longest passing length. Each arm's heatmap and last-r curves are in "
       "its folder.\n\n",
-      o.passkey.samples, o.passkey.samples, o.recall.start, o.recall.max_length, 100 * o.recall.threshold,
+      o.passkey.samples, o.passkey.samples, o.passkey.max_new_tokens, o.recall.start, o.recall.max_length, 100 * o.recall.threshold,
       o.recall.resolution);
   for (const CapacityArm& a : r.arms) {
     md += absl::StrFormat("- %s: %s; lengths tried:", a.name, a.recall.verdict());

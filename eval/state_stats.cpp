@@ -65,6 +65,9 @@ StateStatsResult measure_state_statistics(LanguageModel& model, const std::vecto
                  "state statistics: chunk, top-k and histogram bins must be positive");
   SSM_USER_CHECK(static_cast<int64_t>(tokens.size()) >= o.chunk, "state statistics: the input has ", tokens.size(),
                  " tokens, fewer than one chunk of ", o.chunk);
+  // One forward call per reading: the state norm's schedule must not split a chunk.
+  SSM_USER_CHECK(!mitigations.state_norm || mitigations.norm_every % o.chunk == 0, "state statistics: --chunk (",
+                 o.chunk, ") must divide the state norm's interval of ", mitigations.norm_every, " tokens");
 
   StateStatsResult r;
   r.state_name = key;
