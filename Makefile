@@ -1,5 +1,6 @@
 # ssmlab — the two front doors:
 #   make demo   install what is missing, build, train configs/mamba2_s128.yaml, run capacity on it
+#               (with and without a sliding window of one training length)
 #   make test   install what is missing, build, run the whole test suite (CTest)
 # Other targets: build, corpus, clean. BUILD_DIR and JOBS can be overridden.
 BUILD_DIR ?= build
@@ -29,7 +30,7 @@ test: build corpus
 
 demo: build corpus
 	$(SSMLAB) train configs/mamba2_s128.yaml --run-dir runs/demo
-	$(SSMLAB) capacity --model runs/demo/ckpt --out runs/demo/capacity
+	$(SSMLAB) capacity --model runs/demo/ckpt --out runs/demo/capacity --window 256 --length 16K
 
 clean:
 	rm -rf $(BUILD_DIR)

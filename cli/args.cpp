@@ -44,8 +44,13 @@ Args::Args(const std::string& command, const std::vector<OptionSpec>& specs, int
       SSM_USER_CHECK(!inline_value, "option '--", name, "' takes no value");
       value = "true";
     } else if (!inline_value) {
-      SSM_USER_CHECK(i + 1 < argc, "option '--", name, "' needs a value");
-      value = argv[++i];
+      const bool next_is_value = i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0;
+      if (!spec->implicit_value.empty() && !next_is_value) {
+        value = spec->implicit_value;
+      } else {
+        SSM_USER_CHECK(i + 1 < argc, "option '--", name, "' needs a value");
+        value = argv[++i];
+      }
     }
     SSM_USER_CHECK(spec->repeatable || values_[name].empty(), "option '--", name, "' given twice");
     values_[name].push_back(value);
@@ -93,9 +98,14 @@ std::vector<int64_t> Args::get_int_list(const std::string& name) const {
 std::string Args::usage(const std::string& synopsis) const {
   std::string text = absl::StrCat("usage: ssmlab ", command_, " ", synopsis, "\n\noptions:\n");
   for (const OptionSpec& s : specs_) {
-    std::string left = absl::StrCat("  --", s.name, s.is_flag ? "" : " VALUE");
+    std::string left = absl::StrCat("  --", s.name, s.is_flag ? "" : !s.implicit_value.empty() ? " [VALUE]" : " VALUE");
     left.resize(std::max<size_t>(left.size() + 2, 26), ' ');
-    absl::StrAppend(&text, left, s.help);
+    // Help may span lines ('\n'); continuation lines line up under the first.
+    std::string help = s.help;
+    for (size_t at = help.find('\n'); at != std::string::npos; at = help.find('\n', at + 1)) {
+      help.insert(at + 1, std::string(26, ' '));
+    }
+    absl::StrAppend(&text, left, help);
     if (!s.default_value.empty()) absl::StrAppend(&text, " (default: ", s.default_value, ")");
     absl::StrAppend(&text, "\n");
   }

@@ -2,7 +2,7 @@
 //
 // Each subcommand declares its options; anything else is a UserError that names the option and
 // lists the allowed ones (exit code 2). Accepts "--name value", "--name=value" and repeatable
-// options (--set a=1 --set b=2). Written here rather than with absl::flags because flags there are
+// options (--set a=1 --set b=2), and options whose value may be left out (--rri). Written here rather than with absl::flags because flags there are
 // process-global, which fits one program with one set of flags but not git-style subcommands.
 #pragma once
 
@@ -18,6 +18,9 @@ struct OptionSpec {
   bool is_flag = false;     // takes no value
   bool repeatable = false;  // may be given several times
   std::string default_value;  // shown in --help; options whose default is computed describe it here
+  // When set, the value may be left out ("--rri" alone): this is used when the next argument is
+  // missing or is another option.
+  std::string implicit_value;
 };
 
 class Args {

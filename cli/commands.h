@@ -5,6 +5,9 @@ namespace ssm::cli {
 
 int cmd_train(int argc, char** argv);     // ssmlab train CONFIG
 int cmd_capacity(int argc, char** argv);  // ssmlab capacity --model CKPT
+int cmd_passkey(int argc, char** argv);   // ssmlab passkey --model CKPT
+int cmd_ppl(int argc, char** argv);       // ssmlab ppl --model CKPT
+int cmd_states(int argc, char** argv);    // ssmlab states --model CKPT
 int cmd_info(int argc, char** argv);      // ssmlab info --model CKPT
 
 }  // namespace ssm::cli

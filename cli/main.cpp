@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_info
+#include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_passkey, cmd_ppl, cmd_states, cmd_info
 #include "core/error.h"    // defines: UserError, Error
 #include "train/trainer.h"  // defines: TrainingDiverged
 
@@ -18,7 +18,10 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  train CONFIG          train a model from a YAML config (configs/*.yaml)\n"
-    "  capacity --model DIR  passkey retrieval, loss by position and state statistics of a checkpoint\n"
+    "  capacity --model DIR  T_recall, the T_forget verdict and state statistics, with and without mitigations\n"
+    "  passkey --model DIR   passkey retrieval over lengths and depths (the paper's protocol)\n"
+    "  ppl --model DIR       loss by position on long documents or a synthetic prompt; state collapse\n"
+    "  states --model DIR    the recurrent state over time: moments, retention, inputs, outlier elements\n"
     "  info --model DIR      describe a checkpoint: architecture, sizes, parameters, state size\n"
     "\n"
     "Run 'ssmlab <command> --help' for a command's options.\n";
@@ -35,8 +38,12 @@ int main(int argc, char** argv) {
   try {
     if (command == "train") return ssm::cli::cmd_train(argc, argv);
     if (command == "capacity") return ssm::cli::cmd_capacity(argc, argv);
+    if (command == "passkey") return ssm::cli::cmd_passkey(argc, argv);
+    if (command == "ppl") return ssm::cli::cmd_ppl(argc, argv);
+    if (command == "states") return ssm::cli::cmd_states(argc, argv);
     if (command == "info") return ssm::cli::cmd_info(argc, argv);
-    std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, info)\n", command.c_str());
+    std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, passkey, ppl, states, info)\n",
+                 command.c_str());
     return 2;
   } catch (const ssm::TrainingDiverged& e) {
     std::fprintf(stderr, "ssmlab: %s\n", e.what());

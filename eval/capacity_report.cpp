@@ -1,169 +1,198 @@
-// eval/capacity_report.cpp — runs the measurements and writes the report folder.
+// eval/capacity_report.cpp — the capacity report folder and the terminal summary.
 #include "eval/capacity_report.h"
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <nlohmann/json.hpp>  // defines: nlohmann::json
 
-#include "absl/strings/str_format.h"  // defines: absl::StrFormat, absl::StrAppendFormat
-#include "core/error.h"
-#include "eval/plots.h"  // defines: LinePlot, Heatmap
+#include "absl/strings/str_format.h"      // defines: absl::StrFormat
+#include "eval/passkey_report.h"          // defines: write_passkey_report, length_label
+#include "eval/plots.h"                   // defines: LinePlot
+#include "eval/position_loss_report.h"    // defines: write_position_loss_report, smoothed_points
+#include "eval/report_io.h"               // defines: ReportTarget, markdown_table, aligned_table
+#include "eval/state_report.h"            // defines: write_state_report
 
 namespace ssm {
-namespace fs = std::filesystem;
-
 namespace {
 
-double mean_of(const std::vector<double>& v, size_t begin, size_t end) {
-  if (begin >= end) return std::nan("");
-  double s = 0;
-  for (size_t i = begin; i < end; ++i) s += v[i];
-  return s / static_cast<double>(end - begin);
+// The largest value of `field` over all read (layer, head) pairs at each reading position.
+template <typename Row, typename Field>
+std::vector<std::pair<double, double>> max_per_position(const std::vector<Row>& rows, Field field) {
+  std::vector<std::pair<double, double>> out;
+  for (const Row& row : rows) {
+    const double x = static_cast<double>(row.position), y = field(row);
+    if (out.empty() || out.back().first != x) {
+      out.push_back({x, y});
+    } else {
+      out.back().second = std::max(out.back().second, y);
+    }
+  }
+  return out;
 }
 
-std::string onset_text(const CapacityReport& r) {
-  return r.collapse_at ? absl::StrFormat("collapse at %d tokens", *r.collapse_at)
-                       : absl::StrFormat("no collapse up to %d tokens", r.document_tokens);
+double max_norm_at(const StateStatsResult& s, int64_t position) {
+  double best = std::nan("");
+  for (const StateMoments& m : s.moments) {
+    if (m.position == position && !(m.frobenius <= best)) best = m.frobenius;
+  }
+  return best;
+}
+
+std::string num(double v, const char* fmt = "%.4f") { return std::isnan(v) ? "-" : absl::StrFormat(fmt, v); }
+
+// One row per quantity, one column per arm.
+std::vector<TextRow> summary_rows(const CapacityResult& r) {
+  std::vector<TextRow> rows = {{"mitigations"}, {"T_recall (passkey >= 95%)"}, {"passkey lengths tried"},
+                               {"T_forget verdict"}, {"loss within training length"},
+                               {"loss beyond training length"}, {"largest head norm at t_before"},
+                               {"largest head norm at the end"}, {"largest first-token retention at the end"},
+                               {"state-norm rescales (heads)"}};
+  for (const CapacityArm& a : r.arms) {
+    const StateStatsResult& s = a.states;
+    const auto retention = max_per_position(s.retention, [](const RetentionPoint& p) { return p.first_token; });
+    rows[0].push_back(a.mitigations.describe());
+    rows[1].push_back(a.recall.verdict());
+    rows[2].push_back(std::to_string(a.recall.probes.size()));
+    rows[3].push_back(a.loss.verdict());
+    rows[4].push_back(num(a.loss.loss_within));
+    rows[5].push_back(num(a.loss.loss_beyond));
+    rows[6].push_back(num(max_norm_at(s, s.before_position), "%.4g") + absl::StrFormat(" (t=%d)", s.before_position));
+    rows[7].push_back(num(max_norm_at(s, s.after_position), "%.4g") + absl::StrFormat(" (t=%d)", s.after_position));
+    rows[8].push_back(retention.empty() ? "-" : num(retention.back().second, "%.4g"));
+    rows[9].push_back(std::to_string(a.loss.rescaled_heads + s.rescaled_heads));
+  }
+  return rows;
+}
+
+TextRow summary_header(const CapacityResult& r) {
+  TextRow header = {"quantity"};
+  for (const CapacityArm& a : r.arms) header.push_back(a.name);
+  return header;
+}
+
+void overlay(const std::string& dir, const std::string& file, LinePlot plot, const CapacityResult& r) {
+  if (r.train_length > 0) plot.marker_x = static_cast<double>(r.train_length);
+  plot.marker_label = "training length";
+  plot.save((std::filesystem::path(dir) / file).string());
+}
+
+nlohmann::json summary_json(const CapacityResult& r) {
+  nlohmann::json arms = nlohmann::json::array();
+  for (const CapacityArm& a : r.arms) {
+    nlohmann::json probes = nlohmann::json::array();
+    for (const RecallProbe& p : a.recall.probes) probes.push_back({{"length", p.length}, {"accuracy", p.accuracy}});
+    arms.push_back({{"name", a.name},
+                    {"mitigations", a.mitigations.describe()},
+                    {"t_recall", a.recall.t_recall},
+                    {"t_recall_capped", a.recall.capped},
+                    {"first_failing_length", a.recall.first_fail},
+                    {"recall_verdict", a.recall.verdict()},
+                    {"recall_probes", probes},
+                    {"loss", position_loss_json(a.loss, r.options.loss)},
+                    {"states", state_json(a.states)}});
+  }
+  const RecallSearchOptions& s = r.options.recall;
+  return {{"model", r.model},
+          {"architecture", r.architecture},
+          {"parameters", r.parameters},
+          {"state_elements", r.state_elements},
+          {"train_length", r.train_length},
+          {"recall_search",
+           {{"start", s.start}, {"max_length", s.max_length}, {"resolution", s.resolution}, {"threshold", s.threshold}}},
+          {"passkey_samples_per_length", r.options.passkey.samples},
+          {"arms", arms}};
+}
+
+std::string report_markdown(const CapacityResult& r) {
+  const CapacityOptions& o = r.options;
+  std::string md = absl::StrFormat("# Capacity report\n\nModel: %s  \nArchitecture: %s, %d parameters, %d elements in "
+                                   "the main recurrent state (all layers).  \nTraining length: **%d** tokens.\n\n",
+                                   r.model, r.architecture, r.parameters, r.state_elements, r.train_length);
+  md += markdown_table(summary_header(r), summary_rows(r)) + "\n";
+  md += "![passkey accuracy](passkey_accuracy.svg)\n\n![loss by position](position_loss.svg)\n\n"
+        "![state norm](state_norm.svg)\n\n![first-token retention](first_token_retention.svg)\n\n";
+  md += absl::StrFormat(
+      "## Passkey retrieval and T_recall\n\n"
+      "The paper's protocol (docs/passkey.md): a prompt of prefix, filler blocks and question sized to at most L "
+      "tokens of the model's own tokenizer; %d samples per length with the needle \"The passkey is K. Remember it. K "
+      "is the passkey.\" at depths (i+0.5)/%d; greedy decoding of %d new tokens (more when the key needs more, as "
+      "with bytes); correct iff the 5-digit key is a substring of the output. Lengths are searched: doubling from %d "
+      "tokens (at most %d) until accuracy falls below %.0f%%, then bisection between the last pass and the first "
+      "fail down to %d tokens. T_recall is the longest passing length. Each arm's heatmap and last-r curves are in "
+      "its folder.\n\n",
+      o.passkey.samples, o.passkey.samples, o.passkey.max_new_tokens, o.recall.start, o.recall.max_length, 100 * o.recall.threshold,
+      o.recall.resolution);
+  for (const CapacityArm& a : r.arms) {
+    md += absl::StrFormat("- %s: %s; lengths tried:", a.name, a.recall.verdict());
+    for (const RecallProbe& p : a.recall.probes) md += absl::StrFormat(" %d→%.2f", p.length, p.accuracy);
+    md += absl::StrFormat(" ([heatmap](%s/passkey_heatmap.svg), [samples](%s/passkey_samples.csv))\n", a.name, a.name);
+  }
+  const CapacityArm& first = r.arms.front();
+  md += absl::StrFormat(
+      "\n## Loss by position and T_forget\n\n"
+      "Per-token loss on %d sequence(s) of %d tokens, streamed %d tokens per forward call with the recurrent state "
+      "carried, averaged over sequences in buckets of %d positions and smoothed by a trailing mean over %d buckets "
+      "(docs/loss_by_position.md). Collapse rule (the paper's): the smoothed loss ever exceeds twice its maximum "
+      "within the training length (the first %d bucket(s) left out of that maximum: almost no context there).\n\n",
+      first.loss.sequences, first.loss.length, o.loss.chunk, o.loss.bucket, o.loss.smooth, o.loss.skip_buckets);
+  for (const CapacityArm& a : r.arms) {
+    md += absl::StrFormat("- %s: **%s**; mean loss %s within and %s beyond the training length ([curve](%s/"
+                          "position_loss.svg), [data](%s/position_loss.csv))\n",
+                          a.name, a.loss.verdict(), num(a.loss.loss_within), num(a.loss.loss_beyond), a.name, a.name);
+  }
+  md += absl::StrFormat(
+      "\n## Recurrent state\n\n"
+      "After every %d tokens of the first sequence (%d tokens), each selected layer's and head's '%s' state: mean, "
+      "variance, RMS and Frobenius norm; the retention α_t and the first token's retention α_{1:t} (from a running "
+      "sum of log-decays); Δ/B/x (or k/v) statistics; the elements that carry the growth between t=%d and the end "
+      "(docs/state_statistics.md). Per-layer figures and CSV files are in each arm's folder.\n",
+      o.states.chunk, first.states.tokens, first.states.state_name, first.states.before_position);
+  md += "\n## Mitigations\n\n";
+  for (const CapacityArm& a : r.arms) md += absl::StrFormat("- %s: %s\n", a.name, a.mitigations.describe());
+  md += "\nFormulas and what differs from the authors' code: docs/mitigations.md. The state norm is ours, after v1.\n";
+  return md;
 }
 
 }  // namespace
 
-CapacityReport run_capacity(LanguageModel& model, const Tokenizer& tokenizer, const std::vector<TokenId>& document,
-                            const CapacityOptions& options, Device device) {
-  CapacityReport r;
-  r.lengths = options.passkey.lengths;
-  r.passkey = run_passkey(model, tokenizer, options.passkey, device);
-  for (size_t i = 0; i < r.lengths.size() && r.passkey.accuracy_by_length[i] >= 0.95; ++i) r.t_recall = r.lengths[i];
+std::string capacity_summary_table(const CapacityResult& r) { return aligned_table(summary_header(r), summary_rows(r)); }
 
-  const std::vector<double> losses = per_token_loss(model, document, options.loss_chunk, device);
-  r.document_tokens = static_cast<int64_t>(document.size());
-  r.bucket_loss = bucket_means(losses, options.bucket);
-  r.smoothed_loss = moving_average(r.bucket_loss, options.smooth);
-  r.collapse_at = collapse_onset(r.smoothed_loss, options.bucket, options.train_length);
-  const size_t split = std::min(losses.size(), static_cast<size_t>(std::max<int64_t>(options.train_length, 0)));
-  r.loss_within = mean_of(losses, 0, split);
-  r.loss_beyond = mean_of(losses, split, losses.size());
-  r.states = state_statistics(model, document, options.state_chunk, device);
-  return r;
-}
+void write_capacity_report(const std::string& dir, const CapacityResult& r) {
+  LinePlot accuracy{"Passkey accuracy by length", "context length (tokens)", "accuracy", {}};
+  accuracy.log_x = true;
+  accuracy.marker_y = r.options.recall.threshold;
+  accuracy.marker_y_label = "T_recall threshold";
+  LinePlot loss{"Loss by position (smoothed)", "token position", "loss (nats)", {}};
+  LinePlot norm{"Largest head state norm", "token position", "Frobenius norm", {}};
+  LinePlot retention{"Largest first-token retention α_{1:t}", "token position", "retention", {}};
 
-void write_capacity_report(const CapacityReport& r, const CapacityOptions& o) {
-  const fs::path dir(o.out_dir);
-  fs::create_directories(dir);
-  auto open = [&](const char* name) {
-    std::ofstream out(dir / name);
-    SSM_USER_CHECK(out.good(), "cannot write '", (dir / name).string(), "'");
-    return out;
-  };
-
-  // Passkey: per-sample CSV, heatmap, accuracy by length.
-  {
-    std::ofstream csv = open("passkey.csv");
-    csv << "length,prompt_tokens,depth,key,generated,correct\n";
-    for (const PasskeySample& s : r.passkey.samples) {
-      std::string gen = s.generated;
-      for (char& c : gen) c = (c == '"' || c == '\n' || c == ',') ? ' ' : c;
-      csv << s.length << "," << s.tokens << "," << s.depth << "," << s.key << ",\"" << gen << "\"," << s.correct << "\n";
+  for (const CapacityArm& a : r.arms) {
+    const ReportTarget target{(std::filesystem::path(dir) / a.name).string(), "",
+                              a.name + ": " + a.mitigations.describe(), r.train_length};
+    write_passkey_report(target, a.passkey, r.options.passkey);
+    write_position_loss_report(target, a.loss, r.options.loss);
+    write_state_report(target, a.states);
+    // Legends have room for about 24 characters; report.md spells the mitigations out.
+    const std::string what = a.mitigations.describe();
+    const std::string label = a.name + (what.size() <= 24 - a.name.size() - 2 ? ": " + what : "");
+    Series acc{label, {}};
+    for (size_t j = 0; j < a.passkey.lengths.size(); ++j) {
+      acc.points.push_back({static_cast<double>(a.passkey.lengths[j]), a.passkey.accuracy[j]});
     }
-    Heatmap heat{"Passkey retrieval accuracy", "context length (tokens)", "needle depth", {}, {}, r.passkey.accuracy_grid};
-    for (int64_t L : r.lengths) heat.col_labels.push_back(std::to_string(L));
-    const int64_t bins = static_cast<int64_t>(r.passkey.accuracy_grid.size());
-    for (int64_t b = 0; b < bins; ++b) heat.row_labels.push_back(absl::StrFormat("%.2f", (b + 1.0) / bins));
-    heat.save((dir / "passkey_heatmap.svg").string());
-    LinePlot by_len{"Passkey accuracy by context length", "context length (tokens)", "accuracy", {{"accuracy", {}}}};
-    for (size_t i = 0; i < r.lengths.size(); ++i) {
-      by_len.series[0].points.push_back({static_cast<double>(r.lengths[i]), r.passkey.accuracy_by_length[i]});
-    }
-    by_len.log_x = true;
-    by_len.marker_x = static_cast<double>(o.train_length);
-    by_len.marker_label = "training length";
-    by_len.save((dir / "passkey_by_length.svg").string());
+    accuracy.series.push_back(acc);
+    loss.series.push_back({label, smoothed_points(a.loss)});
+    norm.series.push_back({label, max_per_position(a.states.moments, [](const StateMoments& m) { return m.frobenius; })});
+    retention.series.push_back(
+        {label, max_per_position(a.states.retention, [](const RetentionPoint& p) { return p.first_token; })});
   }
-  // Loss by position.
-  {
-    std::ofstream csv = open("position_loss.csv");
-    csv << "bucket_start,bucket_end,mean_loss,smoothed_loss\n";
-    LinePlot plot{"Loss by position (" + o.model_name + ")", "token position", "loss (nats)",
-                  {{"bucket mean", {}}, {absl::StrFormat("mean of last %d", o.smooth), {}}}};
-    for (size_t k = 0; k < r.bucket_loss.size(); ++k) {
-      const int64_t start = static_cast<int64_t>(k) * o.bucket;
-      csv << start << "," << start + o.bucket << "," << r.bucket_loss[k] << "," << r.smoothed_loss[k] << "\n";
-      plot.series[0].points.push_back({start + o.bucket / 2.0, r.bucket_loss[k]});
-      plot.series[1].points.push_back({start + o.bucket / 2.0, r.smoothed_loss[k]});
-    }
-    plot.marker_x = static_cast<double>(o.train_length);
-    plot.marker_label = "training length";
-    plot.save((dir / "position_loss.svg").string());
-  }
-  // State statistics.
-  {
-    std::ofstream csv = open("state_norm.csv");
-    csv << "position,layer,head,mean,variance,rms,frobenius\n";
-    std::map<int64_t, Series> per_layer;
-    std::map<std::pair<int64_t, int64_t>, std::pair<double, int>> head_mean;  // (layer, position) -> sum, count
-    for (const StateStatRow& s : r.states) {
-      csv << s.position << "," << s.layer << "," << s.head << "," << s.mean << "," << s.variance << "," << s.rms << ","
-          << s.frobenius << "\n";
-      auto& acc = head_mean[{s.layer, s.position}];
-      acc.first += s.rms;
-      acc.second += 1;
-    }
-    LinePlot plot{"Recurrent state RMS (mean over heads)", "token position", "state RMS", {}};
-    for (const auto& [key, acc] : head_mean) {
-      Series& s = per_layer[key.first];
-      s.name = "layer " + std::to_string(key.first);
-      s.points.push_back({static_cast<double>(key.second), acc.first / acc.second});
-    }
-    for (auto& [layer, s] : per_layer) plot.series.push_back(s);
-    plot.marker_x = static_cast<double>(o.train_length);
-    plot.marker_label = "training length";
-    plot.save((dir / "state_norm.svg").string());
-  }
-  // Summary and report.
-  nlohmann::json summary = {{"model", o.model_name},
-                            {"train_length", o.train_length},
-                            {"passkey_lengths", r.lengths},
-                            {"passkey_accuracy", r.passkey.accuracy_by_length},
-                            {"t_recall", r.t_recall},
-                            {"document_tokens", r.document_tokens},
-                            {"collapse_at", r.collapse_at ? nlohmann::json(*r.collapse_at) : nlohmann::json()},
-                            {"loss_within_train_length", std::isnan(r.loss_within) ? nlohmann::json() : nlohmann::json(r.loss_within)},
-                            {"loss_beyond_train_length", std::isnan(r.loss_beyond) ? nlohmann::json() : nlohmann::json(r.loss_beyond)}};
-  open("summary.json") << summary.dump(2) << "\n";
+  overlay(dir, "passkey_accuracy.svg", accuracy, r);
+  overlay(dir, "position_loss.svg", loss, r);
+  overlay(dir, "state_norm.svg", norm, r);
+  overlay(dir, "first_token_retention.svg", retention, r);
 
-  std::ofstream md = open("report.md");
-  md << "# Capacity report: " << o.model_name << "\n\n"
-     << "Training length: " << o.train_length << " tokens.\n\n```\n" << capacity_summary_table(r, o) << "```\n\n"
-     << "## Passkey retrieval\n\n"
-     << "![passkey heatmap](passkey_heatmap.svg)\n\n![accuracy by length](passkey_by_length.svg)\n\n"
-     << "Protocol (paper §4): prompt = prefix + filler blocks + suffix sized to at most L tokens of the model's own "
-        "tokenizer; sample i of n puts the needle \"The passkey is K. Remember it. K is the passkey.\" at depth "
-        "(i+0.5)/n (" << o.passkey.samples_per_length << " samples per length); greedy decoding of "
-     << o.passkey.max_new_tokens << " tokens; correct iff the 5-digit key is a substring of the output. "
-     << "T_recall = the largest tested length with accuracy >= 0.95 there and at every shorter length: **"
-     << r.t_recall << "**. Per-sample data: [passkey.csv](passkey.csv).\n\n"
-     << "## Loss by position\n\n![loss by position](position_loss.svg)\n\n"
-     << "Per-token loss along one " << r.document_tokens << "-token document, streamed " << o.loss_chunk
-     << " tokens at a time with the recurrent state carried, averaged in buckets of " << o.bucket << " tokens and smoothed by a trailing mean over " << o.smooth
-     << " buckets. Collapse rule (paper §3), applied to the smoothed curve: the first bucket past the training "
-        "length whose value exceeds twice the largest value within it. Result: **" << onset_text(r) << "**. Data: [position_loss.csv](position_loss.csv).\n\n"
-     << "## Recurrent state\n\n![state norm](state_norm.svg)\n\n"
-     << "After every " << o.state_chunk << " tokens, each layer's and head's SSM state (P x N) mean, unbiased variance, "
-        "RMS and Frobenius norm (paper §6). Data: [state_norm.csv](state_norm.csv).\n";
-}
-
-std::string capacity_summary_table(const CapacityReport& r, const CapacityOptions& o) {
-  std::string t = absl::StrFormat("%-28s %s\n", "passkey length", "accuracy");
-  for (size_t i = 0; i < r.lengths.size(); ++i) {
-    absl::StrAppendFormat(&t, "%-28d %.2f\n", r.lengths[i], r.passkey.accuracy_by_length[i]);
-  }
-  absl::StrAppendFormat(&t, "%-28s %d\n", "T_recall (acc >= 0.95)", r.t_recall);
-  absl::StrAppendFormat(&t, "%-28s %.4f\n", "loss within train length", r.loss_within);
-  absl::StrAppendFormat(&t, "%-28s %.4f\n", "loss beyond train length", r.loss_beyond);
-  absl::StrAppendFormat(&t, "%-28s %s\n", "state collapse", onset_text(r));
-  return t;
+  write_text_file((std::filesystem::path(dir) / "comparison.csv").string(),
+                  csv_table(summary_header(r), summary_rows(r)));
+  write_text_file((std::filesystem::path(dir) / "summary.json").string(), summary_json(r).dump(2) + "\n");
+  write_text_file((std::filesystem::path(dir) / "report.md").string(), report_markdown(r));
 }
 
 }  // namespace ssm

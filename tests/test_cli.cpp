@@ -83,12 +83,12 @@ TEST_CASE("ssmlab train, info and capacity run end to end on a tiny config") {
   CHECK(info.exit_code == 0);
   CHECK(info.out.find("mamba2") != std::string::npos);
 
-  RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --lengths 256,384 "
-                      "--samples 2 --document " + ws.corpus() + "/a.txt --ppl-length 600 --quiet");
+  RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --max-length 512 "
+                      "--samples 2 --data " + ws.corpus() + "/a.txt --length 600 --docs 1 --quiet");
   INFO(cap.err);
   CHECK(cap.exit_code == 0);
   CHECK(fs::exists(run_dir + "/cap/report.md"));
-  CHECK(fs::exists(run_dir + "/cap/passkey_heatmap.svg"));
+  CHECK(fs::exists(run_dir + "/cap/baseline/passkey_heatmap.svg"));
   CHECK(fs::exists(run_dir + "/cap/position_loss.svg"));
   CHECK(fs::exists(run_dir + "/cap/state_norm.svg"));
 }
@@ -111,12 +111,12 @@ TEST_CASE("info and capacity read a public-checkpoint layout (config.json + mode
   CHECK(info.out.find("state-spaces layout, mamba2") != std::string::npos);
   CHECK(info.out.find("sequences of 8192 tokens") != std::string::npos);  // the publisher's, as the paper assumes
   RunResult cap = run("capacity --model " + pub.string() + " --tokenizer byte --train-length 64 --out " +
-                      (kWork / "pub_cap").string() + " --lengths 256 --samples 1 --document " + ws.corpus() +
-                      "/a.txt --ppl-length 300 --quiet");
+                      (kWork / "pub_cap").string() + " --max-length 256 --samples 1 --data " + ws.corpus() +
+                      "/a.txt --length 300 --docs 1 --quiet");
   INFO(cap.err);
   CHECK(cap.exit_code == 0);
   CHECK(fs::exists(kWork / "pub_cap" / "report.md"));
-  check_user_error("capacity --model " + pub.string() + " --tokenizer byte", "pass --document FILE");
+  check_user_error("capacity --model " + pub.string() + " --tokenizer byte", "pass --data PATH");
 }
 
 TEST_CASE("every architecture's small config trains and measures its capacity") {
@@ -131,12 +131,14 @@ TEST_CASE("every architecture's small config trains and measures its capacity") 
                             " --set 'data.sources=[{kind: text, path: " + ws.corpus() + "}]'");
       INFO(train.err);
       REQUIRE(train.exit_code == 0);
-      RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --lengths 256 "
-                          "--samples 1 --document " + ws.corpus() + "/a.txt --ppl-length 300 --quiet");
+      // With a mitigation every architecture accepts, so both arms run on each.
+      RunResult cap = run("capacity --model " + run_dir + "/ckpt --out " + run_dir + "/cap --max-length 256 "
+                          "--samples 1 --data " + ws.corpus() + "/a.txt --length 300 --docs 1 --rri --quiet");
       INFO(cap.err);
       CHECK(cap.exit_code == 0);
       CHECK(fs::exists(run_dir + "/cap/report.md"));
       CHECK(fs::exists(run_dir + "/cap/state_norm.svg"));
+      CHECK(fs::exists(run_dir + "/cap/mitigated/L0_state_norm.svg"));
     }
   }
 }
