@@ -247,7 +247,9 @@ DataSource read_source(const Section& s, int64_t sequence_tokens) {
   src.min_doc_tokens = s.non_negative_integer("min_doc_tokens", src.min_doc_tokens);
   src.text_key = s.text("text_key", src.text_key);
   const bool passkey = src.kind == "passkey";
-  require_kind(s, src, "min_tokens", passkey, "passkey");
+  // Checkpoints written before min_tokens became passkey-only hold "min_tokens: 0" on every
+  // source; the default value changes nothing, so it is accepted anywhere.
+  require_kind(s, src, "min_tokens", passkey || src.min_tokens == 0, "passkey");
   require_kind(s, src, "min_doc_tokens", !passkey, "text, jsonl, tokens and bible");
   require_kind(s, src, "text_key", src.kind == "jsonl", "jsonl");
   if (src.text_key.empty()) s.fail(absl::StrCat("'", s.key_path("text_key"), "' must not be empty"));

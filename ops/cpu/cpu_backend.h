@@ -79,6 +79,17 @@ class CpuBackend final : public Backend {
                   double beta1, double beta2, double eps, double weight_decay, int64_t step) override;
 };
 
+// Whether a loop of `work` element operations is worth an OpenMP team. Below ~32K the team's
+// start-up and its threads' spin-waiting cost more than the loop itself, and on a busy machine
+// far more: evaluation's 128-token calls and decoding's single tokens ran several times faster
+// on one thread. Results do not depend on it (each output is written by one thread either way).
+constexpr int64_t kParallelMinWork = int64_t{1} << 15;
+inline bool worth_parallel(int64_t work) { return work >= kParallelMinWork; }
+// The element operations of one scan call (every step touches the whole state once).
+inline int64_t scan_work(const SsdShape& s) { return s.batch * s.seqlen * s.heads * s.headdim * s.dstate; }
+inline int64_t scan_work(const SelectiveScanShape& s) { return s.batch * s.seqlen * s.channels * s.dstate; }
+inline int64_t scan_work(const GlaShape& s) { return s.batch * s.seqlen * s.heads * s.dk * s.dv; }
+
 // The data pointer of an optional tensor argument (initial states, final-state gradients), or
 // null when it is undefined: the raw-pointer kernels take null for "absent".
 template <typename T>

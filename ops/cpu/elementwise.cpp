@@ -89,7 +89,7 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
     T* pdx = dx.data<T>();
     const T s = static_cast<T>(scalar);
     const int64_t n = x.numel();
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (worth_parallel(n))
     for (int64_t i = 0; i < n; ++i) pdx[i] = pdy[i] * unary_derivative(op, px[i], py[i], s);
   });
 }
@@ -103,7 +103,7 @@ void CpuBackend::binary(BinaryOp op, const Tensor& a, const Tensor& b, const Ten
       pa += a.offset();
       pb += b.offset();
       const int64_t n = out.numel();
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (worth_parallel(n))
       for (int64_t i = 0; i < n; ++i) po[i] = apply_binary(op, pa[i], pb[i]);
       return;
     }

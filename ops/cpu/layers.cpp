@@ -33,7 +33,7 @@ void CpuBackend::softmax_forward(const Tensor& x, const Tensor& y, bool log) {
   dispatch_floating(x.dtype(), "softmax", [&]<typename T>() {
     const T* px = x.data<T>();
     T* py = y.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
     for (int64_t r = 0; r < R; ++r) {
       const T* row = px + r * C;
       const double lse = row_logsumexp(row, C);
@@ -50,7 +50,7 @@ void CpuBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tenso
   dispatch_floating(y.dtype(), "softmax_backward", [&]<typename T>() {
     const T *py = y.data<T>(), *pdy = dy.data<T>();
     T* pdx = dx.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
     for (int64_t r = 0; r < R; ++r) {
       double dot = 0;
       for (int64_t c = 0; c < C; ++c) dot += log ? pdy[r * C + c] : pdy[r * C + c] * py[r * C + c];
@@ -69,7 +69,7 @@ void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& targe
   dispatch_floating(logits.dtype(), "cross_entropy", [&]<typename T>() {
     const T* pl = logits.data<T>();
     T *ploss = losses.data<T>(), *plse = lse.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(R * V))
     for (int64_t r = 0; r < R; ++r) {
       const T* row = pl + r * V;
       const double l = row_logsumexp(row, V);
@@ -86,7 +86,7 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targ
   dispatch_floating(logits.dtype(), "cross_entropy_backward", [&]<typename T>() {
     const T *pl = logits.data<T>(), *plse = lse.data<T>(), *pd = dlosses.data<T>();
     T* pg = dlogits.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(R * V))
     for (int64_t r = 0; r < R; ++r) {
       const int64_t t = target_at(targets, r);
       for (int64_t v = 0; v < V; ++v) {
@@ -129,7 +129,7 @@ void CpuBackend::rms_norm_forward(const Tensor& x, const Tensor& w, double eps, 
   dispatch_floating(x.dtype(), "rms_norm", [&]<typename T>() {
     const T *px = x.data<T>(), *pw = w.data<T>();
     T *py = y.data<T>(), *pr = rstd.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
     for (int64_t r = 0; r < R; ++r) {
       double ms = 0;
       for (int64_t c = 0; c < C; ++c) ms += static_cast<double>(px[r * C + c]) * px[r * C + c];
@@ -169,7 +169,7 @@ void CpuBackend::gated_rms_norm_forward(const Tensor& x, const Tensor& z, const 
   dispatch_floating(x.dtype(), "gated_rms_norm", [&]<typename T>() {
     const T *px = x.data<T>(), *pz = z.data<T>(), *pw = w.data<T>();
     T *py = y.data<T>(), *pr = rstd.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
     for (int64_t r = 0; r < R; ++r) {
       for (int64_t k = 0; k < NG; ++k) {
         double ms = 0;
@@ -227,7 +227,7 @@ void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& w, const Tens
   dispatch_floating(x.dtype(), "layer_norm", [&]<typename T>() {
     const T *px = x.data<T>(), *pw = w.data<T>(), *pb = b.data<T>();
     T *py = y.data<T>(), *pm = mean.data<T>(), *pr = rstd.data<T>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
     for (int64_t r = 0; r < R; ++r) {
       double mu = 0, var = 0;
       for (int64_t c = 0; c < C; ++c) mu += px[r * C + c];
@@ -289,7 +289,7 @@ void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& 
       if (u < S) return ps ? static_cast<double>(ps[(b * S + u) * C + c]) : 0.0;
       return px[(b * T + u - S) * C + c];
     };
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(B * T * C * W))
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t t = 0; t < T; ++t) {
         for (int64_t c = 0; c < C; ++c) {

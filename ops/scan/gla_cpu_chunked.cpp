@@ -28,6 +28,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/cpu/cpu_backend.h"  // defines: worth_parallel, scan_work
 #include "ops/scan/gla_cpu.h"  // defines: GlaLayout, gla_chunked_forward, gla_chunked_backward
 
 namespace ssm::cpu {
@@ -241,7 +242,7 @@ void gla_chunked_forward(const GlaShape& s, int64_t Q, bool bonus, const T* q, c
   const GlaLayout lay{s.seqlen, s.heads, s.dk, s.dv};
   const int64_t K = s.dk, V = s.dv;
   const int64_t n_chunks = s.seqlen == 0 ? 0 : 1 + (s.seqlen - 1) / Q;  // no overflow for huge Q
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.heads; ++h) {
       std::vector<double> S(K * V, 0.0);
@@ -266,7 +267,7 @@ void gla_chunked_backward(const GlaShape& s, int64_t Q, bool bonus, const T* q, 
   const int64_t H = s.heads, K = s.dk, V = s.dv;
   const int64_t n_chunks = s.seqlen == 0 ? 0 : 1 + (s.seqlen - 1) / Q;  // no overflow for huge Q
   std::vector<double> du_parts(s.batch * H * K, 0.0);  // (B, H, K), summed over B after
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < H; ++h) {
       // 1. Chunk-start states, recomputed with the forward's state passing.

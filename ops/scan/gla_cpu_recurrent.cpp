@@ -17,6 +17,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/cpu/cpu_backend.h"  // defines: worth_parallel, scan_work
 #include "ops/scan/gla_cpu.h"  // defines: GlaLayout, gla_recurrent_forward, gla_recurrent_backward
 
 namespace ssm::cpu {
@@ -26,7 +27,7 @@ void gla_recurrent_forward(const GlaShape& s, bool bonus, const T* q, const T* k
                            const T* u, const T* h0, T* o, T* hT) {
   const GlaLayout lay{s.seqlen, s.heads, s.dk, s.dv};
   const int64_t K = s.dk, V = s.dv;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.heads; ++h) {
       std::vector<double> S(K * V, 0.0), out(V);
@@ -70,7 +71,7 @@ void gla_recurrent_backward(const GlaShape& s, bool bonus, const T* q, const T* 
   const GlaLayout lay{s.seqlen, s.heads, s.dk, s.dv};
   const int64_t L = s.seqlen, H = s.heads, K = s.dk, V = s.dv;
   std::vector<double> du_parts(bonus ? s.batch * H * K : 0, 0.0);  // (B, H, K), summed over B after
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < H; ++h) {
       // states[t+1] is S_t; states[0] is the initial state S_{-1}.

@@ -61,13 +61,13 @@ int64_t SelectiveScanGradSums::block_end(int64_t k) const { return std::min(E_, 
 template <typename T>
 void SelectiveScanGradSums::write(T* dA, T* dB, T* dC) const {
   const int64_t EN = E_ * N_, TN = T_ * N_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (worth_parallel(batch_ * EN))
   for (int64_t i = 0; i < EN; ++i) {
     double total = 0;
     for (int64_t b = 0; b < batch_; ++b) total += dA_[b * EN + i];
     dA[i] = static_cast<T>(total);
   }
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(batch_ * blocks_ * TN))
   for (int64_t b = 0; b < batch_; ++b) {
     for (int64_t i = 0; i < TN; ++i) {
       double total_B = 0, total_C = 0;

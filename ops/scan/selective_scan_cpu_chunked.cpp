@@ -29,6 +29,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/cpu/cpu_backend.h"  // defines: worth_parallel, scan_work
 #include "ops/scan/selective_scan_cpu.h"  // defines: selective_scan_chunked_*, SelectiveScanGradSums
 
 namespace ssm::cpu {
@@ -117,7 +118,7 @@ template <typename T>
 void selective_scan_chunked_forward(const SelectiveScanShape& s, int64_t Q, const T* x, const T* dt, const T* A,
                                     const T* Bm, const T* Cm, const T* h0, T* y, T* hT) {
   const int64_t L = s.seqlen, N = s.dstate, n_chunks = (L + Q - 1) / Q;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t d = 0; d < s.channels; ++d) {
       const Channel ch{L, s.channels, N, b, d};
@@ -147,7 +148,7 @@ void selective_scan_chunked_backward(const SelectiveScanShape& s, int64_t Q, con
   const int64_t L = s.seqlen, N = s.dstate, n_chunks = (L + Q - 1) / Q;
   SelectiveScanGradSums sums(s);
   const int64_t K = sums.blocks();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t k = 0; k < K; ++k) {
       double* dA_sum = sums.dA(b);

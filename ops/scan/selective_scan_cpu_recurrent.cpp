@@ -14,6 +14,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/cpu/cpu_backend.h"  // defines: worth_parallel, scan_work
 #include "ops/scan/selective_scan_cpu.h"  // defines: selective_scan_recurrent_*, SelectiveScanGradSums
 
 namespace ssm::cpu {
@@ -22,7 +23,7 @@ template <typename T>
 void selective_scan_recurrent_forward(const SelectiveScanShape& s, const T* x, const T* dt, const T* A,
                                       const T* Bm, const T* Cm, const T* h0, T* y, T* hT) {
   const int64_t Bsz = s.batch, L = s.seqlen, E = s.channels, N = s.dstate;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < Bsz; ++b) {
     for (int64_t d = 0; d < E; ++d) {
       const T* Ad = A + d * N;
@@ -54,7 +55,7 @@ void selective_scan_recurrent_backward(const SelectiveScanShape& s, const T* x, 
   const int64_t Bsz = s.batch, L = s.seqlen, E = s.channels, N = s.dstate;
   SelectiveScanGradSums sums(s);
   const int64_t K = sums.blocks();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < Bsz; ++b) {
     for (int64_t k = 0; k < K; ++k) {
       double* dA_sum = sums.dA(b);

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/cpu/cpu_backend.h"  // defines: worth_parallel, scan_work
 #include "ops/scan/ssd_cpu.h"
 
 namespace ssm::cpu {
@@ -83,7 +84,7 @@ void ssd_chunked_forward(const SsdShape& s, int64_t Q, const T* x, const T* dt, 
                          const T* h0, T* y, T* hT) {
   const Layout lay{s.seqlen, s.heads, s.headdim, s.groups, s.dstate};
   const int64_t P = s.headdim, N = s.dstate, heads_per_group = s.heads / s.groups;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t h = 0; h < s.heads; ++h) {
       const int64_t g = h / heads_per_group;
@@ -129,7 +130,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t Q, const T* x, const T* dt,
   const int64_t n_chunks = (s.seqlen + Q - 1) / Q;
   std::vector<double> dA_parts(s.batch * H, 0.0);
   std::vector<double> dB_acc(s.batch * s.seqlen * s.groups * N, 0.0), dC_acc(dB_acc.size(), 0.0);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
     for (int64_t g = 0; g < s.groups; ++g) {
       std::vector<double> starts(n_chunks * P * N), dS(P * N), dS_prev(P * N), a, u, du, da, w;

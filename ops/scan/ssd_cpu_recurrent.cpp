@@ -21,7 +21,7 @@ void ssd_recurrent_forward(const SsdShape& s, const T* x, const T* dt, const T* 
                            const T* h0, T* y, T* hT) {
   const int64_t Bsz = s.batch, L = s.seqlen, H = s.heads, P = s.headdim, G = s.groups, N = s.dstate;
   const int64_t heads_per_group = H / G;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < Bsz; ++b) {
     for (int64_t h = 0; h < H; ++h) {
       const int64_t g = h / heads_per_group;
@@ -59,7 +59,7 @@ void ssd_recurrent_backward(const SsdShape& s, const T* x, const T* dt, const T*
   // dA is a sum over batch and time; each (b, g) job writes its own slice, reduced after.
   std::vector<double> dA_parts(Bsz * H, 0.0);
   std::vector<double> dB_acc(Bsz * L * G * N, 0.0), dC_acc(Bsz * L * G * N, 0.0);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < Bsz; ++b) {
     for (int64_t g = 0; g < G; ++g) {
       std::vector<double> states((L + 1) * P * N);  // S_{-1} .. S_{L-1}
