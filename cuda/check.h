@@ -34,9 +34,18 @@ void check_launch(const char* op, const char* kernel);
 #define SSM_CUDA_CHECK(op, call) ::ssm::cuda::check_cuda((call), (op), #call)
 #define SSM_CUBLAS_CHECK(op, call) ::ssm::cuda::check_cublas(static_cast<int>(call), (op), #call)
 // SSM_CUDA_LAUNCH(op, kernel, grid, block, shared, args...): launches on the compute stream and
-// checks the launch.
+// checks the launch. In the emulated build (cuda/emulation/) the same line runs the kernel on
+// host threads instead.
+#if defined(SSMLAB_CUDA_EMULATED)
+#define SSM_CUDA_LAUNCH(op, kernel, grid, block, shared, ...)                              \
+  do {                                                                                     \
+    ::cuda_emulation::launch(#kernel, (grid), (block), (shared), [&] { kernel(__VA_ARGS__); }); \
+    ::ssm::cuda::check_launch((op), #kernel);                                              \
+  } while (0)
+#else
 #define SSM_CUDA_LAUNCH(op, kernel, grid, block, shared, ...)                              \
   do {                                                                                     \
     kernel<<<(grid), (block), (shared), ::ssm::cuda::stream()>>>(__VA_ARGS__);             \
     ::ssm::cuda::check_launch((op), #kernel);                                              \
   } while (0)
+#endif

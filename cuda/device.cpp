@@ -8,8 +8,10 @@
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"      // defines: Error
 #include "core/storage.h"    // defines: register_device_allocator
+#include "core/tensor.h"     // defines: Tensor
 #include "cuda/allocator.h"  // defines: device_allocate, device_release
 #include "cuda/check.h"      // defines: SSM_CUDA_CHECK, stream
+#include "ops/backend.h"     // defines: backend_for
 
 namespace ssm::cuda {
 
@@ -37,6 +39,7 @@ bool initialize() {
       // The host buffer may be freed or read as soon as we return: wait when the host is involved.
       if (kind != 2) SSM_CUDA_CHECK("copy", cudaStreamSynchronize(stream()));
     };
+    alloc.copy_tensor = [](const Tensor& src, const Tensor& dst) { backend_for(dst.device()).copy(src, dst); };
     register_device_allocator(DeviceType::cuda, alloc);
     return true;
   }();

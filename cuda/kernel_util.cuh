@@ -41,6 +41,13 @@ inline unsigned grid_for_rows(int64_t rows) {
   return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(rows, kMaxGrid)));
 }
 
+// The block's dynamic shared memory (the launch's `shared` bytes) as unsigned char name[].
+#if defined(SSMLAB_CUDA_EMULATED)
+#define SSM_DYNAMIC_SHARED(name) unsigned char* name = ::cuda_emulation::dynamic_shared()
+#else
+#define SSM_DYNAMIC_SHARED(name) extern __shared__ unsigned char name[]
+#endif
+
 // ---- element types ---------------------------------------------------------------------------
 template <typename T> struct Num;  // Acc: the accumulation type; load/store convert through it
 template <> struct Num<float> {

@@ -49,7 +49,7 @@ __device__ void stage_step(const GlaIndex& ix, int64_t b, int64_t t, int64_t h, 
 template <typename T>
 __global__ void gla_forward_kernel(GlaShape s, bool bonus, const T* q, const T* k, const T* v, const T* g, const T* u,
                                    const T* h0, T* o, T* hT) {
-  extern __shared__ unsigned char smem[];
+  SSM_DYNAMIC_SHARED(smem);
   const int64_t K = s.dk, V = s.dv, KV = K * V;
   T* qs = reinterpret_cast<T*>(smem);
   T* ks = qs + K;
@@ -91,7 +91,7 @@ template <typename T>
 __global__ void gla_backward_kernel(GlaShape s, int64_t Q, bool bonus, const T* q, const T* k, const T* v, const T* g,
                                     const T* u, const T* h0, const T* dout, const T* dhT, T* dq, T* dk, T* dv, T* dg,
                                     T* du_rows, T* dh0, T* bounds, T* hist, T* dS_buf) {
-  extern __shared__ unsigned char smem[];
+  SSM_DYNAMIC_SHARED(smem);
   const int64_t L = s.seqlen, K = s.dk, V = s.dv, KV = K * V;
   const int64_t nc = L == 0 ? 0 : 1 + (L - 1) / Q;
   T* qs = reinterpret_cast<T*>(smem);

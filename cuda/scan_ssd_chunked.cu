@@ -53,7 +53,7 @@ __global__ void ssd_cb_kernel(SsdShape s, int64_t Q, int64_t nc, const T* Bm, co
 template <typename T>
 __global__ void ssd_chunk_state_kernel(SsdShape s, int64_t Q, int64_t nc, const T* x, const T* dt, const T* A,
                                        const T* Bm, T* states, T* decay) {
-  extern __shared__ unsigned char smem[];
+  SSM_DYNAMIC_SHARED(smem);
   T* delta = reinterpret_cast<T*>(smem);
   T* a = delta + Q;
   T* etail = a + Q;
@@ -108,7 +108,7 @@ __global__ void ssd_state_passing_kernel(SsdShape s, int64_t nc, const T* h0, co
 template <typename T>
 __global__ void ssd_chunk_output_kernel(SsdShape s, int64_t Q, int64_t nc, const T* x, const T* dt, const T* A,
                                         const T* Cm, const T* cb, const T* states, T* y) {
-  extern __shared__ unsigned char smem[];
+  SSM_DYNAMIC_SHARED(smem);
   T* delta = reinterpret_cast<T*>(smem);
   T* a = delta + Q;
   T* cum = a + Q;
@@ -150,7 +150,7 @@ __global__ void ssd_chunk_output_kernel(SsdShape s, int64_t Q, int64_t nc, const
 template <typename T>
 __global__ void ssd_chunk_dstate_kernel(SsdShape s, int64_t Q, int64_t nc, const T* dt, const T* A, const T* Cm,
                                         const T* dy, T* dstates) {
-  extern __shared__ unsigned char smem[];
+  SSM_DYNAMIC_SHARED(smem);
   T* delta = reinterpret_cast<T*>(smem);
   T* a = delta + Q;
   T* ecum = a + Q;

@@ -28,7 +28,7 @@ template <typename T>
 __global__ void ssd_chunk_backward_kernel(SsdShape s, int64_t Q, int64_t nc, const T* x, const T* dt, const T* A,
                                           const T* Bm, const T* Cm, const T* dy, const T* cb, const T* states,
                                           const T* dstates, T* dx, T* ddt, T* dBh, T* dCh, T* dA_parts) {
-  extern __shared__ unsigned char smem[];
+  SSM_DYNAMIC_SHARED(smem);
   T* delta = reinterpret_cast<T*>(smem);
   T* a = delta + Q;
   T* cum = a + Q;
