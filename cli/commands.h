@@ -6,5 +6,6 @@ namespace ssm::cli {
 int cmd_train(int argc, char** argv);     // ssmlab train CONFIG
 int cmd_capacity(int argc, char** argv);  // ssmlab capacity --model CKPT
 int cmd_info(int argc, char** argv);      // ssmlab info --model CKPT
+int cmd_bench(int argc, char** argv);     // ssmlab bench [--device cuda|cpu]
 
 }  // namespace ssm::cli

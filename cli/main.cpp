@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_info
+#include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_info, cmd_bench
 #include "core/error.h"    // defines: UserError, Error
 
 namespace {
@@ -17,6 +17,7 @@ const char* kUsage =
     "  train CONFIG          train a model from a YAML config (configs/*.yaml)\n"
     "  capacity --model DIR  passkey retrieval, loss by position and state statistics of a checkpoint\n"
     "  info --model DIR      describe a checkpoint: architecture, sizes, parameters, state size\n"
+    "  bench                 time the kernels and a training step (GB/s, TFLOP/s, tokens/s)\n"
     "\n"
     "Run 'ssmlab <command> --help' for a command's options.\n";
 
@@ -33,7 +34,8 @@ int main(int argc, char** argv) {
     if (command == "train") return ssm::cli::cmd_train(argc, argv);
     if (command == "capacity") return ssm::cli::cmd_capacity(argc, argv);
     if (command == "info") return ssm::cli::cmd_info(argc, argv);
-    std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, info)\n", command.c_str());
+    if (command == "bench") return ssm::cli::cmd_bench(argc, argv);
+    std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, info, bench)\n", command.c_str());
     return 2;
   } catch (const ssm::UserError& e) {
     std::fprintf(stderr, "ssmlab: error: %s\n", e.what());
