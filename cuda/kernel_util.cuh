@@ -45,7 +45,7 @@ inline unsigned grid_for_rows(int64_t rows) {
 #if defined(SSMLAB_CUDA_EMULATED)
 #define SSM_DYNAMIC_SHARED(name) unsigned char* name = ::cuda_emulation::dynamic_shared()
 #else
-#define SSM_DYNAMIC_SHARED(name) extern __shared__ unsigned char name[]
+#define SSM_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
 #endif
 
 // ---- element types ---------------------------------------------------------------------------
