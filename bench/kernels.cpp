@@ -4,7 +4,7 @@
 // tensor cores their precision selects.
 #include "absl/strings/str_cat.h"  // defines: absl::StrAppend
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
-#include "bench/suite.h"
+#include "bench/suite.h"  // defines: Sizes, Benchmark, TrainSpec, TrainStep
 #include "ops/backend.h"         // defines: backend_for, SsdShape, SelectiveScanShape, GlaShape
 #include "ops/ops.h"             // defines: add, softplus, exp, reshape
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard

@@ -1,6 +1,6 @@
 // bench/sizes.cpp — the presets of ssmlab bench (bench/suite.h).
 #include "core/error.h"    // defines: SSM_USER_CHECK
-#include "bench/suite.h"
+#include "bench/suite.h"  // defines: Sizes, Benchmark, TrainSpec, TrainStep
 
 namespace ssm::bench {
 

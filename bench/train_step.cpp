@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"  // defines: absl::StrCat
 #include "autograd/engine.h"       // defines: backward
-#include "bench/suite.h"
+#include "bench/suite.h"  // defines: Sizes, Benchmark, TrainSpec, TrainStep
 #include "models/model_factory.h"  // defines: make_model
 #include "ops/ops.h"               // defines: cross_entropy, reshape, slice
 #include "train/optimizer.h"       // defines: AdamW

@@ -4,7 +4,7 @@
 //   p ← p - lr·( m̂ / (sqrt(v̂) + eps) + wd·p ),   m̂ = m/(1-β1^t), v̂ = v/(1-β2^t)
 #include <cmath>
 
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: grid_for, SSM_CUDA_LAUNCH
 
 namespace ssm::cuda {

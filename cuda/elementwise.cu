@@ -2,7 +2,7 @@
 // the GPU twin of ops/cpu/elementwise.cpp. One thread per output element (grid-stride), inputs
 // read through their strides, so broadcast (stride-0) and transposed views need no copy.
 // f32, f64 and bf16 (bf16 computes in f32 and rounds once on store).
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: Num, StridedIndex, dispatch_floating, grid_for
 
 namespace ssm::cuda {

@@ -4,7 +4,7 @@
 // parts run one thread per element. f32 and f64; statistics in the accumulation type.
 #include <cmath>
 
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: block_sum, block_max, column_sums, dispatch_floating
 
 namespace ssm::cuda {

@@ -14,7 +14,7 @@
 
 #include <climits>
 
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: dispatch helpers, scratch, grid_for
 #include "ops/precision.h"       // defines: matmul_precision, MatmulPrecision
 

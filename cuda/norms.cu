@@ -2,7 +2,7 @@
 // half of ops/cpu/layers.cpp. Forward and the input gradient: one block per row (or per (row,
 // group)) with block reductions, the same formulas as the CPU. Weight and bias gradients are
 // column sums over the rows (column_sums: deterministic, no atomics). f32 and f64.
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: block_sum, column_sums, dispatch_floating
 
 namespace ssm::cuda {

@@ -1,6 +1,6 @@
 // cuda/reduce.cu — sums over broadcast dims, max over one dim with its argmax, running sums: the
 // GPU twin of ops/cpu/reduce.cpp. Sums accumulate in double, as on the CPU.
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: Num, StridedIndex, block_sum, dispatch_floating, scratch
 
 namespace ssm::cuda {

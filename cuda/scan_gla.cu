@@ -14,7 +14,7 @@
 // reverse scan of models.md §6 through them. Its row quantities (dq, dk, dg, du: sums over e)
 // are computed by row owners d after a barrier, its column quantities (dv: sums over d) by the
 // column owners. du is a sum over the batch: per-(batch, head) rows added in batch order.
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: column_sums, dispatch_floating, scratch, allow_dynamic_shared
 
 namespace ssm::cuda {

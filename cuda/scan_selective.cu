@@ -12,7 +12,7 @@
 // dB and dC are sums over the channels: each warp adds its 32 lanes with shuffles in a fixed
 // order and writes one partial row per (warp, step); the partials are then added in warp order.
 // dA is a sum over batch rows, added in row order at the end. No atomics: deterministic.
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: warp_sum, column_sums, dispatch_floating, scratch
 
 namespace ssm::cuda {

@@ -10,7 +10,7 @@
 // barrier, one thread per p.
 // The recurrent backward keeps all T+1 states of a head in a scratch buffer, like the CPU
 // reference (memory O(T·P·N) per head: it is the reference path, training uses the chunked form).
-#include "cuda/cuda_backend.h"
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: block_sum, column_sums, dispatch_floating, scratch
 #include "cuda/scan_ssd.cuh"     // defines: ssd_chunked_forward/backward, ssd_sum_group_grads, ssd_sum_dA
 

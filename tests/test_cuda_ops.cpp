@@ -6,7 +6,7 @@
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "cuda_testing.h"        // defines: check_cuda_matches_cpu, cuda_available, rand_leaf, host
 #include "ops/backend.h"         // defines: backend_for
-#include "ops/ops.h"
+#include "ops/ops.h"              // defines: the op API
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard
 
 using namespace ssm;

@@ -5,7 +5,7 @@
 // against the chunked whole sequence. Skipped without a GPU (see tests/cuda_testing.h).
 #include "autograd/grad_mode.h"      // defines: NoGradGuard
 #include "cuda_testing.h"            // defines: check_cuda_matches_cpu, cuda_available, rand_leaf, host
-#include "ops/ops.h"
+#include "ops/ops.h"              // defines: the op API
 #include "ops/scan/gla.h"            // defines: gla
 #include "ops/scan/selective_scan.h" // defines: selective_scan
 #include "ops/scan/ssd.h"            // defines: ssd
