@@ -27,12 +27,17 @@ std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device);
 std::shared_ptr<Storage> wrap_storage(void* ptr, size_t nbytes, Device device,
                                       std::shared_ptr<void> keep_alive);
 
+class Tensor;
+
 // Device memory hooks, installed by a backend library (cuda/) when it is linked in.
 struct DeviceAllocator {
   std::function<void*(size_t)> allocate;
   std::function<void(void*)> release;
   // Copies bytes between host and this device or within it (kind: 0 h2d, 1 d2h, 2 d2d).
   std::function<void(void* dst, const void* src, size_t nbytes, int kind)> copy;
+  // Copies between two tensors on this device, strided on both sides and converting dtype (the
+  // device's Backend::copy). Tensor::copy_from uses it within a device and to stage transfers.
+  std::function<void(const Tensor& src, const Tensor& dst)> copy_tensor;
 };
 void register_device_allocator(DeviceType type, DeviceAllocator allocator);
 const DeviceAllocator* device_allocator(DeviceType type);  // nullptr when not built in

@@ -268,15 +268,31 @@ void Tensor::copy_from(const Tensor& src) {
     cpu_copy(src, *this);
     return;
   }
-  // Across or within devices: bytes move contiguously; strided device copies belong to a backend.
-  SSM_CHECK(src.shape() == shape() && src.dtype() == dtype(), "device copy needs equal shape and dtype: ",
-            src.str(), " -> ", str());
-  SSM_CHECK(src.is_contiguous() && is_contiguous(), "device copy needs contiguous tensors: ",
-            src.str(), " -> ", str());
+  SSM_CHECK(src.shape() == shape(), "copy: shape mismatch ", src.str(), " -> ", str());
   const Device dev = device().is_cpu() ? src.device() : device();
   const DeviceAllocator* alloc = device_allocator(dev.type);
   SSM_CHECK(alloc != nullptr, "no allocator registered for ", dev.str());
-  const int kind = src.device().is_cpu() ? 0 : (device().is_cpu() ? 1 : 2);
+  // Within one device: the device's own strided, converting copy.
+  if (src.device() == device()) {
+    SSM_CHECK(alloc->copy_tensor != nullptr, "no tensor copy registered for ", dev.str());
+    alloc->copy_tensor(src, *this);
+    return;
+  }
+  // Across host and device, bytes move contiguously and in the destination's dtype: anything else
+  // is first converted on the source's side, or lands in a contiguous buffer on the destination's.
+  if (src.dtype() != dtype() || !src.is_contiguous()) {
+    Tensor staged = empty(shape(), dtype(), src.device());
+    staged.copy_from(src);
+    copy_from(staged);
+    return;
+  }
+  if (!is_contiguous()) {
+    Tensor staged = empty(shape(), dtype(), device());
+    staged.copy_from(src);
+    copy_from(staged);
+    return;
+  }
+  const int kind = src.device().is_cpu() ? 0 : 1;
   alloc->copy(raw_data(), src.raw_data(), nbytes(), kind);
 }
 

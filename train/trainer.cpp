@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "models/model_factory.h"  // defines: make_model
 #include "ops/backend.h"         // defines: has_backend
+#include "ops/precision.h"       // defines: MatmulPrecisionGuard, matmul_precision_for_run
 #include "train/checkpoint.h"    // defines: save_checkpoint, load_checkpoint, load_trainer_state
 #include "train/dataset.h"       // defines: TrainingData, Batch
 #include "train/optimizer.h"     // defines: AdamW, learning_rate
@@ -94,6 +95,8 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
   // Mixed precision is the CUDA backend's (bf16 GEMMs); the CPU computes in fp32.
   SSM_USER_CHECK(config.run.precision == "fp32" || device.is_cuda(), config.source,
                  ": run.precision bf16-mixed needs a CUDA device; this run is on ", device.str());
+  // bf16-mixed: the CUDA GEMMs round their operands to bf16 and accumulate in fp32 (ops/precision.h).
+  const ops::MatmulPrecisionGuard matmul_precision(ops::matmul_precision_for_run(config.run.precision));
   std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(config.data.tokenizer);
   std::unique_ptr<TrainingData> data = load_data(config, *tokenizer, comm);
   // Fail before the first step, not at the first evaluation, when no source has held-out data.

@@ -1,0 +1,388 @@
+#!/usr/bin/env python3
+"""bench/torch_peer.py — the PyTorch peer of `ssmlab bench`: the same benchmarks, timed the same way
+(median of repeats after warm-up; CUDA events on a GPU, the wall clock on the CPU), printed as the
+same table, so each ssmlab figure gets a peer ratio.
+
+What it times, with the row names ssmlab bench uses:
+  * GEMM in four precisions (torch.matmul; TF32 off/on, bf16 autocast, bf16 tensors);
+  * the Mamba-2 SSD operator in its chunked form, forward and backward: a pure-PyTorch reference
+    written for this script from models.md §2.2 (intra-chunk quadratic form, chunk states, state
+    passing over chunks, output from the carried state), checked against a step-by-step
+    recurrence by --self-test; backward is timed as (forward + backward) - forward;
+  * RMSNorm, softmax and cross-entropy (plain torch ops, backward through autograd);
+  * training steps (forward, cross-entropy, backward, clipping, AdamW) of a pure-PyTorch Mamba-2 of
+    ssmlab's shapes built on that SSD reference, and of transformers' Mamba2ForCausalLM where
+    transformers is installed (its own kernels if mamba_ssm is installed, else its torch path).
+
+Usage:
+  ssmlab bench --json ssmlab.json            # on the same machine
+  python bench/torch_peer.py --ssmlab ssmlab.json [--preset full] [--precision bf16]
+  python bench/torch_peer.py --self-test     # the SSD reference against the recurrence
+The presets mirror bench/sizes.cpp; keep the two in step.
+"""
+import argparse
+import json
+import math
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+PRESETS = {  # bench/sizes.cpp
+    "full": dict(gemm=4096, batch=4, seqlen=2048, ssd_heads=24, ssd_headdim=64, ssd_state=128, ssd_chunk=256,
+                 rows=8192, width=1536, vocab=50288, warmup=3, repeats=10, train_warmup=2, train_repeats=5,
+                 demo=(64, 2, 128, 32, 8, 256), big=(768, 24, 50277, 256), run_2k=(4, 2048), run_8k=(1, 8192),
+                 big_label="mamba2-130m shape"),
+    "small": dict(gemm=512, batch=2, seqlen=512, ssd_heads=8, ssd_headdim=64, ssd_state=64, ssd_chunk=64,
+                  rows=1024, width=512, vocab=8192, warmup=1, repeats=3, train_warmup=1, train_repeats=2,
+                  demo=(64, 2, 128, 32, 8, 256), big=(256, 4, 50277, 64), run_2k=(1, 512), run_8k=(1, 1024),
+                  big_label="scaled down"),
+    "tiny": dict(gemm=67, batch=1, seqlen=37, ssd_heads=2, ssd_headdim=8, ssd_state=16, ssd_chunk=16,
+                 rows=37, width=67, vocab=1003, warmup=1, repeats=2, train_warmup=1, train_repeats=1,
+                 demo=(16, 1, 8, 8, 2, 37), big=(32, 2, 1003, 16), run_2k=(1, 64), run_8k=(1, 128),
+                 big_label="scaled down"),
+}
+
+
+# ---- the SSD reference -----------------------------------------------------------------------------
+def segsum_exp(a):
+    """a (..., Q) -> (..., Q, Q): exp(sum_{j<k<=i} a_k) for j <= i, 0 above the diagonal.
+    A masked cumulative sum (never a difference of two cumulative sums)."""
+    Q = a.shape[-1]
+    strictly_lower = torch.tril(torch.ones(Q, Q, dtype=torch.bool, device=a.device), diagonal=-1)
+    lower = torch.tril(torch.ones(Q, Q, dtype=torch.bool, device=a.device))
+    x = a[..., :, None].expand(*a.shape, Q).masked_fill(~strictly_lower, 0.0)  # x[i, j] = a_i for i > j
+    seg = torch.cumsum(x, dim=-2).masked_fill(~lower, -math.inf)
+    return torch.exp(seg)
+
+
+def ssd_chunked(x, dt, A, Bm, Cm, h0, Q):
+    """Mamba-2 SSD, chunked. x (B,T,H,P), dt (B,T,H), A (H), Bm/Cm (B,T,G,N), h0 (B,H,P,N) or None.
+    Returns y (B,T,H,P) and the final state (B,H,P,N): S_t = exp(dt A) S_{t-1} + dt x_t B_t^T, y_t = S_t C_t."""
+    Bsz, T, H, P = x.shape
+    G, N = Bm.shape[2], Bm.shape[3]
+    pad = (-T) % Q  # zero steps at the end: decay 1 and no input, so the state is unchanged
+    if pad:
+        x, dt, Bm, Cm = (F.pad(t, (0, 0) * (t.dim() - 2) + (0, pad)) for t in (x, dt, Bm, Cm))
+    nc = (T + pad) // Q
+    Bh = Bm.repeat_interleave(H // G, dim=2).reshape(Bsz, nc, Q, H, N)
+    Ch = Cm.repeat_interleave(H // G, dim=2).reshape(Bsz, nc, Q, H, N)
+    xb = (x * dt[..., None]).reshape(Bsz, nc, Q, H, P)
+    a = (dt * A).reshape(Bsz, nc, Q, H).permute(0, 3, 1, 2)  # (B,H,nc,Q)
+    cum = torch.cumsum(a, dim=-1)
+    tail = torch.cumsum(a.flip(-1), dim=-1).flip(-1) - a  # sum over the later steps of the chunk
+    # 1. inside every chunk: y_i = sum_{j<=i} exp(seg(i,j)) (C_i.B_j) xb_j
+    y = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", Ch, Bh, segsum_exp(a), xb)
+    # 2. each chunk's own end state
+    states = torch.einsum("bclhn,bhcl,bclhp->bchpn", Bh, torch.exp(tail), xb)
+    # 3. the states entering each chunk, in order
+    S = torch.zeros(Bsz, H, P, N, dtype=x.dtype, device=x.device) if h0 is None else h0
+    chunk_decay = torch.exp(cum[..., -1])  # (B,H,nc)
+    starts = []
+    for c in range(nc):
+        starts.append(S)
+        S = chunk_decay[:, :, c, None, None] * S + states[:, c]
+    # 4. what the entering state adds to each output
+    y = y + torch.einsum("bclhn,bchpn,bhcl->bclhp", Ch, torch.stack(starts, dim=1), torch.exp(cum))
+    return y.reshape(Bsz, nc * Q, H, P)[:, :T], S
+
+
+def ssd_recurrent(x, dt, A, Bm, Cm, h0):
+    Bsz, T, H, P = x.shape
+    G, N = Bm.shape[2], Bm.shape[3]
+    S = torch.zeros(Bsz, H, P, N, dtype=x.dtype) if h0 is None else h0.clone()
+    Bh, Ch = Bm.repeat_interleave(H // G, dim=2), Cm.repeat_interleave(H // G, dim=2)
+    ys = []
+    for t in range(T):
+        S = torch.exp(dt[:, t] * A)[..., None, None] * S + (dt[:, t, :, None] * x[:, t])[..., None] * Bh[:, t, :, None, :]
+        ys.append(torch.einsum("bhpn,bhn->bhp", S, Ch[:, t]))
+    return torch.stack(ys, dim=1), S
+
+
+def self_test():
+    torch.manual_seed(0)
+    Bsz, T, H, P, G, N = 2, 37, 4, 3, 2, 5
+    x, Bm, Cm = torch.randn(Bsz, T, H, P, dtype=torch.float64), torch.randn(Bsz, T, G, N, dtype=torch.float64), torch.randn(Bsz, T, G, N, dtype=torch.float64)
+    dt = F.softplus(torch.randn(Bsz, T, H, dtype=torch.float64)) * 0.5
+    A, h0 = -torch.exp(torch.randn(H, dtype=torch.float64) * 0.5), torch.randn(Bsz, H, P, N, dtype=torch.float64)
+    y_ref, s_ref = ssd_recurrent(x, dt, A, Bm, Cm, h0)
+    for Q in (1, 8, 16, 64):
+        y, s = ssd_chunked(x, dt, A, Bm, Cm, h0, Q)
+        err = max((y - y_ref).abs().max().item(), (s - s_ref).abs().max().item())
+        print(f"ssd_chunked Q{Q} vs recurrence: max abs error {err:.2e}")
+        assert err < 1e-10, "the chunked SSD reference does not match the recurrence"
+    print("self-test passed")
+
+
+# ---- a Mamba-2 language model on the SSD reference (models.md §2.1) ------------------------------------
+class Mamba2Mixer(nn.Module):
+    def __init__(self, D, N, P, Q, expand=2, W=4, G=1):
+        super().__init__()
+        self.E, self.N, self.P, self.Q, self.G, self.H = expand * D, N, P, Q, G, expand * D // P
+        conv_dim = self.E + 2 * G * N
+        self.in_proj = nn.Linear(D, 2 * self.E + 2 * G * N + self.H, bias=False)
+        self.conv1d = nn.Conv1d(conv_dim, conv_dim, W, groups=conv_dim, padding=W - 1)
+        self.dt_bias = nn.Parameter(torch.zeros(self.H))
+        self.A_log = nn.Parameter(torch.log(torch.empty(self.H).uniform_(1, 16)))
+        self.D = nn.Parameter(torch.ones(self.H))
+        self.norm_weight = nn.Parameter(torch.ones(self.E))
+        self.out_proj = nn.Linear(self.E, D, bias=False)
+
+    def forward(self, u):
+        Bsz, T, _ = u.shape
+        E, G, N, H, P = self.E, self.G, self.N, self.H, self.P
+        z, xBC, dt = torch.split(self.in_proj(u), [E, E + 2 * G * N, H], dim=-1)
+        xBC = F.silu(self.conv1d(xBC.transpose(1, 2))[..., :T].transpose(1, 2))
+        x, Bm, Cm = torch.split(xBC, [E, G * N, G * N], dim=-1)
+        dt = F.softplus(dt + self.dt_bias)
+        xh = x.reshape(Bsz, T, H, P)
+        y, _ = ssd_chunked(xh.float(), dt.float(), -torch.exp(self.A_log.float()), Bm.reshape(Bsz, T, G, N).float(),
+                           Cm.reshape(Bsz, T, G, N).float(), None, self.Q)
+        y = (y + xh * self.D[:, None]).reshape(Bsz, T, E)
+        g = y * F.silu(z)
+        g = g * torch.rsqrt(g.pow(2).mean(-1, keepdim=True) + 1e-5) * self.norm_weight
+        return self.out_proj(g.to(u.dtype))
+
+
+class Mamba2LM(nn.Module):
+    def __init__(self, vocab, D, L, N, P, Q):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, D)
+        self.norms = nn.ModuleList(nn.RMSNorm(D, eps=1e-5) for _ in range(L))
+        self.mixers = nn.ModuleList(Mamba2Mixer(D, N, P, Q) for _ in range(L))
+        self.norm_f = nn.RMSNorm(D, eps=1e-5)
+
+    def forward(self, ids):
+        h = self.embedding(ids)
+        for norm, mixer in zip(self.norms, self.mixers):
+            h = h + mixer(norm(h))
+        return self.norm_f(h) @ self.embedding.weight.t()  # tied head
+
+
+# ---- timing and the benchmarks -------------------------------------------------------------------------
+def median_ms(fn, device, warmup, repeats):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(max(repeats, 1)):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+            start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            stop.record()
+            stop.synchronize()
+            times.append(start.elapsed_time(stop))
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def kernel_benchmarks(s, device):
+    """(name, shape, bytes, flops, fn) rows, names and work models as in bench/kernels.cpp."""
+    rows = []
+    n = s["gemm"]
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    shape = f"M{n} N{n} K{n}"
+
+    def gemm(tf32=False, autocast=False, x=a, y=b):
+        def run():
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+                torch.matmul(x, y)
+        return run
+    rows.append(("gemm f32 (strict fp32)", shape, 3.0 * n * n * 4, 2.0 * n ** 3, gemm()))
+    if device.type == "cuda":
+        rows.append(("gemm f32 (tf32 tensor cores)", shape, 3.0 * n * n * 4, 2.0 * n ** 3, gemm(tf32=True)))
+        rows.append(("gemm f32 (bf16-mixed)", shape, 3.0 * n * n * 4, 2.0 * n ** 3, gemm(autocast=True)))
+        rows.append(("gemm bf16 tensors", shape, 3.0 * n * n * 2, 2.0 * n ** 3, gemm(x=a.bfloat16(), y=b.bfloat16())))
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+    Bsz, T, H, P, N, Q, G = s["batch"], s["seqlen"], s["ssd_heads"], s["ssd_headdim"], s["ssd_state"], s["ssd_chunk"], 1
+    E = H * P
+    x = torch.randn(Bsz, T, H, P, device=device, requires_grad=True)
+    dt = (F.softplus(torch.randn(Bsz, T, H, device=device)) * 0.5).requires_grad_()
+    A = (-torch.exp(torch.randn(H, device=device) * 0.5)).requires_grad_()
+    Bm = torch.randn(Bsz, T, G, N, device=device, requires_grad=True)
+    Cm = torch.randn(Bsz, T, G, N, device=device, requires_grad=True)
+    h0 = (0.1 * torch.randn(Bsz, H, P, N, device=device)).requires_grad_()
+    tokens = float(Bsz * T)
+    f_fwd = tokens * (2.0 * E * (Q + 2 * N) + 2.0 * Q * N * G)
+    shape = f"B{Bsz} T{T} H{H} P{P} N{N} Q{Q}"
+
+    def ssd_fwd():
+        with torch.no_grad():
+            ssd_chunked(x, dt, A, Bm, Cm, h0, Q)
+
+    def ssd_fwd_bwd():
+        y, hT = ssd_chunked(x, dt, A, Bm, Cm, h0, Q)
+        (y.sum() + hT.sum()).backward()
+    rows.append(("ssd chunked forward", shape, tokens * 4 * (2.0 * E + 2 * G * N + H), f_fwd, ssd_fwd))
+    rows.append(("ssd chunked backward", shape, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd,
+                 ("minus forward", ssd_fwd_bwd, ssd_fwd)))
+
+    R, C, V = s["rows"], s["width"], s["vocab"]
+    xr = torch.randn(R, C, device=device, requires_grad=True)
+    w = torch.randn(C, device=device, requires_grad=True)
+    logits = (2 * torch.randn(R, V, device=device)).requires_grad_()
+    targets = torch.arange(R, device=device) * 7919 % V
+    rc, rv = float(R * C), float(R * V)
+
+    def rms(x_, w_):
+        return x_ * torch.rsqrt(x_.pow(2).mean(-1, keepdim=True) + 1e-5) * w_
+
+    def rms_fwd():
+        with torch.no_grad():
+            rms(xr, w)
+
+    def rms_fwd_bwd():
+        rms(xr, w).backward(torch.ones(R, C, device=device))
+
+    def softmax_fwd():
+        with torch.no_grad():
+            torch.softmax(logits, -1)
+
+    def ce_fwd():
+        with torch.no_grad():
+            F.cross_entropy(logits, targets, reduction="none")
+
+    def ce_fwd_bwd():
+        F.cross_entropy(logits, targets, reduction="none").sum().backward()
+    rows += [("rms_norm forward", f"R{R} C{C}", 4 * (2 * rc + C), 4 * rc, rms_fwd),
+             ("rms_norm backward", f"R{R} C{C}", 4 * (3 * rc + C), 8 * rc, ("minus forward", rms_fwd_bwd, rms_fwd)),
+             ("softmax forward", f"R{R} V{V}", 4 * 2 * rv, 4 * rv, softmax_fwd),
+             ("cross_entropy forward", f"R{R} V{V}", 4 * rv, 3 * rv, ce_fwd),
+             ("cross_entropy backward", f"R{R} V{V}", 4 * 2 * rv, 4 * rv, ("minus forward", ce_fwd_bwd, ce_fwd))]
+    return rows
+
+
+def train_benchmarks(s, device, precision):
+    """(name, shape, tokens, params, build) rows: build() -> a step function. As bench/train_step.cpp."""
+    def pure(vocab, D, L, N, P, Q, batch, seq):
+        def build():
+            model = Mamba2LM(vocab, D, L, N, P, Q).to(device)
+            return model, lambda ids: model(ids)
+        return build
+
+    def hf(vocab, D, L, N, P, Q, batch, seq):
+        def build():
+            from transformers import Mamba2Config, Mamba2ForCausalLM
+            cfg = Mamba2Config(vocab_size=vocab, hidden_size=D, num_hidden_layers=L, state_size=N, head_dim=P,
+                               num_heads=2 * D // P, expand=2, n_groups=1, chunk_size=Q, conv_kernel=4,
+                               tie_word_embeddings=True)
+            model = Mamba2ForCausalLM(cfg).to(device)
+            return model, lambda ids: model(input_ids=ids).logits
+        return build
+
+    D, L, N, P, batch, seq = s["demo"]
+    bD, bL, bV, bQ = s["big"]
+    specs = [("demo model (mamba2_s128)", 258, D, L, N, P, 64, batch, seq),
+             (f"mamba2 ({s['big_label']}), 2K", bV, bD, bL, 128, 64, bQ, *s["run_2k"]),
+             (f"mamba2 ({s['big_label']}), 8K", bV, bD, bL, 128, 64, bQ, *s["run_8k"])]
+    rows = []
+    for label, vocab, D_, L_, N_, P_, Q_, B_, T_ in specs:
+        shape = f"D{D_} L{L_} N{N_} P{P_} B{B_} T{T_}"
+        rows.append(("train step: " + label, shape, B_ * T_, vocab, pure(vocab, D_, L_, N_, P_, Q_, B_, T_)))
+        try:
+            import transformers  # noqa: F401
+            rows.append(("train step (transformers Mamba2): " + label, shape, B_ * T_, vocab,
+                         hf(vocab, D_, L_, N_, P_, Q_, B_, T_)))
+        except ImportError:
+            pass
+    return rows
+
+
+def make_step(build, vocab, batch, seq, device, precision):
+    model, forward = build()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, betas=(0.9, 0.95))
+    ids = (torch.arange(batch * (seq + 1), device=device) * 2654435761 % vocab).reshape(batch, seq + 1)
+    inputs, targets = ids[:, :-1], ids[:, 1:]
+
+    def step():
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits = forward(inputs)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), targets.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step, sum(p.numel() for p in model.parameters())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--preset", help="full, small or tiny (default: full on cuda, small on cpu)")
+    ap.add_argument("--precision", choices=["fp32", "tf32", "bf16"], help="training matmuls (default: bf16 on cuda)")
+    ap.add_argument("--only", choices=["all", "kernels", "train"], default="all")
+    ap.add_argument("--repeats", type=int)
+    ap.add_argument("--warmup", type=int)
+    ap.add_argument("--ssmlab", help="ssmlab bench --json output: adds the ssmlab time and the ratio")
+    ap.add_argument("--json", help="also write these results here")
+    ap.add_argument("--self-test", action="store_true", help="check the SSD reference against the recurrence")
+    args = ap.parse_args()
+    if args.self_test:
+        self_test()
+        return
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("torch_peer.py: no CUDA GPU is visible to PyTorch; use --device cpu")
+    s = PRESETS[args.preset or ("full" if device.type == "cuda" else "small")]
+    warmup = args.warmup if args.warmup is not None else s["warmup"]
+    repeats = args.repeats or s["repeats"]
+    precision = args.precision or ("bf16" if device.type == "cuda" else "fp32")
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    ours = {}
+    if args.ssmlab:
+        with open(args.ssmlab) as f:
+            report = json.load(f)
+        ours = {r["name"]: r["ms"] for r in report["kernels"] + report["train"]}
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(f"torch_peer.py on {device}: {name}; torch {torch.__version__}; preset {args.preset or 'default'}; "
+          f"median of {repeats} after {warmup} warm-up runs")
+    print("ratio = PyTorch time / ssmlab time (above 1: ssmlab is faster)\n")
+    results = {"device": name, "torch": torch.__version__, "kernels": [], "train": []}
+
+    def ratio(row_name, ms):
+        return f"{ms / ours[row_name]:8.2f}x" if row_name in ours else "        -"
+    if args.only != "train":
+        print(f"{'kernel':<30} {'shape':<34} {'ms':>10} {'GB/s':>9} {'TFLOP/s':>9} {'ssmlab ms':>10} {'ratio':>9}")
+        for row_name, shape, nbytes, flops, fn in kernel_benchmarks(s, device):
+            if isinstance(fn, tuple):  # a backward: (forward + backward) - forward
+                ms = max(median_ms(fn[1], device, warmup, repeats) - median_ms(fn[2], device, warmup, repeats), 1e-6)
+            else:
+                ms = median_ms(fn, device, warmup, repeats)
+            ssm_ms = f"{ours[row_name]:10.3f}" if row_name in ours else f"{'-':>10}"
+            print(f"{row_name:<30} {shape:<34} {ms:10.3f} {nbytes / ms / 1e6:9.1f} {flops / ms / 1e9:9.3f} "
+                  f"{ssm_ms} {ratio(row_name, ms)}", flush=True)
+            results["kernels"].append({"name": row_name, "shape": shape, "ms": ms})
+        print()
+    if args.only != "kernels":
+        tw = args.warmup if args.warmup is not None else s["train_warmup"]
+        tr = args.repeats or s["train_repeats"]
+        print(f"{'training step, matmuls ' + precision:<66} {'shape':<28} {'ms/step':>10} {'tokens/s':>10} "
+              f"{'ssmlab ms':>10} {'ratio':>9}")
+        for row_name, shape, tokens, vocab, build in train_benchmarks(s, device, precision):
+            batch, seq = (int(v[1:]) for v in shape.split()[-2:])
+            try:
+                step, params = make_step(build, vocab, batch, seq, device, precision)
+                ms = median_ms(step, device, tw, tr)
+            except Exception as e:  # e.g. out of memory for transformers' torch path at 8K
+                print(f"{row_name:<66} {shape:<28} failed: {type(e).__name__}: {str(e).splitlines()[0][:80]}")
+                continue
+            ssm_ms = f"{ours[row_name]:10.2f}" if row_name in ours else f"{'-':>10}"
+            print(f"{row_name:<66} {shape:<28} {ms:10.2f} {tokens / ms * 1e3:10.0f} {ssm_ms} {ratio(row_name, ms)}",
+                  flush=True)
+            results["train"].append({"name": row_name, "shape": shape, "ms": ms, "params": params,
+                                     "tokens_per_s": tokens / ms * 1e3})
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+// cli/cmd_bench.cpp — `ssmlab bench`: kernel and training-step benchmarks (bench/bench.h). Without
+// a GPU, `ssmlab bench` says so and exits with code 2; `--device cpu` runs the same benchmarks on
+// the CPU backend.
+#include <cstdio>
+
+#include "bench/bench.h"  // defines: run_bench, BenchOptions
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace ssm::cli {
+
+int cmd_bench(int argc, char** argv) {
+  Args args("bench",
+            {{"device", "cuda or cpu", false, false, "cuda"},
+             {"preset", "problem sizes: full (H100-scale), small, tiny", false, false, "full on cuda, small on cpu"},
+             {"only", "all, kernels or train", false, false, "all"},
+             {"filter", "run only benchmarks whose name contains this text"},
+             {"precision", "matmul precision of the training steps: fp32, tf32, bf16", false, false,
+              "bf16 on cuda, fp32 on cpu"},
+             {"warmup", "untimed runs before timing", false, false, "the preset's"},
+             {"repeats", "timed runs (the median is reported)", false, false, "the preset's"},
+             {"json", "also write the results to this file (bench/torch_peer.py --ssmlab reads it)"}},
+            argc, argv, 2);
+  if (args.help_requested()) {
+    std::fputs(args.usage("[options]").c_str(), stdout);
+    return 0;
+  }
+  SSM_USER_CHECK(args.positionals().empty(), "ssmlab bench takes no positional arguments (see ssmlab bench --help)");
+  bench::BenchOptions options;
+  const std::string device = args.has("device") ? args.get("device") : "cuda";
+  SSM_USER_CHECK(device == "cuda" || device == "cpu", "ssmlab bench: unknown --device '", device,
+                 "' (allowed: cuda, cpu)");
+  options.device = device == "cuda" ? Device::cuda() : Device::cpu();
+  if (args.has("preset")) options.preset = args.get("preset");
+  if (args.has("only")) options.only = args.get("only");
+  if (args.has("filter")) options.filter = args.get("filter");
+  if (args.has("precision")) options.precision = args.get("precision");
+  if (args.has("warmup")) options.warmup = static_cast<int>(args.get_int("warmup"));
+  if (args.has("repeats")) options.repeats = static_cast<int>(args.get_int("repeats"));
+  if (args.has("json")) options.json_path = args.get("json");
+  bench::run_bench(options);
+  return 0;
+}
+
+}  // namespace ssm::cli

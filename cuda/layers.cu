@@ -1,0 +1,294 @@
+// cuda/layers.cu — softmax, cross-entropy, embedding and the causal depthwise conv on the GPU: the
+// twin of the non-norm half of ops/cpu/layers.cpp (the norms are in cuda/norms.cu).
+// Row kernels run one block per row (grid-stride over rows) with block reductions; elementwise
+// parts run one thread per element. f32 and f64; statistics in the accumulation type.
+#include <cmath>
+
+#include "cuda/cuda_backend.h"   // defines: CudaBackend
+#include "cuda/kernel_util.cuh"  // defines: block_sum, block_max, column_sums, dispatch_floating
+
+namespace ssm::cuda {
+namespace {
+
+int64_t last_dim(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
+int64_t rows_of(const Tensor& t) { return t.numel() / std::max<int64_t>(last_dim(t), 1); }
+
+// Targets and ids are i32 or i64.
+__device__ inline int64_t id_at(const void* ids, bool i64, int64_t i) {
+  return i64 ? static_cast<const int64_t*>(ids)[i] : static_cast<const int32_t*>(ids)[i];
+}
+
+// log Σ_c exp(row[c]) shifted by the row maximum; every thread of the block gets it.
+template <typename T>
+__device__ Acc<T> block_row_logsumexp(const T* row, int64_t C) {
+  using A = Acc<T>;
+  A mx = -INFINITY;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) mx = max(mx, static_cast<A>(row[c]));
+  mx = block_max(mx);
+  A sum = 0;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) sum += dexp(static_cast<A>(row[c]) - mx);
+  sum = block_sum(sum);
+  return mx + dlog(sum);
+}
+
+// ---- softmax ---------------------------------------------------------------------------------------
+template <typename T>
+__global__ void softmax_forward_kernel(const T* x, T* y, int64_t R, int64_t C, bool log) {
+  for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
+    const T* row = x + r * C;
+    const Acc<T> lse = block_row_logsumexp(row, C);
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+      y[r * C + c] = static_cast<T>(log ? row[c] - lse : dexp(row[c] - lse));
+    }
+  }
+}
+
+// softmax: dx = y ⊙ (dy - <dy, y>);  log_softmax: dx = dy - softmax(x)·Σ dy
+template <typename T>
+__global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t R, int64_t C, bool log) {
+  for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
+    Acc<T> dot = 0;
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) dot += log ? dy[r * C + c] : dy[r * C + c] * y[r * C + c];
+    dot = block_sum(dot);
+    for (int64_t c = threadIdx.x; c < C; c += blockDim.x) {
+      const int64_t i = r * C + c;
+      dx[i] = static_cast<T>(log ? dy[i] - dexp(static_cast<Acc<T>>(y[i])) * dot : y[i] * (dy[i] - dot));
+    }
+  }
+}
+
+// ---- cross-entropy: loss_n = lse(logits_n) - logits_n[target_n] ------------------------------------
+template <typename T>
+__global__ void cross_entropy_forward_kernel(const T* logits, const void* targets, bool i64, int64_t ignore_index,
+                                             T* losses, T* lse, int64_t R, int64_t V) {
+  for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
+    const T* row = logits + r * V;
+    const Acc<T> l = block_row_logsumexp(row, V);
+    if (threadIdx.x == 0) {
+      lse[r] = static_cast<T>(l);
+      const int64_t t = id_at(targets, i64, r);
+      losses[r] = t == ignore_index ? T(0) : static_cast<T>(l - row[t]);
+    }
+  }
+}
+
+// dlogits[n, v] = dlosses[n]·(softmax(logits[n])[v] - [v == target[n]]), 0 rows where ignored.
+template <typename T>
+__global__ void cross_entropy_backward_kernel(const T* logits, const void* targets, bool i64, const T* lse,
+                                              const T* dlosses, int64_t ignore_index, T* dlogits, int64_t R,
+                                              int64_t V) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < R * V;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t r = i / V, v = i % V;
+    const int64_t t = id_at(targets, i64, r);
+    const Acc<T> p = dexp(static_cast<Acc<T>>(logits[i]) - lse[r]);
+    dlogits[i] = t == ignore_index ? T(0) : static_cast<T>(dlosses[r] * (p - (v == t ? Acc<T>(1) : Acc<T>(0))));
+  }
+}
+
+// ---- embedding ---------------------------------------------------------------------------------------
+template <typename T>
+__global__ void embedding_forward_kernel(const T* weight, const void* ids, bool i64, T* out, int64_t N, int64_t D) {
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < N * D;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t i = k / D, d = k % D;
+    out[k] = weight[id_at(ids, i64, i) * D + d];
+  }
+}
+
+// Repeated ids add into the same row: atomicAdd, so the order of the additions (and the last bits
+// of dweight) may vary from run to run. Every other GPU gradient is deterministic.
+template <typename T>
+__global__ void embedding_backward_kernel(const void* ids, bool i64, const T* dout, T* dweight, int64_t N, int64_t D) {
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < N * D;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t i = k / D, d = k % D;
+    atomicAdd(dweight + id_at(ids, i64, i) * D + d, dout[k]);
+  }
+}
+
+// ---- causal depthwise conv: y_t[c] = bias[c] + Σ_k w[c,k]·xpad[t+k][c], xpad = [state; x] -------
+// xpad[b][u][c] for u in [0, S+T): the state for u < S (zeros when absent), x after.
+template <typename T>
+struct ConvInput {
+  const T* x;
+  const T* state;  // may be null
+  int64_t T_, C, S;
+  __device__ T xpad(int64_t b, int64_t u, int64_t c) const {
+    if (u < S) return state ? state[(b * S + u) * C + c] : T(0);
+    return x[(b * T_ + u - S) * C + c];
+  }
+};
+
+template <typename T>
+__global__ void conv1d_forward_kernel(ConvInput<T> in, const T* w, const T* bias, int64_t B, int64_t W, T* y) {
+  const int64_t T_ = in.T_, C = in.C;
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < B * T_ * C;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t c = k % C, t = (k / C) % T_, b = k / (T_ * C);
+    Acc<T> acc = bias ? static_cast<Acc<T>>(bias[c]) : Acc<T>(0);
+    for (int64_t kk = 0; kk < W; ++kk) acc += static_cast<Acc<T>>(w[c * W + kk]) * in.xpad(b, t + kk, c);
+    y[k] = static_cast<T>(acc);
+  }
+}
+
+// The new state: the last S entries of xpad.
+template <typename T>
+__global__ void conv1d_state_kernel(ConvInput<T> in, int64_t B, T* state_out) {
+  const int64_t S = in.S, C = in.C;
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < B * S * C;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t c = k % C, u = (k / C) % S, b = k / (S * C);
+    state_out[k] = in.xpad(b, in.T_ + u, c);
+  }
+}
+
+// dxpad[b][u][c] = Σ_{k: 0 ≤ u-k < T} dy[b][u-k][c]·w[c,k] + (u ≥ T ? dstate_out[b][u-T][c] : 0),
+// gathered per xpad entry (no atomics), then split into dstate_in (u < S) and dx (u ≥ S).
+template <typename T>
+__global__ void conv1d_backward_input_kernel(const T* dy, const T* w, const T* dstate_out, int64_t B, int64_t T_,
+                                             int64_t C, int64_t W, T* dx, T* dstate_in) {
+  const int64_t S = W - 1, U = S + T_;
+  for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < B * U * C;
+       k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t c = k % C, u = (k / C) % U, b = k / (U * C);
+    Acc<T> acc = 0;
+    for (int64_t kk = 0; kk < W; ++kk) {
+      const int64_t t = u - kk;
+      if (t >= 0 && t < T_) acc += static_cast<Acc<T>>(dy[(b * T_ + t) * C + c]) * w[c * W + kk];
+    }
+    if (dstate_out && u >= T_) acc += dstate_out[(b * S + (u - T_)) * C + c];
+    if (u >= S) {
+      dx[(b * T_ + u - S) * C + c] = static_cast<T>(acc);
+    } else if (dstate_in) {
+      dstate_in[(b * S + u) * C + c] = static_cast<T>(acc);
+    }
+  }
+}
+
+// dw[c, k] = Σ_{b,t} dy[b,t,c]·xpad[b][t+k][c]: row r = b·T + t, column j = c·W + k.
+template <typename T>
+struct ConvWeightGrad {
+  ConvInput<T> in;
+  const T* dy;
+  int64_t W;
+  __device__ Acc<T> operator()(int64_t r, int64_t j) const {
+    const int64_t c = j / W, kk = j % W, b = r / in.T_, t = r % in.T_;
+    return static_cast<Acc<T>>(dy[r * in.C + c]) * in.xpad(b, t + kk, c);
+  }
+};
+// dbias[c] = Σ_{b,t} dy[b,t,c].
+template <typename T>
+struct ConvBiasGrad {
+  const T* dy;
+  int64_t C;
+  __device__ Acc<T> operator()(int64_t r, int64_t c) const { return dy[r * C + c]; }
+};
+
+}  // namespace
+
+void CudaBackend::softmax_forward(const Tensor& x, const Tensor& y, bool log) {
+  const int64_t R = rows_of(x), C = last_dim(x);
+  if (R == 0 || C == 0) return;
+  dispatch_floating(x.dtype(), "softmax", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    SSM_CUDA_LAUNCH("softmax", softmax_forward_kernel<T>, grid_for_rows(R), kBlock, 0, ptr<const T>(x), ptr<T>(y), R,
+                    C, log);
+  });
+}
+
+void CudaBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tensor& dx, bool log) {
+  const int64_t R = rows_of(y), C = last_dim(y);
+  if (R == 0 || C == 0) return;
+  dispatch_floating(y.dtype(), "softmax_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    SSM_CUDA_LAUNCH("softmax_backward", softmax_backward_kernel<T>, grid_for_rows(R), kBlock, 0, ptr<const T>(y),
+                    ptr<const T>(dy), ptr<T>(dx), R, C, log);
+  });
+}
+
+void CudaBackend::cross_entropy_forward(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
+                                        const Tensor& losses, const Tensor& lse) {
+  const int64_t R = logits.size(0), V = logits.size(1);
+  if (R == 0) return;
+  const bool i64 = targets.dtype() == Dtype::i64;
+  dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    SSM_CUDA_LAUNCH("cross_entropy", cross_entropy_forward_kernel<T>, grid_for_rows(R), kBlock, 0,
+                    ptr<const T>(logits), targets.raw_data(), i64, ignore_index, ptr<T>(losses), ptr<T>(lse), R, V);
+  });
+}
+
+void CudaBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
+                                         const Tensor& dlosses, int64_t ignore_index, const Tensor& dlogits) {
+  const int64_t R = logits.size(0), V = logits.size(1);
+  if (R * V == 0) return;
+  const bool i64 = targets.dtype() == Dtype::i64;
+  dispatch_floating(logits.dtype(), "cross_entropy_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    SSM_CUDA_LAUNCH("cross_entropy_backward", cross_entropy_backward_kernel<T>, grid_for(R * V), kBlock, 0,
+                    ptr<const T>(logits), targets.raw_data(), i64, ptr<const T>(lse), ptr<const T>(dlosses),
+                    ignore_index, ptr<T>(dlogits), R, V);
+  });
+}
+
+void CudaBackend::embedding_forward(const Tensor& weight, const Tensor& ids, const Tensor& out) {
+  const int64_t N = ids.numel(), D = weight.size(1);
+  if (N * D == 0) return;
+  const bool i64 = ids.dtype() == Dtype::i64;
+  dispatch_floating(weight.dtype(), "embedding", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    SSM_CUDA_LAUNCH("embedding", embedding_forward_kernel<T>, grid_for(N * D), kBlock, 0, ptr<const T>(weight),
+                    ids.raw_data(), i64, ptr<T>(out), N, D);
+  });
+}
+
+void CudaBackend::embedding_backward(const Tensor& ids, const Tensor& dout, const Tensor& dweight) {
+  const int64_t N = ids.numel(), D = dweight.size(1);
+  zero_fill(dweight, "embedding_backward");
+  if (N * D == 0) return;
+  const bool i64 = ids.dtype() == Dtype::i64;
+  dispatch_floating(dweight.dtype(), "embedding_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    SSM_CUDA_LAUNCH("embedding_backward", embedding_backward_kernel<T>, grid_for(N * D), kBlock, 0, ids.raw_data(),
+                    i64, ptr<const T>(dout), ptr<T>(dweight), N, D);
+  });
+}
+
+void CudaBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& state_in,
+                                 const Tensor& y, const Tensor& state_out) {
+  const int64_t B = x.size(0), T_ = x.size(1), C = x.size(2), W = w.size(1), S = W - 1;
+  dispatch_floating(x.dtype(), "causal_conv1d", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const ConvInput<T> in{ptr<const T>(x), ptr_or_null<const T>(state_in), T_, C, S};
+    if (B * T_ * C > 0) {
+      SSM_CUDA_LAUNCH("causal_conv1d", conv1d_forward_kernel<T>, grid_for(B * T_ * C), kBlock, 0, in, ptr<const T>(w),
+                      ptr_or_null<const T>(bias), B, W, ptr<T>(y));
+    }
+    if (B * S * C > 0) {
+      SSM_CUDA_LAUNCH("causal_conv1d", conv1d_state_kernel<T>, grid_for(B * S * C), kBlock, 0, in, B,
+                      ptr<T>(state_out));
+    }
+  });
+}
+
+void CudaBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& state_in, const Tensor& dy,
+                                  const Tensor& dstate_out, const Tensor& dx, const Tensor& dw, const Tensor& dbias,
+                                  const Tensor& dstate_in) {
+  const int64_t B = x.size(0), T_ = x.size(1), C = x.size(2), W = w.size(1), S = W - 1;
+  dispatch_floating(x.dtype(), "causal_conv1d_backward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const ConvInput<T> in{ptr<const T>(x), ptr_or_null<const T>(state_in), T_, C, S};
+    if (B * (S + T_) * C > 0) {
+      SSM_CUDA_LAUNCH("causal_conv1d_backward", conv1d_backward_input_kernel<T>, grid_for(B * (S + T_) * C), kBlock,
+                      0, ptr<const T>(dy), ptr<const T>(w), ptr_or_null<const T>(dstate_out), B, T_, C, W, ptr<T>(dx),
+                      ptr_or_null<T>(dstate_in));
+    }
+    column_sums("causal_conv1d_backward", ConvWeightGrad<T>{in, ptr<const T>(dy), W}, B * T_, C * W, ptr<T>(dw));
+    if (dbias.defined()) {
+      column_sums("causal_conv1d_backward", ConvBiasGrad<T>{ptr<const T>(dy), C}, B * T_, C, ptr<T>(dbias));
+    }
+  });
+}
+
+}  // namespace ssm::cuda
