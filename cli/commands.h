@@ -9,5 +9,6 @@ int cmd_passkey(int argc, char** argv);   // ssmlab passkey --model CKPT
 int cmd_ppl(int argc, char** argv);       // ssmlab ppl --model CKPT
 int cmd_states(int argc, char** argv);    // ssmlab states --model CKPT
 int cmd_info(int argc, char** argv);      // ssmlab info --model CKPT
+int cmd_sweep(int argc, char** argv);     // ssmlab sweep [SWEEP.yaml]
 
 }  // namespace ssm::cli
