@@ -43,6 +43,7 @@ std::vector<OptionSpec> sweep_options() {
           {"resolution", "T_recall search resolution", false, false, "1/8 of the training length"},
           {"bucket", "positions per loss bucket", false, false, "min(128, shortest training length / 4)"},
           {"smooth", "buckets in the trailing mean the collapse rule reads", false, false, "8"},
+          {"state-length", "tokens read for state statistics", false, false, "4x the training length"},
           {"window", "mitigated arm: sliding window of N tokens, or 'train' for each run's T_train"},
           {"rri", "mitigated arm: RRI α←λα, B←γB", false, false, "", "0.9999,0.75"},
           {"delta-scale", "mitigated arm: Δ←c·Δ (Mamba)"},
@@ -95,6 +96,7 @@ void apply_flags(const Args& args, SweepSpec& s) {
   if (args.has("resolution")) e.resolution = get_length(args, "resolution");
   if (args.has("bucket")) e.bucket = args.get_int("bucket");
   if (args.has("smooth")) e.smooth = args.get_int("smooth");
+  if (args.has("state-length")) e.state_length = get_length(args, "state-length");
   if (args.has("window")) {
     e.window_train_length = args.get("window") == "train";
     e.window = e.window_train_length ? 0 : get_length(args, "window");

@@ -44,11 +44,12 @@ SweepStateSummary summarise(const std::string& state, std::vector<const SweepRun
     }
   }
   s.forget_censored = any_determined && !s.t_forget;
+  s.forget_upper_bound = s.t_forget && *s.t_forget == s.lengths.front();
   return s;
 }
 
 SweepLawFit fit_points(std::vector<std::pair<double, double>> points, bool anchor, bool linear, size_t left_out,
-                       const std::string& left_out_why) {
+                       const std::string& left_out_why, size_t bounds, const std::string& bounds_why) {
   SweepLawFit f;
   if (anchor) points.insert(points.begin(), {0.0, 0.0});
   f.points = points;
@@ -58,6 +59,7 @@ SweepLawFit fit_points(std::vector<std::pair<double, double>> points, bool ancho
   const size_t needed = linear ? 2 : 3;
   std::vector<std::string> notes;
   if (left_out > 0) notes.push_back(absl::StrCat(left_out, " state size(s) left out: ", left_out_why));
+  if (bounds > 0) notes.push_back(absl::StrCat(bounds, " point(s) ", bounds_why));
   if (distinct < needed) {
     notes.push_back(absl::StrCat("not fitted: ", distinct, " distinct state size(s) with a value, the law needs ",
                                  needed));
@@ -96,8 +98,9 @@ SweepAnalysis analyse_sweep(const std::vector<SweepRunRecord>& records, const Sw
   for (const std::string& state : order) a.states.push_back(summarise(state, groups[state]));
 
   std::vector<std::pair<double, double>> forget, recall;
-  size_t censored = 0, unusable_recall = 0;
+  size_t censored = 0, unusable_recall = 0, upper_bounds = 0;
   for (const SweepStateSummary& s : a.states) {
+    upper_bounds += s.forget_upper_bound ? 1 : 0;
     if (s.t_forget) {
       forget.push_back({s.state_m(fit.state), static_cast<double>(*s.t_forget) / kK});
     } else {
@@ -110,9 +113,10 @@ SweepAnalysis analyse_sweep(const std::vector<SweepRunRecord>& records, const Sw
     }
   }
   a.forget = fit_points(forget, fit.anchor, true, censored,
-                        "every tested training length collapsed (T_forget above the longest) or undetermined");
+                        "every tested training length collapsed (T_forget above the longest) or undetermined",
+                        upper_bounds, "passed at the shortest tested length: T_forget is at most that (an upper bound)");
   a.recall = fit_points(recall, fit.anchor, false, unusable_recall,
-                        "no passkey length passed, or the search maximum passed (a lower bound)");
+                        "no passkey length passed, or the search maximum passed (a lower bound)", 0, "");
   return a;
 }
 

@@ -4,7 +4,8 @@
 //                  learns to forget iff T_train > T_forget; tested lengths stand in for the
 //                  threshold, as the authors' powers of two do). When every tested length
 //                  collapses it is only known to exceed the longest ("censored") and is left out
-//                  of the fit. A collapse at a longer T_train after a pass is flagged as
+//                  of the fit; when the shortest tested length already passes, it is only known
+//                  to be at most that (an upper bound, fitted but noted). A collapse at a longer T_train after a pass is flagged as
 //                  non-monotone, and the smallest passing length is still reported.
 //   T_recall(N_S)  the best T_recall over the state size's runs (paper.md §10: "searched over
 //                  training lengths"). Runs where even the shortest prompt failed (0) and runs
@@ -35,6 +36,7 @@ struct SweepStateSummary {
   std::optional<int64_t> t_forget;          // smallest passing T_train
   bool forget_censored = false;             // every determined length collapsed
   bool forget_monotone = true;              // no collapse at a longer T_train than a pass
+  bool forget_upper_bound = false;          // the shortest tested length passed: T_forget <= it
   int64_t t_recall = 0;                     // best over the runs (0: none passed)
   bool recall_capped = false;               // the best is a lower bound
   std::string recall_run;                   // the run that gave it

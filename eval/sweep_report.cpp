@@ -28,7 +28,10 @@ std::string recall_cell(int64_t t_recall, bool capped) {
 }
 
 std::string forget_cell(const SweepStateSummary& s) {
-  if (s.t_forget) return absl::StrFormat("%d%s", *s.t_forget, s.forget_monotone ? "" : " (non-monotone)");
+  if (s.t_forget) {
+    return absl::StrFormat("%s%d%s", s.forget_upper_bound ? "<= " : "", *s.t_forget,
+                           s.forget_monotone ? "" : " (non-monotone)");
+  }
   return s.forget_censored ? absl::StrFormat("> %d", s.lengths.back()) : "undetermined";
 }
 
@@ -71,6 +74,8 @@ TextRow state_row(const SweepStateSummary& s) {
           recall_cell(s.t_recall, s.recall_capped), s.recall_run};
 }
 
+std::string r2_text(double r2) { return std::isnan(r2) ? "undefined (every T equal)" : format_number(r2, 4); }
+
 std::vector<TextRow> fit_rows(const SweepAnalysis& a) {
   auto cell = [](bool has, double v) { return has ? format_number(v, 5) : std::string("not fitted"); };
   const bool l = a.forget.linear.has_value(), e = a.recall.exponential.has_value();
@@ -78,12 +83,12 @@ std::vector<TextRow> fit_rows(const SweepAnalysis& a) {
   const ExponentialFit ef = e ? *a.recall.exponential : ExponentialFit{};
   return {{"T_forget", "slope (K tokens per M)", cell(l, lf.slope), format_number(paper::kForgetSlope)},
           {"T_forget", "intercept (K tokens)", cell(l, lf.intercept), format_number(paper::kForgetIntercept)},
-          {"T_forget", "R²", cell(l, lf.r2), "> 0.999 claimed; 0.985 refitting its points"},
+          {"T_forget", "R²", l ? r2_text(lf.r2) : "not fitted", "> 0.999 claimed; 0.985 refitting its points"},
           {"T_forget", "points", std::to_string(a.forget.points.size()), "6 (with the (0,0) anchor)"},
           {"T_recall", "a (K tokens)", cell(e, ef.a), format_number(paper::kRecallA)},
           {"T_recall", "b (per M)", cell(e, ef.b), format_number(paper::kRecallB)},
           {"T_recall", "c (K tokens)", cell(e, ef.c), format_number(paper::kRecallC)},
-          {"T_recall", "R²", cell(e, ef.r2), "> 0.999 claimed"},
+          {"T_recall", "R²", e ? r2_text(ef.r2) : "not fitted", "> 0.999 claimed"},
           {"T_recall", "points", std::to_string(a.recall.points.size()), "6 (with the (0,0) anchor)"}};
 }
 
@@ -103,6 +108,7 @@ json state_json(const SweepStateSummary& s) {
   return {{"state", s.state},         {"state_main", s.state_main},         {"state_all", s.state_all},
           {"lengths", s.lengths},     {"collapsed", s.collapsed},           {"t_forget", json_number_or_null(s.t_forget)},
           {"forget_censored", s.forget_censored}, {"forget_monotone", s.forget_monotone},
+          {"forget_upper_bound", s.forget_upper_bound},
           {"t_recall", s.t_recall},   {"recall_capped", s.recall_capped},   {"recall_run", s.recall_run}};
 }
 
@@ -110,7 +116,7 @@ std::string fit_sentence(const SweepAnalysis& a) {
   std::string out;
   if (a.forget.linear) {
     out += absl::StrFormat("- **T_forget** [K] = %.4g·N_S[M] %+.4g, R² = %s over %d points (paper: 5.172·N_S − 4.469).\n",
-                           a.forget.linear->slope, a.forget.linear->intercept, format_number(a.forget.linear->r2, 4),
+                           a.forget.linear->slope, a.forget.linear->intercept, r2_text(a.forget.linear->r2),
                            a.forget.points.size());
   } else {
     out += "- **T_forget**: not fitted.\n";
@@ -121,7 +127,7 @@ std::string fit_sentence(const SweepAnalysis& a) {
     out += absl::StrFormat(
         "- **T_recall** [K] = %.4g·(%.5g^{N_S[M]} − 1) %+.4g, R² = %s over %d points (paper: 4.756·(1.365^N_S − 1) − "
         "0.742).\n",
-        e.a, e.b, e.c, format_number(e.r2, 4), a.recall.points.size());
+        e.a, e.b, e.c, r2_text(e.r2), a.recall.points.size());
   } else {
     out += "- **T_recall**: not fitted.\n";
   }

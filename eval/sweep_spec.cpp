@@ -34,7 +34,9 @@ class Node {
   [[noreturn]] void fail(const std::string& what) const { throw UserError(absl::StrCat(source_, ": ", what)); }
   std::string full(const std::string& key) const { return path_.empty() ? key : absl::StrCat(path_, ".", key); }
   std::string where() const { return path_.empty() ? "the sweep file" : absl::StrCat("'", path_, "'"); }
-  YAML::Node get(const std::string& key) const { return node_ && node_.IsMap() ? node_[key] : YAML::Node(); }
+  YAML::Node get(const std::string& key) const {
+    return node_ && node_.IsMap() ? node_[key] : YAML::Node(YAML::NodeType::Undefined);
+  }
   bool has(const std::string& key) const { return static_cast<bool>(get(key)); }
 
   std::string text(const std::string& key, const std::string& fallback) const {

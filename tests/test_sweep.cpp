@@ -257,6 +257,8 @@ TEST_CASE("analysis: T_forget is the smallest passing length, T_recall the best;
   CHECK(a.states[2].t_recall == 2048);
   CHECK(a.states[3].t_forget == std::optional<int64_t>(64));
   CHECK_FALSE(a.states[3].forget_monotone);
+  CHECK(a.states[3].forget_upper_bound);  // passed at the shortest tested length
+  CHECK_FALSE(a.states[0].forget_upper_bound);
   CHECK(a.states[3].t_recall == 0);
 
   // Fits: T_forget over A, B, D (C censored); T_recall over A, B, C (D never passed).
@@ -264,6 +266,7 @@ TEST_CASE("analysis: T_forget is the smallest passing length, T_recall the best;
   CHECK(a.forget.points.size() == 3);
   CHECK(a.forget.points[0] == std::pair<double, double>{0.1, 0.125});
   CHECK(a.forget.note.find("1 state size(s) left out") != std::string::npos);
+  CHECK(a.forget.note.find("1 point(s) passed at the shortest tested length") != std::string::npos);
   REQUIRE(a.recall.exponential.has_value());
   CHECK(a.recall.points.size() == 3);
   CHECK(a.recall.note.find("R² = 1 says nothing") != std::string::npos);
