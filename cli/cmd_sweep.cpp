@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "absl/strings/numbers.h"    // defines: absl::SimpleAtod
 #include "absl/strings/str_split.h"  // defines: absl::StrSplit
 #include "cli/args.h"                // defines: Args
 #include "cli/commands.h"            // defines: the cmd_* entry points
@@ -51,6 +52,8 @@ std::vector<OptionSpec> sweep_options() {
           {"fit-state", "N_S the fits use: main (main recurrent state) or all (every state tensor, + conv)", false,
            false, "main"},
           {"anchor", "add the paper's (0, 0) anchor point to both fits", true},
+          {"collapse-factor", "a run collapses when its loss past T_train exceeds this x its maximum within", false,
+           false, "2, the paper's rule"},
           {"dry-run", "list the runs and what would be done to each, then stop", true},
           {"quiet", "no training progress bars", true}};
 }
@@ -113,6 +116,10 @@ void apply_flags(const Args& args, SweepSpec& s) {
   if (args.flag("state-norm")) e.state_norm = true;
   if (args.has("fit-state")) s.fit.state = args.get("fit-state");
   if (args.flag("anchor")) s.fit.anchor = true;
+  if (args.has("collapse-factor")) {
+    SSM_USER_CHECK(absl::SimpleAtod(args.get("collapse-factor"), &s.fit.collapse_factor),
+                   "--collapse-factor: expected a number, got '", args.get("collapse-factor"), "'");
+  }
   SSM_USER_CHECK(e.docs > 0 && e.samples > 0 && e.depth_bins > 0 && e.smooth > 0 && e.bucket >= 0,
                  "--docs, --samples, --depth-bins, --smooth and --bucket must be positive");
 }

@@ -14,7 +14,14 @@ namespace {
 constexpr double kK = 1024.0;  // tokens per K, as the paper's 1K..256K lengths
 constexpr double kM = 1e6;     // elements per M, as the paper's state sizes
 
-SweepStateSummary summarise(const std::string& state, std::vector<const SweepRunRecord*> runs) {
+// 1 collapsed, 0 passed, -1 undetermined. The paper's factor 2 reads the rule's own verdict.
+int verdict(const SweepArmRecord& a, double factor) {
+  if (!a.collapse_determined) return -1;
+  if (factor == 2.0) return a.collapse_onset ? 1 : 0;
+  return a.peak_ratio > factor ? 1 : 0;
+}
+
+SweepStateSummary summarise(const std::string& state, std::vector<const SweepRunRecord*> runs, double factor) {
   std::sort(runs.begin(), runs.end(),
             [](const SweepRunRecord* a, const SweepRunRecord* b) { return a->train_length < b->train_length; });
   SweepStateSummary s;
@@ -27,13 +34,13 @@ SweepStateSummary summarise(const std::string& state, std::vector<const SweepRun
                    "' have different state sizes (", s.state_main, " and ", r->state_main,
                    " elements); give each size its own state point");
     const SweepArmRecord& base = r->arms.front();
-    const int verdict = !base.collapse_determined ? -1 : base.collapse_onset ? 1 : 0;
+    const int v = verdict(base, factor);
     s.lengths.push_back(r->train_length);
-    s.collapsed.push_back(verdict);
-    if (verdict >= 0) any_determined = true;
-    if (verdict == 0 && !s.t_forget) s.t_forget = r->train_length;
-    if (verdict == 0) passed_before = true;
-    if (verdict == 1 && passed_before) s.forget_monotone = false;
+    s.collapsed.push_back(v);
+    if (v >= 0) any_determined = true;
+    if (v == 0 && !s.t_forget) s.t_forget = r->train_length;
+    if (v == 0) passed_before = true;
+    if (v == 1 && passed_before) s.forget_monotone = false;
     // The longest passing length wins; at a tie, a capped search (a lower bound) says more.
     const bool better = base.t_recall > s.t_recall ||
                         (base.t_recall == s.t_recall && base.recall_capped && !s.recall_capped);
@@ -95,7 +102,7 @@ SweepAnalysis analyse_sweep(const std::vector<SweepRunRecord>& records, const Sw
     if (groups.find(r.state) == groups.end()) order.push_back(r.state);
     groups[r.state].push_back(&r);
   }
-  for (const std::string& state : order) a.states.push_back(summarise(state, groups[state]));
+  for (const std::string& state : order) a.states.push_back(summarise(state, groups[state], fit.collapse_factor));
 
   std::vector<std::pair<double, double>> forget, recall;
   size_t censored = 0, unusable_recall = 0, upper_bounds = 0;

@@ -1,5 +1,7 @@
 // eval/sweep_analysis.h — from a sweep's run records to the two capacity laws.
 //
+//   collapse       the paper's rule (loss past T_train above 2x its maximum within), or with
+//                  fit.collapse_factor F != 2 a run's peak ratio above F (not the paper's rule)
 //   T_forget(N_S)  the smallest tested T_train whose run does not collapse (paper.md §9: the model
 //                  learns to forget iff T_train > T_forget; tested lengths stand in for the
 //                  threshold, as the authors' powers of two do). When every tested length

@@ -25,6 +25,8 @@ json arm_to_json(const SweepArmRecord& a) {
           {"recall_verdict", a.recall_verdict},
           {"collapse_onset", json_number_or_null(a.collapse_onset)},
           {"collapse_determined", a.collapse_determined},
+          {"baseline", json_number_or_null(a.baseline)},
+          {"peak_ratio", json_number_or_null(a.peak_ratio)},
           {"loss_verdict", a.loss_verdict},
           {"loss_length", a.loss_length},
           {"loss_within", json_number_or_null(a.loss_within)},
@@ -41,6 +43,8 @@ SweepArmRecord arm_from_json(const json& j) {
   a.recall_verdict = j.at("recall_verdict").get<std::string>();
   if (!j.at("collapse_onset").is_null()) a.collapse_onset = j.at("collapse_onset").get<int64_t>();
   a.collapse_determined = j.at("collapse_determined").get<bool>();
+  a.baseline = number_or_nan(j.at("baseline"));
+  a.peak_ratio = number_or_nan(j.at("peak_ratio"));
   a.loss_verdict = j.at("loss_verdict").get<std::string>();
   a.loss_length = j.at("loss_length").get<int64_t>();
   a.loss_within = number_or_nan(j.at("loss_within"));
@@ -72,6 +76,13 @@ std::vector<SweepArmRecord> arms_from_capacity(const CapacityResult& result) {
     a.recall_capped = arm.recall.capped;
     a.recall_verdict = arm.recall.verdict();
     a.collapse_determined = arm.loss.collapse.baseline.has_value();
+    a.baseline = arm.loss.collapse.baseline.value_or(kNaN);
+    a.peak_ratio = kNaN;
+    for (size_t k = 0; a.collapse_determined && k < arm.loss.smoothed.size(); ++k) {
+      if (static_cast<int64_t>(k + 1) * arm.loss.bucket <= result.train_length) continue;  // within T_train
+      const double ratio = arm.loss.smoothed[k] / a.baseline;
+      if (std::isnan(a.peak_ratio) || ratio > a.peak_ratio) a.peak_ratio = ratio;
+    }
     if (a.collapse_determined) a.collapse_onset = arm.loss.collapse.onset;
     a.loss_verdict = arm.loss.verdict();
     a.loss_length = arm.loss.length;

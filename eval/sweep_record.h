@@ -24,6 +24,10 @@ struct SweepArmRecord {
   std::string recall_verdict;
   std::optional<int64_t> collapse_onset;  // nullopt: no collapse (or undetermined)
   bool collapse_determined = false;   // the rule had a baseline within the training length
+  double baseline = 0;                // max smoothed loss within the training length (NaN: none)
+  // Max smoothed loss past the training length / baseline: the paper's rule collapses iff > 2;
+  // how far below 2 a run stays says how near it came (NaN when undetermined).
+  double peak_ratio = 0;
   std::string loss_verdict;
   int64_t loss_length = 0;            // tokens per evaluated sequence
   double loss_within = 0, loss_beyond = 0;
@@ -44,16 +48,14 @@ struct SweepRunRecord {
   int64_t bucket = 0;                 // positions per curve entry
   std::string eval_key;               // the evaluation settings it was measured with
   std::vector<SweepArmRecord> arms;   // "baseline" first, then "mitigated" if any
-
-  // Collapsed (determined and an onset) in the baseline arm.
-  bool collapsed() const { return !arms.empty() && arms[0].collapse_onset.has_value(); }
 };
 
 // Every element of every tensor of a fresh one-sequence state (`main_only`: only the tensor
 // LanguageModel::recurrent_state_name names).
 int64_t state_elements(LanguageModel& model, bool main_only);
 
-// The arms of a capacity measurement, in its order.
+// The arms of a capacity measurement, in its order (peak ratios over buckets past the training
+// length, as the collapse rule reads them).
 std::vector<SweepArmRecord> arms_from_capacity(const CapacityResult& result);
 
 // The last `window` training losses (mean) and the last validation loss of a metrics.jsonl;

@@ -193,9 +193,10 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& sour
   ev.delta_scale = e.number("delta_scale", 0);
   ev.state_norm = e.boolean("state_norm", false);
 
-  const Node f(source, top.get("fit"), "fit", {"state", "anchor"});
+  const Node f(source, top.get("fit"), "fit", {"state", "anchor", "collapse_factor"});
   spec.fit.state = f.text("state", spec.fit.state);
   spec.fit.anchor = f.boolean("anchor", false);
+  spec.fit.collapse_factor = f.number("collapse_factor", spec.fit.collapse_factor);
   return spec;
 }
 
@@ -224,6 +225,7 @@ void check_sweep_spec(const SweepSpec& s) {
   SSM_USER_CHECK(s.tokens_per_step >= 0, "sweep: tokens_per_step must be positive, got ", s.tokens_per_step);
   SSM_USER_CHECK(s.fit.state == "main" || s.fit.state == "all", "sweep: fit.state must be main or all, got '",
                  s.fit.state, "'");
+  SSM_USER_CHECK(s.fit.collapse_factor > 1, "sweep: fit.collapse_factor must exceed 1, got ", s.fit.collapse_factor);
   SSM_USER_CHECK(s.eval.data.empty() || s.eval.prompt.empty(), "sweep: eval.data and eval.prompt exclude each other");
   SSM_USER_CHECK(!s.out.empty(), "sweep: the output directory is empty");
   const bool window = s.eval.window > 0 || s.eval.window_train_length;

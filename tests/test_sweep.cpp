@@ -105,6 +105,8 @@ TEST_CASE("sweep file and spec errors name the file and the key, in one line") {
                        UserError);
   CHECK_THROWS_WITH_AS(parse_sweep_spec("lengths: [12x]\n", "s.yaml"), doctest::Contains("lengths"), UserError);
   CHECK_THROWS_WITH_AS(parse_sweep_spec("eval: {rri: maybe}\n", "s.yaml"), doctest::Contains("eval.rri"), UserError);
+  CHECK_THROWS_WITH_AS(parse_sweep_spec("fit: {collapse_factor: x}\n", "s.yaml"),
+                       doctest::Contains("'fit.collapse_factor' must be a number"), UserError);
   CHECK_THROWS_WITH_AS(parse_sweep_spec("base: [", "s.yaml"), doctest::Contains("s.yaml: not valid YAML"), UserError);
   SweepSpec s = tiny_spec("errors");
   s.states[1].name = "N8";
@@ -119,6 +121,9 @@ TEST_CASE("sweep file and spec errors name the file and the key, in one line") {
   s.eval.state_norm = true;
   s.eval.window = 16;
   CHECK_THROWS_WITH_AS(check_sweep_spec(s), doctest::Contains("do not combine"), UserError);
+  s = tiny_spec("errors");
+  s.fit.collapse_factor = 1.0;
+  CHECK_THROWS_WITH_AS(check_sweep_spec(s), "sweep: fit.collapse_factor must exceed 1, got 1", UserError);
   s = tiny_spec("errors");
   s.eval.bucket = 32;
   CHECK_THROWS_WITH_AS(resolve_sweep_eval(s), doctest::Contains("eval.bucket (32) must be at most half"), UserError);
@@ -278,6 +283,17 @@ TEST_CASE("analysis: T_forget is the smallest passing length, T_recall the best;
   CHECK(b.forget.points.size() == 4);
   CHECK(b.forget.points[0] == std::pair<double, double>{0.0, 0.0});
   CHECK(b.forget.points[1].first == doctest::Approx(0.1001));
+
+  // A looser criterion reads the peak ratios: A_T128 peaks at 1.4x, so at 1.3 it collapses too.
+  std::vector<SweepRunRecord> ratios = {records[0], records[1], records[2]};
+  ratios[0].arms[0].peak_ratio = 3.0;
+  ratios[1].arms[0].peak_ratio = 1.4;
+  ratios[2].arms[0].peak_ratio = 1.1;
+  SweepFitSpec loose;
+  loose.collapse_factor = 1.3;
+  const SweepAnalysis l = analyse_sweep(ratios, loose);
+  CHECK(l.states[0].collapsed == std::vector<int>{1, 1, 0});
+  CHECK(l.states[0].t_forget == std::optional<int64_t>(256));
 
   const SweepAnalysis one = analyse_sweep({records[0], records[1]}, SweepFitSpec{});
   CHECK_FALSE(one.forget.linear.has_value());
