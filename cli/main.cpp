@@ -7,7 +7,8 @@
 #include <cstring>
 #include <string>
 
-#include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_passkey, cmd_ppl, cmd_states, cmd_info, cmd_bench
+#include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_passkey, cmd_ppl, cmd_states, cmd_info,
+                           //          cmd_sweep, cmd_bench
 #include "core/error.h"    // defines: UserError, Error
 #include "train/trainer.h"  // defines: TrainingDiverged
 
@@ -23,6 +24,7 @@ const char* kUsage =
     "  ppl --model DIR       loss by position on long documents or a synthetic prompt; state collapse\n"
     "  states --model DIR    the recurrent state over time: moments, retention, inputs, outlier elements\n"
     "  info --model DIR      describe a checkpoint: architecture, sizes, parameters, state size\n"
+    "  sweep [SWEEP.yaml]    train a grid of state sizes x training lengths, measure each, fit the capacity laws\n"
     "  bench                 time the kernels and a training step (GB/s, TFLOP/s, tokens/s)\n"
     "\n"
     "Run 'ssmlab <command> --help' for a command's options.\n";
@@ -43,8 +45,9 @@ int main(int argc, char** argv) {
     if (command == "ppl") return ssm::cli::cmd_ppl(argc, argv);
     if (command == "states") return ssm::cli::cmd_states(argc, argv);
     if (command == "info") return ssm::cli::cmd_info(argc, argv);
+    if (command == "sweep") return ssm::cli::cmd_sweep(argc, argv);
     if (command == "bench") return ssm::cli::cmd_bench(argc, argv);
-    std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, passkey, ppl, states, info, bench)\n",
+    std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, passkey, ppl, states, info, sweep, bench)\n",
                  command.c_str());
     return 2;
   } catch (const ssm::TrainingDiverged& e) {

@@ -189,14 +189,14 @@ std::string LinePlot::to_svg() const {
       pen_down = true;
       ++drawn;
     }
-    if (!path.empty()) {
+    if (!path.empty() && !series[k].points_only) {
       absl::StrAppendFormat(&svg, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n", path, colour);
     }
-    if (drawn > 0 && drawn <= 40) {
+    if (drawn > 0 && (drawn <= 40 || series[k].points_only)) {
       for (auto [x, y] : series[k].points) {
         if (usable(x, y)) {
-          absl::StrAppendFormat(&svg, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"2.5\" fill=\"%s\"/>\n", px(ax(x)),
-                                py(ay(y)), colour);
+          absl::StrAppendFormat(&svg, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"%g\" fill=\"%s\"/>\n", px(ax(x)),
+                                py(ay(y)), series[k].points_only ? 4.5 : 2.5, colour);
         }
       }
     }

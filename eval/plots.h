@@ -1,8 +1,9 @@
 // eval/plots.h — a small, dependency-free SVG writer for the evaluation reports' figures.
 //
-// LinePlot: named series of (x, y) points with axes, round ticks, a legend, optional log-x and
-// log-y, an optional vertical dashed marker (the paper's red line at the training length) and an
-// optional horizontal one (e.g. the 95% accuracy threshold). Non-finite points leave a gap.
+// LinePlot: named series of (x, y) points (lines, or dots alone for measured points) with axes,
+// round ticks, a legend, optional log-x and log-y, an optional vertical dashed marker (the
+// paper's red line at the training length) and an optional horizontal one (e.g. the 95% accuracy
+// threshold). Non-finite points leave a gap.
 // Heatmap: rows x cols of values (NaN = empty cell) on matplotlib's RdYlGn scale. The paper's
 // passkey heatmaps (paper.md §4, "Plots") use vmin -0.2 and vmax 1.2, so accuracy 0 is a soft red
 // rather than the darkest one and 1 a soft green.
@@ -21,6 +22,7 @@ namespace ssm {
 struct Series {
   std::string name;
   std::vector<std::pair<double, double>> points;  // (x, y); a non-finite y leaves a gap
+  bool points_only = false;  // measured points: larger dots and no line (a scatter)
 };
 
 struct LinePlot {

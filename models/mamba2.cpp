@@ -33,12 +33,14 @@ void Mamba2Model::init_parameters(const ParameterFactory& init) {
     l.in_proj = init.torch_default({2 * E + 2 * GN + H, D}, D, i, 1);
     l.conv_weight = init.torch_default({E + 2 * GN, 1, W}, W, i, 2);
     l.conv_bias = hf ? init.constant({E + 2 * GN}, 0.0) : init.torch_default({E + 2 * GN}, W, i, 3);
-    // One time scale per head (models/init.h), and A ~ U(1, 16) (HF: A = 1..H).
+    // One time scale per head (models/init.h), and A ~ U(a_init_min, a_init_max), by default
+    // U(1, 16) (HF: A = 1..H).
     std::vector<double> dt_bias(H), a_log(H);
     Rng rng(init.stream(i, 4));
     for (int64_t h = 0; h < H; ++h) {
       dt_bias[h] = mamba_dt_bias(rng.uniform());
-      a_log[h] = hf ? std::log(static_cast<double>(h + 1)) : std::log(1.0 + 15.0 * rng.uniform());
+      a_log[h] = hf ? std::log(static_cast<double>(h + 1))
+                    : std::log(cfg_.a_init_min + (cfg_.a_init_max - cfg_.a_init_min) * rng.uniform());
     }
     l.dt_bias = init.values({H}, dt_bias);
     l.A_log = init.values({H}, a_log);

@@ -18,7 +18,7 @@ const std::vector<std::string>& model_config_keys(const std::string& arch) {
       {"mamba1", {"arch", "d_model", "n_layer", "d_state", "expand", "d_conv", "dt_rank", "chunk_size", "scan",
                   "pad_vocab_multiple", "norm_eps"}},
       {"mamba2", {"arch", "d_model", "n_layer", "d_state", "headdim", "expand", "d_conv", "ngroups", "chunk_size", "scan",
-                  "pad_vocab_multiple", "norm_eps", "init"}},
+                  "pad_vocab_multiple", "norm_eps", "init", "a_init_min", "a_init_max"}},
       {"rwkv5", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "chunk_size", "scan", "pad_vocab_multiple", "norm_eps",
                  "group_norm_eps"}},
       {"rwkv6", {"arch", "d_model", "n_layer", "headdim", "d_ffn", "lora_rank_mix", "lora_rank_decay", "chunk_size", "scan",
@@ -53,6 +53,10 @@ std::string validate_model_config(const ModelConfig& c) {
     if (d_inner % c.headdim != 0) {
       return absl::StrCat("model.d_model * model.expand (", d_inner, ") must be divisible by model.headdim (",
                           c.headdim, ")");
+    }
+    if (!(c.a_init_min > 0 && c.a_init_min <= c.a_init_max)) {
+      return absl::StrCat("model.a_init_min (", c.a_init_min, ") must be positive and at most model.a_init_max (",
+                          c.a_init_max, ")");
     }
     if ((d_inner / c.headdim) % c.ngroups != 0) {
       return absl::StrCat("the number of heads d_model * expand / headdim (", d_inner / c.headdim,

@@ -33,6 +33,11 @@ struct ModelConfig {
   double norm_eps = 1e-5;          // RMSNorm / LayerNorm eps (HGRN-2: 1e-6)
   double group_norm_eps = 64e-5;   // RWKV's ln_x: GroupNorm(x/8, 1e-5) ≡ GroupNorm(x, 64e-5)
   std::string init = "mamba_ssm";  // Mamba-2 only: mamba_ssm | hf (they differ in A and conv bias)
+  // Mamba-2, mamba_ssm init: A ~ U(a_init_min, a_init_max), mamba_ssm's A_init_range (1, 16).
+  // Small values start heads that barely decay (α = exp(−Δ·A) ≈ 1 for a long time), like the
+  // retention heads of long-trained checkpoints (paper.md §5).
+  double a_init_min = 1.0;
+  double a_init_max = 16.0;
 };
 
 // The architectures make_model builds, in the order they are listed to users.

@@ -329,7 +329,9 @@ TEST_CASE("enum values list the allowed choices") {
   CHECK(error_with("model.scan=fast") == "configs/x.yaml: 'model.scan' must be one of auto, chunked, recurrent; got 'fast'");
   CHECK(error_with("model.dt_rank=4") == "configs/x.yaml: unknown key 'model.dt_rank' (allowed: arch, d_model, n_layer, "
                                          "d_state, headdim, expand, d_conv, ngroups, chunk_size, scan, "
-                                         "pad_vocab_multiple, norm_eps, init)");
+                                         "pad_vocab_multiple, norm_eps, init, a_init_min, a_init_max)");
+  CHECK(error_with("model.a_init_min=20") ==
+        "configs/x.yaml: model.a_init_min (20) must be positive and at most model.a_init_max (16)");
   CHECK(error_with("model.init=xavier") == "configs/x.yaml: 'model.init' must be one of mamba_ssm, hf; got 'xavier'");
   CHECK(error_with("optim.schedule=step") ==
         "configs/x.yaml: 'optim.schedule' must be one of cosine, wsd, constant; got 'step'");

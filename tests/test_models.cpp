@@ -261,6 +261,29 @@ TEST_CASE("reference inits: RWKV's lerps, decays and zero output; HGRN-2 bounds;
   }
 }
 
+TEST_CASE("Mamba-2's A init: U(1, 16) by default, U(a_init_min, a_init_max) when given") {
+  for (const auto& [lo, hi] : {std::pair<double, double>{1.0, 16.0}, {0.001, 0.1}, {0.5, 0.5}}) {
+    ModelConfig c = tiny("mamba2");
+    c.a_init_min = lo;
+    c.a_init_max = hi;
+    auto model = make_model(c, 20, 1);
+    int heads = 0;
+    for (const NamedParameter& p : model->named_parameters()) {
+      if (!p.name.ends_with("mixer.A_log")) continue;
+      for (double x : p.tensor.to_vector<double>()) {
+        CHECK(std::exp(x) >= lo * (1 - 1e-6));
+        CHECK(std::exp(x) <= hi * (1 + 1e-6));
+        ++heads;
+      }
+    }
+    CHECK(heads == 2 * 4);  // 2 layers x (2·8 / 4) heads
+  }
+  ModelConfig bad = tiny("mamba2");
+  bad.a_init_min = 2;
+  bad.a_init_max = 1;
+  CHECK(validate_model_config(bad) == "model.a_init_min (2) must be positive and at most model.a_init_max (1)");
+}
+
 TEST_CASE("orthogonal init: QᵀQ = gain²·I for tall and wide matrices") {
   for (auto [rows, cols] : {std::pair<int64_t, int64_t>{12, 5}, {5, 12}, {7, 7}}) {
     ParameterFactory init(3, Dtype::f64, true);

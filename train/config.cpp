@@ -197,7 +197,9 @@ struct NumberKey {
   double ModelConfig::*field;
 };
 const NumberKey kModelNumberKeys[] = {{"norm_eps", &ModelConfig::norm_eps},
-                                      {"group_norm_eps", &ModelConfig::group_norm_eps}};
+                                      {"group_norm_eps", &ModelConfig::group_norm_eps},
+                                      {"a_init_min", &ModelConfig::a_init_min},
+                                      {"a_init_max", &ModelConfig::a_init_max}};
 
 bool accepts(const std::vector<std::string>& keys, const char* key) {
   return std::find(keys.begin(), keys.end(), key) != keys.end();
