@@ -24,13 +24,39 @@ constexpr std::array<std::array<int, 3>, 11> kRdYlGn = {{{165, 0, 38},    {215, 
                                                          {217, 239, 139}, {166, 217, 106}, {102, 189, 99},
                                                          {26, 152, 80},   {0, 104, 55}}};
 
-std::string svg_open(const std::string& title) {
+// `width` grows past kWidth when a line plot's legend needs more room than kRight.
+std::string svg_open(const std::string& title, double width = kWidth) {
   return absl::StrFormat(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%g\" height=\"%g\" "
       "viewBox=\"0 0 %g %g\" font-family=\"sans-serif\" font-size=\"12\">\n"
       "<rect x=\"0\" y=\"0\" width=\"%g\" height=\"%g\" fill=\"white\"/>\n"
       "<text x=\"%g\" y=\"26\" font-size=\"15\" text-anchor=\"middle\">%s</text>\n",
-      kWidth, kHeight, kWidth, kHeight, kWidth, kHeight, kLeft + kPlotW / 2, xml_escape(title));
+      width, kHeight, width, kHeight, width, kHeight, kLeft + kPlotW / 2, xml_escape(title));
+}
+
+// One unbroken stretch of a line, in pixels, thinned to what the screen can show: in each
+// half-pixel column only the first, lowest, highest and last points are kept. The drawn envelope
+// is unchanged while a 60K-position loss curve drops from thousands of points to a few per
+// column (the reports' SVGs stay small enough to commit and to open).
+void append_thinned_path(const std::vector<std::pair<double, double>>& stretch, std::string& path) {
+  size_t a = 0;
+  bool first = true;
+  while (a < stretch.size()) {
+    const double column = std::floor(2 * stretch[a].first);
+    size_t b = a, lo = a, hi = a;
+    for (; b < stretch.size() && std::floor(2 * stretch[b].first) == column; ++b) {
+      if (stretch[b].second < stretch[lo].second) lo = b;
+      if (stretch[b].second > stretch[hi].second) hi = b;
+    }
+    std::array<size_t, 4> keep = {a, lo, hi, b - 1};
+    std::sort(keep.begin(), keep.end());
+    for (size_t i = 0; i < keep.size(); ++i) {
+      if (i > 0 && keep[i] == keep[i - 1]) continue;
+      absl::StrAppendFormat(&path, "%s%.2f %.2f ", first ? "M" : "L", stretch[keep[i]].first, stretch[keep[i]].second);
+      first = false;
+    }
+    a = b;
+  }
 }
 
 std::string axis_labels(const std::string& x_label, const std::string& y_label) {
@@ -137,7 +163,11 @@ std::string LinePlot::to_svg() const {
   auto px = [&](double axis_x) { return kLeft + (axis_x - x0) / (x1 - x0) * kPlotW; };
   auto py = [&](double axis_y) { return kTop + (1 - (axis_y - y0) / (y1 - y0)) * kPlotH; };
 
-  std::string svg = svg_open(title);
+  // The legend sits right of the plot; long names (a verdict per curve) widen the canvas.
+  size_t longest_name = 0;
+  for (const Series& s : series) longest_name = std::max(longest_name, s.name.size());
+  const double legend_w = 42 + 7.0 * static_cast<double>(longest_name) + 12;
+  std::string svg = svg_open(title, std::max(kWidth, kLeft + kPlotW + legend_w));
   // Grid and ticks (tick values are data values; their positions are in axis coordinates).
   const std::vector<double> y_ticks = log_y ? log_ticks(y0, y1, false) : nice_ticks(y0, y1);
   for (double t : y_ticks) {
@@ -178,17 +208,18 @@ std::string LinePlot::to_svg() const {
   for (size_t k = 0; k < series.size(); ++k) {
     const char* colour = kPalette[k % kPalette.size()];
     std::string path;
-    bool pen_down = false;
+    std::vector<std::pair<double, double>> stretch;  // pixels, up to the next gap
     size_t drawn = 0;
     for (auto [x, y] : series[k].points) {
       if (!usable(x, y)) {
-        pen_down = false;
+        append_thinned_path(stretch, path);
+        stretch.clear();
         continue;
       }
-      absl::StrAppendFormat(&path, "%s%.2f %.2f ", pen_down ? "L" : "M", px(ax(x)), py(ay(y)));
-      pen_down = true;
+      stretch.emplace_back(px(ax(x)), py(ay(y)));
       ++drawn;
     }
+    append_thinned_path(stretch, path);
     if (!path.empty() && !series[k].points_only) {
       absl::StrAppendFormat(&svg, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n", path, colour);
     }
@@ -204,7 +235,7 @@ std::string LinePlot::to_svg() const {
     absl::StrAppendFormat(&svg,
                           "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"3\"/>"
                           "<text x=\"%g\" y=\"%g\">%s</text>\n",
-                          kWidth - kRight + 14, ly, kWidth - kRight + 36, ly, colour, kWidth - kRight + 42, ly + 4,
+                          kLeft + kPlotW + 14, ly, kLeft + kPlotW + 36, ly, colour, kLeft + kPlotW + 42, ly + 4,
                           xml_escape(series[k].name));
   }
   return svg + "</svg>\n";

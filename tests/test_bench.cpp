@@ -1,6 +1,5 @@
 // tests/test_bench.cpp — `ssmlab bench` from the command line: the CPU run of every benchmark on
 // tiny sizes (table and JSON), the clear exit without a GPU, and bad options.
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -8,32 +7,22 @@
 #include <sstream>
 
 #include "cuda_testing.h"  // defines: cuda_available
+#include "cli_runner.h"
 #include "testing.h"
 
 namespace fs = std::filesystem;
+using ssm::testing::kSsmlab;
+using ssm::testing::run_shell;
+using ssm::testing::RunResult;
+using ssm::testing::slurp;
 
 namespace {
 
-const fs::path kBinary = fs::path(SSMLAB_BINARY_DIR) / "cli" / "ssmlab";
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_bench";
-
-struct RunResult {
-  int exit_code;
-  std::string out, err;
-};
 
 RunResult run(const std::string& args) {
   fs::create_directories(kWork);
-  const fs::path out = kWork / "stdout.txt", err = kWork / "stderr.txt";
-  const std::string cmd = kBinary.string() + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return run_shell(kSsmlab.string() + " " + args, kWork);
 }
 
 void check_user_error(const std::string& args, const std::string& needle) {

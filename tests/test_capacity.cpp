@@ -2,6 +2,7 @@
 // the derived defaults, the report folder with every file and the numbers in report.md; and the
 // report plumbing it rests on (SVG, CSV, atomic writes).
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,31 @@ TEST_CASE("capacity refuses inputs it cannot use") {
   o.loss_sequences = {some_text(300)};
   o.recall.start = 100;  // shorter than any passkey prompt
   CHECK_THROWS_WITH_AS(measure_capacity(m, o), doctest::Contains("too short"), UserError);
+}
+
+TEST_CASE("A long line is thinned to a few points per pixel column, its extremes kept; long legends widen the canvas") {
+  // 20000 points over ~500 px: a slow ramp with one spike up and one dip down.
+  Series s{"T_train 1024: collapse at 44160 tokens (a long legend entry)", {}};
+  for (int i = 0; i < 20000; ++i) s.points.emplace_back(i, i == 12345 ? 100.0 : i == 777 ? -50.0 : i * 1e-3);
+  LinePlot p{"thinning", "t", "y", {s}};
+  const std::string svg = p.to_svg();
+  const size_t d = svg.find("<path d=\"");
+  REQUIRE(d != std::string::npos);
+  const std::string path = svg.substr(d, svg.find('"', d + 9) - d);
+  const auto vertices = std::count(path.begin(), path.end(), 'L') + 1;
+  CHECK(vertices < 4 * 2 * 600);  // at most four per half-pixel column of a < 600 px plot
+  CHECK(vertices > 2 * 400);      // but every column keeps its points
+  // The spike and the dip are drawn at the plot's top and bottom (y = 0 and 100 pixels apart).
+  double y_min = 1e9, y_max = -1e9;
+  for (size_t at = path.find_first_of("ML"); at != std::string::npos; at = path.find_first_of("ML", at + 1)) {
+    double x = 0, y = 0;
+    REQUIRE(std::sscanf(path.c_str() + at + 1, "%lf %lf", &x, &y) == 2);
+    y_min = std::min(y_min, y), y_max = std::max(y_max, y);
+  }
+  CHECK(y_max - y_min > 300);  // the full height of the plot area (about 340 px less the padding)
+  double width = 0;
+  REQUIRE(std::sscanf(svg.c_str() + svg.find("width=\"") + 7, "%lf", &width) == 1);
+  CHECK(width > 760);  // the legend entry needs more than the default canvas
 }
 
 TEST_CASE("SVG output is well formed: escaping, log axes, markers, heatmap cells") {

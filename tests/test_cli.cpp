@@ -1,37 +1,26 @@
 // tests/test_cli.cpp — the `ssmlab` front doors end to end, and every kind of bad input giving
 // one clear line on stderr and exit code 2.
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "cli_runner.h"
 #include "testing.h"
 
 namespace fs = std::filesystem;
+using ssm::testing::kSsmlab;
+using ssm::testing::run_shell;
+using ssm::testing::RunResult;
+using ssm::testing::slurp;
 
 namespace {
 
-const fs::path kBinary = fs::path(SSMLAB_BINARY_DIR) / "cli" / "ssmlab";
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_cli";
 
-struct RunResult {
-  int exit_code;
-  std::string out, err;
-};
-
 RunResult run(const std::string& args) {
-  const fs::path out = kWork / "stdout.txt", err = kWork / "stderr.txt";
-  const std::string cmd = kBinary.string() + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return run_shell(kSsmlab.string() + " " + args, kWork);
 }
 
 void write(const fs::path& path, const std::string& text) {

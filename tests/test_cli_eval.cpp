@@ -2,7 +2,6 @@
 // `ssmlab passkey`, `ppl`, `states` and `capacity` (with each mitigation), the files they write and
 // the numbers in capacity's report.md; --help documents the mitigations' formulas; bad inputs give
 // one line on stderr and exit code 2.
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -10,32 +9,21 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli_runner.h"
 #include "testing.h"
 
 namespace fs = std::filesystem;
+using ssm::testing::kSsmlab;
+using ssm::testing::run_shell;
+using ssm::testing::RunResult;
+using ssm::testing::slurp;
 
 namespace {
 
-const fs::path kBinary = fs::path(SSMLAB_BINARY_DIR) / "cli" / "ssmlab";
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_cli_eval";
 
-struct RunResult {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 RunResult run(const std::string& args) {
-  const fs::path out = kWork / "stdout.txt", err = kWork / "stderr.txt";
-  const std::string cmd = kBinary.string() + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  return run_shell(kSsmlab.string() + " " + args, kWork);
 }
 
 size_t lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
