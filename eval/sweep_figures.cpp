@@ -2,6 +2,8 @@
 #include "eval/sweep_figures.h"
 
 #include <algorithm>
+#include <set>
+#include <string>
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "eval/capacity_laws.h"       // defines: paper::forget_law, paper::recall_law
@@ -88,11 +90,20 @@ LinePlot state_loss_plot(const std::vector<SweepRunRecord>& records, const std::
   p.x_label = "position (tokens)";
   p.y_label = "loss (nats/token), smoothed";
   p.log_x = true;
+  // A mitigation that scales with the run (a window of T_train tokens) differs per curve: then the
+  // title cannot name one, and each legend entry names its own.
+  std::set<std::string> mitigations;
+  for (const SweepRunRecord& r : records) {
+    if (r.state == state && r.arms.size() > arm) mitigations.insert(r.arms[arm].mitigations);
+  }
+  const bool shared = mitigations.size() <= 1;
+  const std::string arm_name = arm == 0 ? "no mitigation" : shared && !mitigations.empty() ? *mitigations.begin()
+                                                                                            : "mitigated";
+  p.title = absl::StrFormat("%s: loss by position (%s)", state, arm_name);
   for (const SweepRunRecord& r : records) {
     if (r.state != state || r.arms.size() <= arm) continue;
     const SweepArmRecord& a = r.arms[arm];
-    p.title = absl::StrFormat("%s: loss by position (%s)", state, arm == 0 ? "no mitigation" : a.mitigations);
-    Series s{absl::StrFormat("T_train %d: %s", r.train_length,
+    Series s{absl::StrFormat("T_train %d%s: %s", r.train_length, shared ? "" : ", " + a.mitigations,
                              a.collapse_onset ? absl::StrFormat("collapse %d", *a.collapse_onset)
                                               : std::string(a.collapse_determined ? "no collapse" : "undetermined")),
              {}};

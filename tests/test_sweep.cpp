@@ -1,11 +1,13 @@
 // tests/test_sweep.cpp — the sweep's logic without the CLI: sweep files and their errors, grid
 // expansion and run naming, what a second invocation does with each run directory (train,
 // resume, measure, done; a changed config is refused), resuming an interrupted run in place, the
-// run record's JSON, and the analysis from records to T_forget, T_recall and the fits.
+// run record's JSON, the analysis from records to T_forget, T_recall and the fits, and the
+// titles and legends of the per-state loss figures.
 #include <filesystem>
 #include <fstream>
 
 #include "eval/sweep_analysis.h"
+#include "eval/sweep_figures.h"
 #include "eval/sweep_record.h"
 #include "eval/sweep_run.h"
 #include "eval/sweep_spec.h"
@@ -302,4 +304,34 @@ TEST_CASE("analysis: T_forget is the smallest passing length, T_recall the best;
 
   std::vector<SweepRunRecord> clash = {record("A", 100, 64, std::nullopt, 0), record("A", 200, 128, std::nullopt, 0)};
   CHECK_THROWS_WITH_AS(analyse_sweep(clash, SweepFitSpec{}), doctest::Contains("different state sizes"), UserError);
+}
+
+TEST_CASE("loss figures: a mitigation that differs per run is named in each legend entry, not the title") {
+  std::vector<SweepRunRecord> records;
+  for (int64_t t : {64, 256}) {
+    SweepRunRecord r = record("N8", 256, t, std::nullopt, 0);
+    r.bucket = 16;
+    r.arms[0].curve = {1.0, 1.1};
+    SweepArmRecord m = r.arms[0];
+    m.mitigations = "window " + std::to_string(t);
+    r.arms.push_back(m);
+    records.push_back(r);
+  }
+  records.push_back(record("N32", 1024, 64, 100, 0));  // another state: not drawn
+  const LinePlot base = state_loss_plot(records, "N8", 0);
+  CHECK(base.title == "N8: loss by position (no mitigation)");
+  REQUIRE(base.series.size() == 2);
+  CHECK(base.series[0].name == "T_train 64: no collapse");
+  CHECK(base.series[0].points.size() == 2);
+  CHECK(base.series[0].points[1].first == doctest::Approx(24.0));  // bucket centre
+
+  const LinePlot mitigated = state_loss_plot(records, "N8", 1);
+  CHECK(mitigated.title == "N8: loss by position (mitigated)");
+  REQUIRE(mitigated.series.size() == 2);
+  CHECK(mitigated.series[1].name == "T_train 256, window 256: no collapse");
+
+  records[1].arms[1].mitigations = "window 64";  // the same for every run: the title names it
+  const LinePlot shared = state_loss_plot(records, "N8", 1);
+  CHECK(shared.title == "N8: loss by position (window 64)");
+  CHECK(shared.series[1].name == "T_train 256: no collapse");
 }
