@@ -1,5 +1,6 @@
 // tests/cli_runner.h — running the real `ssmlab` executable from a test: to completion through
-// the shell (exit code, stdout, stderr), or in the background with its pid (to signal it).
+// the shell (exit code, stdout, stderr), or in the background with its pid (to signal it); and
+// reading what it wrote (metrics rows, checkpoint parameters).
 #pragma once
 
 #include <fcntl.h>
@@ -42,6 +43,19 @@ inline RunResult run_shell(const std::string& command, const std::filesystem::pa
   const std::filesystem::path out = work / "stdout.txt", err = work / "stderr.txt";
   const int status = std::system((command + " >" + out.string() + " 2>" + err.string()).c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+// Runs `ssmlab <args>` through the shell, its output captured under `work` (made if missing).
+inline RunResult run_ssmlab(const std::string& args, const std::filesystem::path& work) {
+  std::filesystem::create_directories(work);
+  return run_shell(kSsmlab.string() + " " + args, work);
+}
+
+// Lines of a command's output.
+inline size_t count_lines(const std::string& text) {
+  size_t n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
 }
 
 // Starts `ssmlab args...` in the background (output to /dev/null); returns its pid.

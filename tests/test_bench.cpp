@@ -11,8 +11,8 @@
 #include "testing.h"
 
 namespace fs = std::filesystem;
-using ssm::testing::kSsmlab;
-using ssm::testing::run_shell;
+using ssm::testing::run_ssmlab;
+using ssm::testing::count_lines;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -20,17 +20,14 @@ namespace {
 
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_bench";
 
-RunResult run(const std::string& args) {
-  fs::create_directories(kWork);
-  return run_shell(kSsmlab.string() + " " + args, kWork);
-}
+RunResult run(const std::string& args) { return run_ssmlab(args, kWork); }
 
 void check_user_error(const std::string& args, const std::string& needle) {
   RunResult r = run(args);
   INFO("ssmlab " << args << "\nstderr: " << r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(count_lines(r.err) == 1);
 }
 
 }  // namespace

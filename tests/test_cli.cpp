@@ -10,8 +10,8 @@
 #include "testing.h"
 
 namespace fs = std::filesystem;
-using ssm::testing::kSsmlab;
-using ssm::testing::run_shell;
+using ssm::testing::run_ssmlab;
+using ssm::testing::count_lines;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -19,9 +19,7 @@ namespace {
 
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_cli";
 
-RunResult run(const std::string& args) {
-  return run_shell(kSsmlab.string() + " " + args, kWork);
-}
+RunResult run(const std::string& args) { return run_ssmlab(args, kWork); }
 
 void write(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());
@@ -40,7 +38,7 @@ void check_user_error(const std::string& args, const std::string& needle) {
   INFO("ssmlab " << args << "\nstderr: " << r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(count_lines(r.err) == 1);
 }
 
 struct Workspace {

@@ -13,8 +13,8 @@
 #include "testing.h"
 
 namespace fs = std::filesystem;
-using ssm::testing::kSsmlab;
-using ssm::testing::run_shell;
+using ssm::testing::run_ssmlab;
+using ssm::testing::count_lines;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -22,20 +22,14 @@ namespace {
 
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_cli_eval";
 
-RunResult run(const std::string& args) {
-  return run_shell(kSsmlab.string() + " " + args, kWork);
-}
-
-size_t lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
+RunResult run(const std::string& args) { return run_ssmlab(args, kWork); }
 
 // A tiny Mamba-2 trained for a few steps (seq_len 64), made once per test run.
 std::string checkpoint() {
   static const std::string ckpt = [] {
     fs::remove_all(kWork);
-    fs::create_directories(kWork / "corpus");
-    std::string text;
-    for (int i = 0; i < 200; ++i) text += "In the beginning was the word, and the word was with the text. ";
-    for (const char* name : {"a.txt", "b.txt", "c.txt"}) std::ofstream(kWork / "corpus" / name) << text;
+    ssm::testing::write_tiny_corpus(kWork / "corpus", "In the beginning was the word, and the word was with the text. ",
+                                    200);
     std::ofstream(kWork / "tiny.yaml")
         << "model: {d_model: 16, n_layer: 2, d_state: 8, headdim: 8, chunk_size: 16}\n"
            "data:\n  seq_len: 64\n  batch_size: 2\n  sources:\n    - {kind: text, path: "
@@ -59,7 +53,7 @@ void check_user_error(const std::string& args, const std::string& needle) {
   INFO("ssmlab " << args << "\nstderr: " << r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(lines(r.err) == 1);
+  CHECK(count_lines(r.err) == 1);
 }
 
 }  // namespace
@@ -70,8 +64,8 @@ TEST_CASE("ssmlab passkey: the grid, its files and table, with and without mitig
                           "--out " + out);
   check_ok(r, "passkey");
   CHECK(r.out.find("length  accuracy  last 128") != std::string::npos);
-  CHECK(lines(slurp(out + "/passkey_samples.csv")) == 1 + 8);
-  CHECK(lines(slurp(out + "/passkey_accuracy.csv")) == 1 + 2);
+  CHECK(count_lines(slurp(out + "/passkey_samples.csv")) == 1 + 8);
+  CHECK(count_lines(slurp(out + "/passkey_accuracy.csv")) == 1 + 2);
   for (const char* f : {"passkey_heatmap.svg", "passkey_last_r.svg", "passkey.json"}) CHECK(fs::exists(out + "/" + f));
   const nlohmann::json j = nlohmann::json::parse(slurp(out + "/passkey.json"));
   CHECK(j["lengths"] == nlohmann::json({256, 320}));
@@ -89,7 +83,7 @@ TEST_CASE("ssmlab ppl: loss by position on a prompt or a corpus, with the collap
   check_ok(r, "ppl --prompt newlines");
   CHECK(r.out.find("state collapse: ") != std::string::npos);
   CHECK(r.out.find("1 sequence(s) of 2048 tokens") != std::string::npos);
-  CHECK(lines(slurp(out + "/position_loss.csv")) == 1 + 32);  // 2047 predictions in buckets of 64
+  CHECK(count_lines(slurp(out + "/position_loss.csv")) == 1 + 32);  // 2047 predictions in buckets of 64
   const nlohmann::json j = nlohmann::json::parse(slurp(out + "/position_loss.json"));
   CHECK(j["train_length"] == 64);
   CHECK(r.out.find(j["verdict"].get<std::string>()) != std::string::npos);
@@ -113,7 +107,7 @@ TEST_CASE("ssmlab states: per-layer, per-head files for the selection") {
                           out);
   check_ok(r, "states");
   CHECK(r.out.find("1 layer(s) x 2 head(s)") != std::string::npos);
-  CHECK(lines(slurp(out + "/state_moments.csv")) == 1 + 4 * 2);  // readings at 128..512
+  CHECK(count_lines(slurp(out + "/state_moments.csv")) == 1 + 4 * 2);  // readings at 128..512
   for (const char* f : {"retention.csv", "inputs.csv", "outliers.csv", "histograms.csv", "states.json",
                         "L1_state_mean.svg", "L1_state_variance.svg", "L1_state_norm.svg", "L1_retention.svg",
                         "L1_first_token_retention.svg", "L1_dt.svg", "L1_B.svg", "L1_x.svg", "L1_histogram.svg"}) {

@@ -10,8 +10,8 @@
 #include "testing.h"
 
 namespace fs = std::filesystem;
-using ssm::testing::kSsmlab;
-using ssm::testing::run_shell;
+using ssm::testing::run_ssmlab;
+using ssm::testing::count_lines;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -19,18 +19,13 @@ namespace {
 
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_cli_sweep";
 
-RunResult run(const std::string& args) { return run_shell(kSsmlab.string() + " " + args, kWork); }
-
-size_t lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
+RunResult run(const std::string& args) { return run_ssmlab(args, kWork); }
 
 // The base config and the sweep file (made once).
 std::string sweep_file() {
   static const std::string path = [] {
     fs::remove_all(kWork);
-    fs::create_directories(kWork / "corpus");
-    std::string text;
-    for (int i = 0; i < 150; ++i) text += "Let there be light: and there was light. ";
-    for (const char* name : {"a.txt", "b.txt", "c.txt"}) std::ofstream(kWork / "corpus" / name) << text;
+    ssm::testing::write_tiny_corpus(kWork / "corpus", "Let there be light: and there was light. ", 150);
     std::ofstream(kWork / "base.yaml")
         << "run: {device: cpu}\nmodel: {d_model: 16, n_layer: 1, d_state: 8, headdim: 8, chunk_size: 16}\n"
            "data:\n  seq_len: 64\n  batch_size: 2\n  valid_fraction: 0.34\n  sources:\n    - {kind: text, path: "
@@ -49,7 +44,7 @@ void check_user_error(const std::string& args, const std::string& needle) {
   INFO("ssmlab " << args << "\nstderr: " << r.err);
   CHECK(r.exit_code == 2);
   CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(lines(r.err) == 1);
+  CHECK(count_lines(r.err) == 1);
 }
 
 }  // namespace
@@ -71,8 +66,8 @@ TEST_CASE("ssmlab sweep: trains and measures a 2 x 2 grid, writes the report, an
     CHECK_MESSAGE(fs::exists(out / "runs" / run_name / "sweep_result.json"), run_name);
     CHECK_MESSAGE(fs::exists(out / "runs" / run_name / "capacity" / "report.md"), run_name);
   }
-  CHECK(lines(slurp(report / "runs.csv")) == 5);
-  CHECK(lines(slurp(report / "states.csv")) == 3);
+  CHECK(count_lines(slurp(report / "runs.csv")) == 5);
+  CHECK(count_lines(slurp(report / "states.csv")) == 3);
   const nlohmann::json j = nlohmann::json::parse(slurp(report / "sweep.json"));
   REQUIRE(j["runs"].size() == 4);
   REQUIRE(j["states"].size() == 2);
@@ -108,7 +103,7 @@ TEST_CASE("ssmlab sweep: trains and measures a 2 x 2 grid, writes the report, an
                               out.string() + " --length 1K --docs 1 --samples 1 --state-length 128 --window train --dry-run");
   INFO("flags stderr: " << flags.err);
   CHECK(flags.exit_code == 0);
-  CHECK(lines(flags.out) == 4);
+  CHECK(count_lines(flags.out) == 4);
   CHECK(flags.out.find("train") == std::string::npos);
   CHECK(flags.out.find("done     N16_T64") != std::string::npos);
 }

@@ -108,7 +108,7 @@ TEST_CASE("a non-finite loss stops the run naming the step, keeping the last goo
   INFO(r.err);
   CHECK(r.exit_code == 3);
   CHECK(r.err.find("training diverged: non-finite") != std::string::npos);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(ssm::testing::count_lines(r.err) == 1);
   const size_t at = r.err.find(" at step ");
   REQUIRE(at != std::string::npos);
   const int64_t bad_step = std::stoll(r.err.substr(at + 9));

@@ -25,10 +25,7 @@ const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_sweep";
 std::string base_config() {
   static const std::string path = [] {
     fs::remove_all(kWork);
-    fs::create_directories(kWork / "corpus");
-    std::string text;
-    for (int i = 0; i < 120; ++i) text += "And the evening and the morning were the first day. ";
-    for (const char* name : {"a.txt", "b.txt", "c.txt"}) std::ofstream(kWork / "corpus" / name) << text;
+    ssm::testing::write_tiny_corpus(kWork / "corpus", "And the evening and the morning were the first day. ", 120);
     std::ofstream(kWork / "base.yaml")
         << "run: {device: cpu}\nmodel: {d_model: 16, n_layer: 1, d_state: 8, headdim: 8, chunk_size: 16}\n"
            "data:\n  seq_len: 64\n  batch_size: 2\n  valid_fraction: 0.34\n  sources:\n    - {kind: text, path: "

@@ -1,11 +1,13 @@
 // tests/testing.h — helpers shared by the test files: random inputs, error norms, gradcheck
-// assertions and the GPU skip rule.
+// assertions, the GPU skip rule and a tiny text corpus.
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -54,5 +56,14 @@ inline double rel_error(const Tensor& a, const Tensor& b) {
     INFO(res_.message);                                                                         \
     CHECK(res_.ok);                                                                             \
   } while (0)
+
+// Three identical documents a.txt, b.txt and c.txt in `dir`, each `sentence` repeated `repeats`
+// times: enough text to train a tiny model on for a few steps, and documents to hold out.
+inline void write_tiny_corpus(const std::filesystem::path& dir, const std::string& sentence, int repeats) {
+  std::filesystem::create_directories(dir);
+  std::string text;
+  for (int i = 0; i < repeats; ++i) text += sentence;
+  for (const char* name : {"a.txt", "b.txt", "c.txt"}) std::ofstream(dir / name) << text;
+}
 
 }  // namespace ssm::testing
