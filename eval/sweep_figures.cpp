@@ -97,8 +97,9 @@ LinePlot state_loss_plot(const std::vector<SweepRunRecord>& records, const std::
     if (r.state == state && r.arms.size() > arm) mitigations.insert(r.arms[arm].mitigations);
   }
   const bool shared = mitigations.size() <= 1;
-  const std::string arm_name = arm == 0 ? "no mitigation" : shared && !mitigations.empty() ? *mitigations.begin()
-                                                                                            : "mitigated";
+  std::string arm_name = "mitigated";
+  if (arm == 0) arm_name = "no mitigation";
+  else if (mitigations.size() == 1) arm_name = *mitigations.begin();
   p.title = absl::StrFormat("%s: loss by position (%s)", state, arm_name);
   for (const SweepRunRecord& r : records) {
     if (r.state != state || r.arms.size() <= arm) continue;

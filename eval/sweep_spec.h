@@ -4,7 +4,8 @@
 //
 // Sweep file (every key checked; relative paths are relative to the working directory, as in
 // training configs):
-//   base: configs/repro/mamba2_retention.yaml   # required: the training config every run starts from
+//   # required: the training config every run starts from
+//   base: configs/repro/mamba2_retention.yaml
 //   set: [train.steps=800]                 # overrides for every run (train --set syntax)
 //   states:                                # required: one entry per state size
 //     - {name: N32, model: {d_state: 32}}  # model keys, or

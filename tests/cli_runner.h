@@ -3,6 +3,7 @@
 // reading what it wrote (metrics rows, checkpoint parameters).
 #pragma once
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -56,6 +57,16 @@ inline size_t count_lines(const std::string& text) {
   size_t n = 0;
   for (char c : text) n += c == '\n';
   return n;
+}
+
+// A bad-input run of `ssmlab <args>`: exit code 2 and exactly one line on stderr, containing
+// `needle` (the project's rule for user errors).
+inline void check_user_error(const std::string& args, const std::string& needle, const std::filesystem::path& work) {
+  const RunResult r = run_ssmlab(args, work);
+  INFO("ssmlab " << args << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(needle) != std::string::npos);
+  CHECK(count_lines(r.err) == 1);
 }
 
 // Starts `ssmlab args...` in the background (output to /dev/null); returns its pid.

@@ -12,7 +12,6 @@
 
 namespace fs = std::filesystem;
 using ssm::testing::run_ssmlab;
-using ssm::testing::count_lines;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -23,11 +22,7 @@ const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_bench";
 RunResult run(const std::string& args) { return run_ssmlab(args, kWork); }
 
 void check_user_error(const std::string& args, const std::string& needle) {
-  RunResult r = run(args);
-  INFO("ssmlab " << args << "\nstderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(count_lines(r.err) == 1);
+  ssm::testing::check_user_error(args, needle, kWork);
 }
 
 }  // namespace

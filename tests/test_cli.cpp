@@ -11,7 +11,6 @@
 
 namespace fs = std::filesystem;
 using ssm::testing::run_ssmlab;
-using ssm::testing::count_lines;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -32,13 +31,8 @@ std::string tiny_yaml(const std::string& corpus, const std::string& extra = "") 
          "train: {steps: 3, eval_every: 0, ckpt_every: 10}\n" + extra;
 }
 
-// A bad-input run: exit code 2, exactly one line on stderr, containing `needle`.
 void check_user_error(const std::string& args, const std::string& needle) {
-  RunResult r = run(args);
-  INFO("ssmlab " << args << "\nstderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(count_lines(r.err) == 1);
+  ssm::testing::check_user_error(args, needle, kWork);
 }
 
 struct Workspace {

@@ -13,8 +13,8 @@
 #include "testing.h"
 
 namespace fs = std::filesystem;
-using ssm::testing::run_ssmlab;
 using ssm::testing::count_lines;
+using ssm::testing::run_ssmlab;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -47,13 +47,8 @@ void check_ok(const RunResult& r, const std::string& what) {
   CHECK(r.exit_code == 0);
 }
 
-// A bad-input run: exit code 2, exactly one line on stderr, containing `needle`.
 void check_user_error(const std::string& args, const std::string& needle) {
-  const RunResult r = run(args);
-  INFO("ssmlab " << args << "\nstderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(count_lines(r.err) == 1);
+  ssm::testing::check_user_error(args, needle, kWork);
 }
 
 }  // namespace

@@ -10,8 +10,8 @@
 #include "testing.h"
 
 namespace fs = std::filesystem;
-using ssm::testing::run_ssmlab;
 using ssm::testing::count_lines;
+using ssm::testing::run_ssmlab;
 using ssm::testing::RunResult;
 using ssm::testing::slurp;
 
@@ -40,11 +40,7 @@ std::string sweep_file() {
 }
 
 void check_user_error(const std::string& args, const std::string& needle) {
-  const RunResult r = run(args);
-  INFO("ssmlab " << args << "\nstderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find(needle) != std::string::npos);
-  CHECK(count_lines(r.err) == 1);
+  ssm::testing::check_user_error(args, needle, kWork);
 }
 
 }  // namespace
