@@ -11,7 +11,7 @@
 
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "autograd/node.h"       // defines: Node, AccumulateGrad
-#include "autograd/sum_hook.h"   // defines: add_gradients
+#include "autograd/gradient_adder.h"   // defines: add_gradients
 #include "core/error.h"          // defines: SSM_CHECK
 
 namespace ssm::autograd {

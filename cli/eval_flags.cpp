@@ -71,22 +71,22 @@ Mitigations mitigations_from_args(const Args& args, const std::string& arch) {
   if (args.has("rri")) {
     const std::string text = args.get("rri");
     const std::vector<std::string> parts = absl::StrSplit(text, ',');
-    SSM_USER_CHECK(parts.size() == 2 && absl::SimpleAtod(parts[0], &m.control.retention_scale) &&
-                       absl::SimpleAtod(parts[1], &m.control.insertion_scale),
+    SSM_USER_CHECK(parts.size() == 2 && absl::SimpleAtod(parts[0], &m.scan.retention_scale) &&
+                       absl::SimpleAtod(parts[1], &m.scan.insertion_scale),
                    "--rri: expected LAMBDA,GAMMA (e.g. 0.9999,0.75), got '", text, "'");
-    SSM_USER_CHECK(m.control.retention_scale > 0 && m.control.retention_scale <= 1 && m.control.insertion_scale > 0,
+    SSM_USER_CHECK(m.scan.retention_scale > 0 && m.scan.retention_scale <= 1 && m.scan.insertion_scale > 0,
                    "--rri: λ must be in (0, 1] and γ > 0, got '", text, "'");
   }
   if (args.has("delta-scale")) {
     const std::string text = args.get("delta-scale");
-    SSM_USER_CHECK(absl::SimpleAtod(text, &m.control.delta_scale) && m.control.delta_scale > 0,
+    SSM_USER_CHECK(absl::SimpleAtod(text, &m.scan.delta_scale) && m.scan.delta_scale > 0,
                    "--delta-scale: expected a positive number, got '", text, "'");
     SSM_USER_CHECK(arch == "mamba1" || arch == "mamba2", "--delta-scale applies to Mamba only: ", arch,
                    " has no Δ (use --rri)");
   }
-  if (args.has("window")) m.control.window = get_length(args, "window");
+  if (args.has("window")) m.scan.window = get_length(args, "window");
   m.state_norm = args.flag("state-norm");
-  SSM_USER_CHECK(!(m.state_norm && m.control.window > 0), "--state-norm and --window do not combine: the window ",
+  SSM_USER_CHECK(!(m.state_norm && m.scan.window > 0), "--state-norm and --window do not combine: the window ",
                  "subtracts an unnormalised lagged state");
   check_mitigations(m, arch);
   return m;

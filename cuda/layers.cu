@@ -1,5 +1,5 @@
 // cuda/layers.cu — softmax, cross-entropy, embedding and the causal depthwise conv on the GPU: the
-// twin of the non-norm half of ops/cpu/layers.cpp (the norms are in cuda/norms.cu).
+// twin of ops/cpu/layers.cpp (the norms are in cuda/norms.cu, the twin of ops/cpu/norms.cpp).
 // Row kernels run one block per row (grid-stride over rows) with block reductions; elementwise
 // parts run one thread per element. f32 and f64; statistics in the accumulation type.
 #include <cmath>

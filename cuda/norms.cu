@@ -1,5 +1,5 @@
-// cuda/norms.cu — RMSNorm, Mamba-2's gated RMSNorm and LayerNorm on the GPU: the twin of the norm
-// half of ops/cpu/layers.cpp. Forward and the input gradient: one block per row (or per (row,
+// cuda/norms.cu — RMSNorm, Mamba-2's gated RMSNorm and LayerNorm on the GPU: the twin of
+// ops/cpu/norms.cpp. Forward and the input gradient: one block per row (or per (row,
 // group)) with block reductions, the same formulas as the CPU. Weight and bias gradients are
 // column sums over the rows (column_sums: deterministic, no atomics). f32 and f64.
 #include "cuda/cuda_backend.h"   // defines: CudaBackend

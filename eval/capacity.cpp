@@ -4,7 +4,7 @@
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"               // defines: SSM_USER_CHECK
 #include "eval/eval_text.h"           // defines: synthetic_prompt, fit_to_length
-#include "train/passkey_prompt.h"     // defines: PasskeyPieces
+#include "train/data/passkey_prompt.h"     // defines: PasskeyPieces
 
 namespace ssm {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "models/language_model.h"  // defines: LanguageModel
 #include "train/config.h"           // defines: Config
-#include "train/tokenizer.h"        // defines: Tokenizer
+#include "train/text/tokenizer.h"        // defines: Tokenizer
 
 namespace ssm {
 

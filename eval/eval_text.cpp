@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"     // defines: SSM_USER_CHECK
-#include "train/dataset.h"  // defines: load_corpus
+#include "train/data/dataset.h"  // defines: load_corpus
 
 namespace ssm {
 namespace fs = std::filesystem;

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "train/config.h"     // defines: Config
-#include "train/tokenizer.h"  // defines: Tokenizer, TokenId
+#include "train/text/tokenizer.h"  // defines: Tokenizer, TokenId
 
 namespace ssm {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "models/language_model.h"  // defines: LanguageModel, RecurrentState, Tensor, Device
-#include "train/tokenizer.h"        // defines: TokenId
+#include "train/text/tokenizer.h"        // defines: TokenId
 
 namespace ssm {
 

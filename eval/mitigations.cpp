@@ -25,17 +25,17 @@ Tensor head_norms(const Tensor& h) { return ops::sqrt(ops::sum(ops::square(h), p
 }  // namespace
 
 std::string Mitigations::describe() const {
-  std::string out = control.any() ? control.describe() : "";
+  std::string out = scan.any() ? scan.describe() : "";
   if (state_norm) out += absl::StrFormat("%sstate norm (every %d tokens)", out.empty() ? "" : ", ", norm_every);
   return out.empty() ? "none" : out;
 }
 
 void check_mitigations(const Mitigations& m, const std::string& arch) {
-  check_state_control(m.control, arch);
+  check_scan_mitigations(m.scan, arch);
   SSM_USER_CHECK(m.norm_every > 0, "state norm: the check interval must be positive, got ", m.norm_every);
   // Rescaling h but not the lagged h_{t−r} the window subtracts would make the difference
   // meaningless, so the two do not combine.
-  SSM_USER_CHECK(!(m.state_norm && m.control.window > 0),
+  SSM_USER_CHECK(!(m.state_norm && m.scan.window > 0),
                  "--state-norm and --window do not combine: the window subtracts an unnormalised lagged state");
 }
 
@@ -45,7 +45,7 @@ void prepare_state_norm(Mitigations& m, LanguageModel& model, const std::vector<
   SSM_USER_CHECK(!reference.empty(), "state norm: the reference input is empty");
   autograd::NoGradGuard no_grad;
   ForwardOptions options;
-  options.control = m.control;
+  options.mitigations = m.scan;
   RecurrentState state = model.init_state(1, device);
   for (size_t s = 0; s < reference.size(); s += static_cast<size_t>(chunk)) {
     const size_t e = std::min(reference.size(), s + static_cast<size_t>(chunk));
@@ -83,9 +83,9 @@ int64_t apply_state_norm(RecurrentState& state, const std::string& key, const St
   return rescaled;
 }
 
-Tensor readout_state(LanguageModel& model, const LayerState& s, int layer, const StateControl& control) {
+Tensor readout_state(LanguageModel& model, const LayerState& s, int layer, const ScanMitigations& scan) {
   const Tensor& h = s.at(model.recurrent_state_name());
-  if (control.window <= 0) return h;
+  if (scan.window <= 0) return h;
   const auto lag_it = s.find("window.lag");
   if (lag_it == s.end()) return h;  // nothing streamed yet
   Tensor log_decay;                 // the window's total log-decay, (B, H) or (B, H, K)

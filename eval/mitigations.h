@@ -10,7 +10,7 @@
 //                       h ← h·τ/‖h‖_F for each head with ‖h‖_F > τ (heads at or below τ are left
 //                       alone). The authors' code multiplies by ‖h‖/τ instead, which pushes a large
 //                       state further up; this is the intended direction.
-// The first three are models/state_control.h's StateControl; this file adds the state norm and
+// The first three are models/scan_mitigations.h's ScanMitigations; this file adds the state norm and
 // the window's read-out state for state statistics.
 #pragma once
 
@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "models/language_model.h"  // defines: LanguageModel, RecurrentState, StateControl
-#include "train/tokenizer.h"        // defines: TokenId
+#include "models/language_model.h"  // defines: LanguageModel, RecurrentState, ScanMitigations
+#include "train/text/tokenizer.h"        // defines: TokenId
 
 namespace ssm {
 
@@ -30,12 +30,12 @@ struct StateNormThresholds {
 };
 
 struct Mitigations {
-  StateControl control;        // RRI, Δ-scaling, sliding window (exact, inside the scans)
+  ScanMitigations scan;        // RRI, Δ-scaling, sliding window (exact, inside the scans)
   bool state_norm = false;     // ours, after v1's Method 2
   int64_t norm_every = 128;    // tokens between state-norm checks (the authors' 128)
   StateNormThresholds thresholds;  // recorded by prepare_state_norm() before any use
 
-  bool any() const { return control.any() || state_norm; }
+  bool any() const { return scan.any() || state_norm; }
   // "none", or e.g. "RRI λ=0.9999 γ=0.75, state norm (every 128 tokens)".
   std::string describe() const;
 };
@@ -44,7 +44,7 @@ struct Mitigations {
 void check_mitigations(const Mitigations& m, const std::string& arch);
 
 // Records τ: streams `reference` (normally one training length of text) through a fresh state in
-// forward calls of `chunk` tokens with m.control applied and no normalisation, and keeps each
+// forward calls of `chunk` tokens with m.scan applied and no normalisation, and keeps each
 // head's Frobenius norm of the final main state. Does nothing unless m.state_norm.
 void prepare_state_norm(Mitigations& m, LanguageModel& model, const std::vector<TokenId>& reference, Device device,
                         int64_t chunk = 2048);
@@ -56,6 +56,6 @@ int64_t apply_state_norm(RecurrentState& state, const std::string& key, const St
 // The main state as the read-out sees it: h itself, or under a sliding window the state of the
 // last r tokens alone, h_t − exp(Σ of the window's log-decays)·h_{t−r}, from the window buffers
 // the scans keep in the layer state. (1, H, ...) like the state itself.
-Tensor readout_state(LanguageModel& model, const LayerState& layer_state, int layer, const StateControl& control);
+Tensor readout_state(LanguageModel& model, const LayerState& layer_state, int layer, const ScanMitigations& scan);
 
 }  // namespace ssm

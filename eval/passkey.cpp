@@ -11,7 +11,7 @@
 #include "core/philox.h"             // defines: Rng
 #include "eval/inference.h"          // defines: greedy_token
 #include "eval/state_stream.h"       // defines: StateStream
-#include "train/passkey_prompt.h"    // defines: build_passkey_prompt, random_passkey, passkey_correct
+#include "train/data/passkey_prompt.h"    // defines: build_passkey_prompt, random_passkey, passkey_correct
 
 namespace ssm {
 namespace {

@@ -1,7 +1,7 @@
 // eval/passkey.h — passkey retrieval, the paper's protocol (paper.md §4), on any LanguageModel.
 //
 //   prompt      prefix + filler blocks (one replaced by the needle) + question, sized to at most L
-//               tokens of the model's own tokenizer (train/passkey_prompt.h); a BOS token in front
+//               tokens of the model's own tokenizer (train/data/passkey_prompt.h); a BOS token in front
 //               only when asked for and the tokenizer has one
 //   grid        lengths L (k·1K by default), n samples per length, sample i at depth (i+0.5)/n,
 //               a fresh uniformly random 5-digit key per sample from the seed
@@ -22,7 +22,7 @@
 
 #include "eval/mitigations.h"       // defines: Mitigations
 #include "models/language_model.h"  // defines: LanguageModel
-#include "train/tokenizer.h"        // defines: Tokenizer
+#include "train/text/tokenizer.h"        // defines: Tokenizer
 
 namespace ssm {
 

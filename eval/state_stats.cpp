@@ -80,7 +80,7 @@ StateStatsResult measure_state_statistics(LanguageModel& model, const std::vecto
   for (int64_t h : r.heads) SSM_USER_CHECK(h >= 0 && h < H, "--heads: head ", h, " does not exist (layers have ", H, ")");
   const std::set<int64_t> layer_set(r.layers.begin(), r.layers.end()), head_set(r.heads.begin(), r.heads.end());
 
-  const StateControl& c = mitigations.control;
+  const ScanMitigations& c = mitigations.scan;
   const double log_lambda = std::log(c.retention_scale);
   std::vector<std::vector<double>> log_retention(static_cast<size_t>(L));  // Σ_{j≥2} log α_j per (head, channel)
   std::vector<std::vector<double>> alpha_now(static_cast<size_t>(L));      // this chunk's mean α_t per head

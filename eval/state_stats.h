@@ -26,7 +26,7 @@
 
 #include "eval/mitigations.h"       // defines: Mitigations
 #include "models/language_model.h"  // defines: LanguageModel
-#include "train/tokenizer.h"        // defines: TokenId
+#include "train/text/tokenizer.h"        // defines: TokenId
 
 namespace ssm {
 

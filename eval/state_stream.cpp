@@ -13,7 +13,7 @@ StateStream::StateStream(LanguageModel& model, Device device, const Mitigations&
   check_mitigations(mitigations, model.architecture());
   SSM_CHECK(!mitigations.state_norm || !mitigations.thresholds.empty(),
             "state norm requested but its thresholds were never recorded (prepare_state_norm)");
-  options_.control = mitigations.control;
+  options_.mitigations = mitigations.scan;
   reset();
 }
 

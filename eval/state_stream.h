@@ -35,7 +35,7 @@ class StateStream {
 
   int64_t position() const { return position_; }
   RecurrentState& state() { return state_; }
-  // The probe/observer hooks of every forward call (the control comes from the mitigations).
+  // The probe/observer hooks of every forward call (the scan mitigations come from `mitigations`).
   ForwardOptions& options() { return options_; }
   int64_t rescaled_heads() const { return rescaled_; }  // state-norm rescales so far
 

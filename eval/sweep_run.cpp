@@ -15,7 +15,7 @@
 #include "eval/eval_text.h"           // defines: build_eval_sequences, held_out_documents, read_documents
 #include "eval/report_io.h"           // defines: write_text_file
 #include "train/checkpoint.h"         // defines: load_trainer_state
-#include "train/tokenizer.h"          // defines: make_tokenizer
+#include "train/text/tokenizer.h"          // defines: make_tokenizer
 #include "train/trainer.h"            // defines: train_model, resolve_device
 
 namespace ssm {
@@ -70,9 +70,9 @@ std::vector<std::vector<TokenId>> shared_text(const SweepEvalSpec& ev, const Con
 
 Mitigations sweep_mitigations(const SweepEvalSpec& ev, int64_t train_length) {
   Mitigations m;
-  m.control.window = ev.window_train_length ? train_length : ev.window;
-  if (ev.rri) m.control.retention_scale = ev.rri_lambda, m.control.insertion_scale = ev.rri_gamma;
-  if (ev.delta_scale > 0) m.control.delta_scale = ev.delta_scale;
+  m.scan.window = ev.window_train_length ? train_length : ev.window;
+  if (ev.rri) m.scan.retention_scale = ev.rri_lambda, m.scan.insertion_scale = ev.rri_gamma;
+  if (ev.delta_scale > 0) m.scan.delta_scale = ev.delta_scale;
   m.state_norm = ev.state_norm;
   return m;
 }

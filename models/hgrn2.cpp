@@ -6,7 +6,7 @@
 
 #include "core/error.h"    // defines: SSM_USER_CHECK
 #include "ops/ops.h"       // defines: linear, rms_norm, softmax, sigmoid, ...
-#include "models/controlled_scan.h"  // defines: controlled_gla
+#include "models/mitigated_scan.h"  // defines: mitigated_gla
 #include "ops/scan/gla.h"            // defines: GlaReadout
 
 namespace ssm {
@@ -108,8 +108,8 @@ Tensor Hgrn2Model::attention(const Layer& l, const Tensor& u, const Tensor& lowe
     options.probe(layer_index, "k", heads(k));
     options.probe(layer_index, "v", heads(v));
   }
-  ops::GlaResult scan = controlled_gla(heads(q), heads(k), heads(v), heads(log_alpha), Tensor(),
-                                       ops::GlaReadout::post_update, options.control, state, "gla", scan_impl_,
+  ops::GlaResult scan = mitigated_gla(heads(q), heads(k), heads(v), heads(log_alpha), Tensor(),
+                                       ops::GlaReadout::post_update, options.mitigations, state, "gla", scan_impl_,
                                        cfg_.chunk_size);
   Tensor o = ops::rms_norm(ops::reshape(scan.o, {B, T, D}), l.g_norm, kOutputNormEps);
   return ops::linear(o, l.o_proj);

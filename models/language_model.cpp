@@ -54,7 +54,7 @@ ops::ScanImpl LanguageModel::scan_impl_for(Device device) const {
 
 void LanguageModel::check_forward_args(const Tensor& tokens, const RecurrentState* state,
                                        const ForwardOptions& options) {
-  check_state_control(options.control, architecture());
+  check_scan_mitigations(options.mitigations, architecture());
   scan_impl_ = scan_impl_for(tokens.device());
   SSM_USER_CHECK(tokens.dim() == 2, architecture(), ".forward: tokens must be (B, T), got ", tokens.str());
   SSM_USER_CHECK(!state || static_cast<int64_t>(state->layers.size()) == num_layers(), architecture(),

@@ -6,7 +6,7 @@
 // is the token-by-token path used for generation (it must agree with forward()).
 //
 // Evaluation hooks (ForwardOptions): an observer sees each layer's recurrent state after the
-// call, a probe sees the mixers' per-token internals (Δ, decays, inputs), and a StateControl
+// call, a probe sees the mixers' per-token internals (Δ, decays, inputs), and a ScanMitigations
 // applies the paper's mitigations inside the scans — without the model code being copied.
 #pragma once
 
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/tensor.h"           // defines: Tensor
-#include "models/state_control.h"  // defines: StateControl
+#include "models/scan_mitigations.h"  // defines: ScanMitigations
 #include "ops/scan/ssd.h"          // defines: ScanImpl
 
 namespace ssm {
@@ -45,7 +45,7 @@ using Probe = std::function<void(int layer, const std::string& name, const Tenso
 struct ForwardOptions {
   StateObserver observer;  // may be empty
   Probe probe;             // may be empty
-  StateControl control;    // the mitigations; default: none
+  ScanMitigations mitigations;  // applied inside the scans; default: none
 };
 
 struct NamedParameter {

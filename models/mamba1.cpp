@@ -6,7 +6,7 @@
 #include "core/error.h"                 // defines: SSM_USER_CHECK
 #include "core/philox.h"                // defines: Rng
 #include "ops/ops.h"                    // defines: linear, causal_conv1d, softplus, ...
-#include "models/controlled_scan.h"     // defines: controlled_selective_scan
+#include "models/mitigated_scan.h"     // defines: mitigated_selective_scan
 
 namespace ssm {
 
@@ -102,7 +102,7 @@ Tensor Mamba1Model::mixer(const Layer& l, const Tensor& u, LayerState* state, co
     options.probe(layer_index, "x", x);
   }
   if (state) (*state)["conv"] = conv.state;
-  ops::SelectiveScanResult scan = controlled_selective_scan(x, delta, A, dbc[1], dbc[2], options.control, state,
+  ops::SelectiveScanResult scan = mitigated_selective_scan(x, delta, A, dbc[1], dbc[2], options.mitigations, state,
                                                             "ssm", scan_impl_, cfg_.chunk_size);
   Tensor y = scan.y + x * l.D;
   return ops::linear(y * ops::silu(xz[1]), l.out_proj);

@@ -5,7 +5,7 @@
 
 #include "core/error.h"   // defines: SSM_USER_CHECK
 #include "core/philox.h"  // defines: Rng
-#include "models/controlled_scan.h"  // defines: controlled_ssd
+#include "models/mitigated_scan.h"  // defines: mitigated_ssd
 #include "ops/ops.h"      // defines: linear, causal_conv1d, gated_rms_norm, ...
 
 namespace ssm {
@@ -113,7 +113,7 @@ Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state, co
     options.probe(layer_index, "x", x);
   }
   if (state) (*state)["conv"] = conv.state;
-  ops::SsdResult scan = controlled_ssd(x, delta, A, Bm, Cm, options.control, state, "ssm", scan_impl_,
+  ops::SsdResult scan = mitigated_ssd(x, delta, A, Bm, Cm, options.mitigations, state, "ssm", scan_impl_,
                                        cfg_.chunk_size);
   Tensor y = scan.y + x * ops::reshape(l.D, {H, 1});  // D skip, broadcast over P
   y = ops::gated_rms_norm(ops::reshape(y, {B, T, E}), z, l.gate_norm, cfg_.norm_eps, E / G);

@@ -7,7 +7,7 @@
 #include "core/error.h"    // defines: SSM_CHECK
 #include "models/rwkv.h"
 #include "ops/ops.h"       // defines: linear, matmul, concat, slice, tanh, ...
-#include "models/controlled_scan.h"  // defines: controlled_gla
+#include "models/mitigated_scan.h"  // defines: mitigated_gla
 #include "ops/scan/gla.h"            // defines: GlaReadout
 
 namespace ssm {
@@ -70,8 +70,8 @@ Tensor RwkvModel::time_mix(const TimeMix& att, const Tensor& x, LayerState* stat
     options.probe(layer_index, "k", k);
     options.probe(layer_index, "v", v);
   }
-  ops::GlaResult wkv = controlled_gla(r, k, v, log_decay, att.bonus, ops::GlaReadout::pre_update_bonus,
-                                      options.control, state, "wkv", scan_impl_, cfg_.chunk_size);
+  ops::GlaResult wkv = mitigated_gla(r, k, v, log_decay, att.bonus, ops::GlaReadout::pre_update_bonus,
+                                      options.mitigations, state, "wkv", scan_impl_, cfg_.chunk_size);
   Tensor o = ops::group_norm(ops::reshape(wkv.o, {B, T, D}), att.ln_x.weight, att.ln_x.bias, H, cfg_.group_norm_eps);
   return ops::linear(o * g, att.output);
 }

@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/safetensors.h"  // defines: save_safetensors, load_safetensors
 #include "models/model_factory.h"  // defines: make_model
-#include "train/tokenizer.h"   // defines: make_tokenizer
+#include "train/text/tokenizer.h"   // defines: make_tokenizer
 
 namespace ssm {
 namespace fs = std::filesystem;

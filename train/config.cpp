@@ -272,7 +272,7 @@ const std::vector<std::string> kSourceKeys = {"kind", "path", "weight", "min_tok
 
 DataConfig read_data(const Section& s, const std::string& source) {
   DataConfig d;
-  // "byte", or the file (or checkpoint directory) of a public tokenizer: train/tokenizer.h.
+  // "byte", or the file (or checkpoint directory) of a public tokenizer: train/text/tokenizer.h.
   d.tokenizer = s.text("tokenizer", d.tokenizer);
   if (d.tokenizer != "byte" && !std::filesystem::exists(d.tokenizer)) {
     s.fail(absl::StrCat("'data.tokenizer' must be byte, a tokenizer.json, an RWKV vocabulary .txt or a directory ",

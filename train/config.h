@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/model_config.h"  // defines: ModelConfig
+#include "train/data/data_config.h"  // defines: DataConfig, DataSource
 
 namespace ssm {
 
@@ -17,32 +18,6 @@ struct RunConfig {
   uint64_t seed = 1;
   std::string device = "auto";        // auto | cpu | cuda (auto = cuda when a GPU is visible)
   std::string precision = "fp32";     // fp32 | bf16-mixed (GPU only)
-};
-
-struct DataSource {
-  std::string kind;                   // text | jsonl | tokens | bible | passkey
-  std::string path;                   // text: a file or a directory of .txt files (searched
-                                      // recursively); jsonl: a .jsonl file or a directory of them;
-                                      // tokens: an ssmlab token file (train/token_file.h);
-                                      // bible: the directory scripts/make_bible_corpus.sh writes
-  double weight = 1.0;                // share of training sequences drawn from this source
-  int64_t min_tokens = 0;             // passkey: prompt lengths are drawn in [min_tokens, seq_len · segments]
-  int64_t min_doc_tokens = 0;         // text/jsonl/tokens/bible: drop documents shorter than this
-                                      // (the paper drops documents under 4096 tokens)
-  std::string text_key = "text";      // jsonl: the field of each line that holds the document
-};
-
-struct DataConfig {
-  std::string tokenizer = "byte";     // byte | path to tokenizer.json / rwkv_vocab*.txt / a directory
-  std::vector<DataSource> sources;    // required, at least one
-  int64_t seq_len = 512;              // tokens per segment (what one forward/backward sees)
-  int64_t segments = 1;               // truncated BPTT: a sequence is seq_len · segments tokens,
-                                      // trained as consecutive segments with the state carried
-                                      // (detached) from one to the next (train/tbptt.h)
-  int64_t batch_size = 8;             // sequences per micro-batch (per process)
-  double valid_fraction = 0.02;       // share of each text source's documents held out
-  std::string cache_dir;              // tokenized-corpus cache; empty: $SSMLAB_CACHE_DIR, else
-                                      // $XDG_CACHE_HOME/ssmlab, else ~/.cache/ssmlab (train/corpus_cache.h)
 };
 
 struct OptimConfig {

@@ -15,7 +15,7 @@
 
 #include "core/dtype.h"             // defines: Device
 #include "models/language_model.h"  // defines: LanguageModel
-#include "train/dataset.h"          // defines: Batch
+#include "train/data/dataset.h"          // defines: Batch
 
 namespace ssm {
 

@@ -15,12 +15,12 @@
 #include "ops/backend.h"         // defines: has_backend
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard, matmul_precision_for_run
 #include "train/checkpoint.h"    // defines: save_checkpoint, load_checkpoint, load_trainer_state
-#include "train/dataset.h"       // defines: TrainingData, Batch
+#include "train/data/dataset.h"       // defines: TrainingData, Batch
 #include "train/optimizer.h"     // defines: AdamW, learning_rate
 #include "train/progress.h"      // defines: Progress
 #include "train/stop_signal.h"   // defines: StopSignalGuard
 #include "train/tbptt.h"         // defines: train_segments, evaluate_segments
-#include "train/tokenizer.h"     // defines: make_tokenizer
+#include "train/text/tokenizer.h"     // defines: make_tokenizer
 
 namespace ssm {
 namespace fs = std::filesystem;

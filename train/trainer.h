@@ -10,7 +10,7 @@
 // for bit.
 //
 // Data parallelism: `world` processes (TrainOptions::communicator) each run grad_accum
-// micro-batches of their own shard (train/dataset.h), scale their loss by 1 / (world ·
+// micro-batches of their own shard (train/data/dataset.h), scale their loss by 1 / (world ·
 // grad_accum), and sum gradients with the communicator; every process then takes the same
 // AdamW step. The result is one process with grad_accum · world micro-batches, up to the order
 // of float sums. Only rank 0 writes the run directory and prints.

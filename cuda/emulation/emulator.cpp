@@ -3,7 +3,7 @@
 //
 // Why: the CUDA backend must be correct before anyone has a GPU to run it on. The emulated build
 // compiles the very same cuda/*.cu files as host C++ (the headers in include/ stand in for the
-// CUDA ones) and the tests/test_cuda_*.cpp suites run against it, CUDA == CPU op by op.
+// CUDA ones) and the tests/cuda/test_cuda_*.cpp suites run against it, CUDA == CPU op by op.
 // How: a launch runs its blocks one after another. The threads of a block are user-level contexts
 // (ucontext) on one host thread: each runs until it reaches __syncthreads, a warp shuffle or its
 // end; a barrier releases its threads only when all of them (the block's, or the warp's 32 lanes)

@@ -28,7 +28,7 @@
 #pragma once
 
 #include "core/tensor.h"      // defines: Tensor
-#include "ops/scan/ssd.h"     // defines: ScanImpl
+#include "ops/scan/scan_impl.h"  // defines: ScanImpl
 
 namespace ssm::ops {
 

@@ -15,11 +15,10 @@
 // The D skip, dt softplus and the gated norm live in the model, not here.
 #pragma once
 
-#include "core/tensor.h"  // defines: Tensor
+#include "core/tensor.h"          // defines: Tensor
+#include "ops/scan/scan_impl.h"  // defines: ScanImpl
 
 namespace ssm::ops {
-
-enum class ScanImpl { recurrent, chunked };
 
 struct SsdResult {
   Tensor y;

@@ -1,0 +1,76 @@
+// cuda/scan/ssd_cuda.cuh — what the SSD files share: the indexing of one chunk, the chunked
+// algorithm's host entry points (cuda/scan/ssd_cuda_chunked.cu and its step 7,
+// cuda/scan/ssd_cuda_chunked_backward.cu) and the reductions of the per-head gradient partials
+// (cuda/scan/ssd_cuda_recurrent.cu). Raw contiguous device pointers in the layouts of ops/scan/ssd.h; h0, dhT
+// and dh0 may be null. T is float or double (states and accumulations in T). Included by .cu
+// files only.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/backend.h"  // defines: SsdShape
+
+namespace ssm::cuda {
+
+// Index helpers for the (B,T,H,P), (B,T,H) and (B,T,G,N) layouts (as the CPU's SsdLayout).
+struct SsdLayout {
+  int64_t L, H, P, G, N;
+  __device__ int64_t x(int64_t b, int64_t t, int64_t h) const { return ((b * L + t) * H + h) * P; }
+  __device__ int64_t dt(int64_t b, int64_t t, int64_t h) const { return (b * L + t) * H + h; }
+  __device__ int64_t bc(int64_t b, int64_t t, int64_t g) const { return ((b * L + t) * G + g) * N; }
+  __device__ int64_t head_row(int64_t b, int64_t t, int64_t h) const { return ((b * L + t) * H + h) * N; }
+};
+
+// Block (b, h, c) of the grid-stride loop over B·H·nc.
+struct SsdChunk {
+  int64_t b, h, c, g, t0, len, bh, bhc;
+};
+__device__ inline SsdChunk ssd_chunk_id(const SsdShape& s, int64_t Q, int64_t nc, int64_t bhc) {
+  SsdChunk id;
+  id.bhc = bhc;
+  id.c = bhc % nc;
+  id.bh = bhc / nc;
+  id.b = id.bh / s.heads;
+  id.h = id.bh % s.heads;
+  id.g = id.h / (s.heads / s.groups);
+  id.t0 = id.c * Q;
+  id.len = min(Q, s.seqlen - id.t0);
+  return id;
+}
+
+// Loads Δ_j and a_j = Δ_j·A_h of the chunk into shared memory (then a barrier).
+template <typename T>
+__device__ inline void load_decays(const SsdLayout& lay, const SsdChunk& id, const T* dt, const T* A, T* delta, T* a) {
+  for (int64_t j = threadIdx.x; j < id.len; j += blockDim.x) {
+    delta[j] = dt[lay.dt(id.b, id.t0 + j, id.h)];
+    a[j] = delta[j] * A[id.h];
+  }
+  __syncthreads();
+}
+
+template <typename T>
+void ssd_chunked_forward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
+                         const T* Cm, const T* h0, T* y, T* hT);
+template <typename T>
+void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
+                          const T* Cm, const T* h0, const T* dy, const T* dhT, T* dx, T* ddt, T* dA, T* dB, T* dC,
+                          T* dh0);
+
+// Step 7 of the chunked backward (cuda/scan/ssd_cuda_chunked_backward.cu): every chunk's own
+// gradients, given cb, the chunk-start states and the gradients of the chunk-end states. Writes
+// dx and ddt, the per-head partials dBh, dCh (B,T,H,N) and dA_parts (B,H,nc).
+template <typename T>
+void ssd_chunk_gradients(const SsdShape& s, int64_t Q, int64_t nc, const T* x, const T* dt, const T* A, const T* Bm,
+                         const T* Cm, const T* dy, const T* cb, const T* states, const T* dstates, T* dx, T* ddt,
+                         T* dBh, T* dCh, T* dA_parts);
+
+// Heads of a group share B and C, so the backward kernels write per-head partials dBh, dCh
+// (B,T,H,N) and these add them per group in head order: dB, dC (B,T,G,N).
+template <typename T>
+void ssd_sum_group_grads(const SsdShape& s, const T* dBh, const T* dCh, T* dB, T* dC);
+// dA[h] = Σ_k parts[k·H·per + h·per + j] over k < outer, j < per: the per-(batch[, chunk]) dA
+// partials (outer = B, per = chunks or 1) added in a fixed order.
+template <typename T>
+void ssd_sum_dA(const T* parts, int64_t outer, int64_t H, int64_t per, T* dA);
+
+}  // namespace ssm::cuda

@@ -1,0 +1,171 @@
+// ops/cpu/norms.cpp — CPU reference kernels for RMSNorm, Mamba-2's gated RMSNorm and LayerNorm,
+// forward and backward. Row-wise loops (per group of a row for the gated norm); statistics and the
+// weight/bias gradient sums accumulate in double.
+#include <cmath>
+#include <vector>
+
+#include "ops/cpu/cpu_backend.h"
+
+namespace ssm {
+namespace {
+
+int64_t last_dim(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
+int64_t rows_of(const Tensor& t) { return t.numel() / std::max<int64_t>(last_dim(t), 1); }
+template <typename T>
+double sigmoid(T v) { return 1.0 / (1.0 + std::exp(-static_cast<double>(v))); }
+
+}  // namespace
+
+// ---- RMSNorm: y = x·r·w, r = (mean x² + eps)^-1/2 -------------------------------------------------
+void CpuBackend::rms_norm_forward(const Tensor& x, const Tensor& w, double eps, const Tensor& y, const Tensor& rstd) {
+  const int64_t R = rows_of(x), C = last_dim(x);
+  dispatch_floating(x.dtype(), "rms_norm", [&]<typename T>() {
+    const T *px = x.data<T>(), *pw = w.data<T>();
+    T *py = y.data<T>(), *pr = rstd.data<T>();
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
+    for (int64_t r = 0; r < R; ++r) {
+      double ms = 0;
+      for (int64_t c = 0; c < C; ++c) ms += static_cast<double>(px[r * C + c]) * px[r * C + c];
+      const double inv = 1.0 / std::sqrt(ms / C + eps);
+      pr[r] = static_cast<T>(inv);
+      for (int64_t c = 0; c < C; ++c) py[r * C + c] = static_cast<T>(px[r * C + c] * inv * pw[c]);
+    }
+  });
+}
+
+// dx = r·(w⊙dy) - (r³/C)·x·Σ(w⊙dy⊙x);  dw = Σ_rows dy⊙x·r
+void CpuBackend::rms_norm_backward(const Tensor& x, const Tensor& w, const Tensor& rstd, const Tensor& dy,
+                                   const Tensor& dx, const Tensor& dw) {
+  const int64_t R = rows_of(x), C = last_dim(x);
+  dispatch_floating(x.dtype(), "rms_norm_backward", [&]<typename T>() {
+    const T *px = x.data<T>(), *pw = w.data<T>(), *pr = rstd.data<T>(), *pdy = dy.data<T>();
+    T *pdx = dx.data<T>(), *pdw = dw.data<T>();
+    std::vector<double> dw_acc(C, 0.0);
+    for (int64_t r = 0; r < R; ++r) {
+      const double inv = pr[r];
+      double dot = 0;
+      for (int64_t c = 0; c < C; ++c) dot += static_cast<double>(pw[c]) * pdy[r * C + c] * px[r * C + c];
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = r * C + c;
+        pdx[i] = static_cast<T>(inv * pw[c] * pdy[i] - inv * inv * inv / C * px[i] * dot);
+        dw_acc[c] += static_cast<double>(pdy[i]) * px[i] * inv;
+      }
+    }
+    for (int64_t c = 0; c < C; ++c) pdw[c] = static_cast<T>(dw_acc[c]);
+  });
+}
+
+// ---- gated RMSNorm (Mamba-2): y = RMSNorm(x ⊙ silu(z)) per group of `group` channels -----------
+void CpuBackend::gated_rms_norm_forward(const Tensor& x, const Tensor& z, const Tensor& w, double eps, int64_t group,
+                                        const Tensor& y, const Tensor& rstd) {
+  const int64_t R = rows_of(x), C = last_dim(x), NG = C / group;
+  dispatch_floating(x.dtype(), "gated_rms_norm", [&]<typename T>() {
+    const T *px = x.data<T>(), *pz = z.data<T>(), *pw = w.data<T>();
+    T *py = y.data<T>(), *pr = rstd.data<T>();
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
+    for (int64_t r = 0; r < R; ++r) {
+      for (int64_t k = 0; k < NG; ++k) {
+        double ms = 0;
+        for (int64_t c = k * group; c < (k + 1) * group; ++c) {
+          const double g = px[r * C + c] * pz[r * C + c] * sigmoid(pz[r * C + c]);
+          ms += g * g;
+        }
+        const double inv = 1.0 / std::sqrt(ms / group + eps);
+        pr[r * NG + k] = static_cast<T>(inv);
+        for (int64_t c = k * group; c < (k + 1) * group; ++c) {
+          const double g = px[r * C + c] * pz[r * C + c] * sigmoid(pz[r * C + c]);
+          py[r * C + c] = static_cast<T>(g * inv * pw[c]);
+        }
+      }
+    }
+  });
+}
+
+// With u = x⊙silu(z): du as in rms_norm_backward per group; dx = du⊙silu(z), dz = du⊙x⊙silu'(z).
+void CpuBackend::gated_rms_norm_backward(const Tensor& x, const Tensor& z, const Tensor& w, const Tensor& rstd,
+                                         int64_t group, const Tensor& dy, const Tensor& dx, const Tensor& dz,
+                                         const Tensor& dw) {
+  const int64_t R = rows_of(x), C = last_dim(x), NG = C / group;
+  dispatch_floating(x.dtype(), "gated_rms_norm_backward", [&]<typename T>() {
+    const T *px = x.data<T>(), *pz = z.data<T>(), *pw = w.data<T>(), *pr = rstd.data<T>(), *pdy = dy.data<T>();
+    T *pdx = dx.data<T>(), *pdz = dz.data<T>(), *pdw = dw.data<T>();
+    std::vector<double> dw_acc(C, 0.0);
+    for (int64_t r = 0; r < R; ++r) {
+      for (int64_t k = 0; k < NG; ++k) {
+        const double inv = pr[r * NG + k];
+        double dot = 0;
+        for (int64_t c = k * group; c < (k + 1) * group; ++c) {
+          const int64_t i = r * C + c;
+          dot += static_cast<double>(pw[c]) * pdy[i] * (px[i] * pz[i] * sigmoid(pz[i]));
+        }
+        for (int64_t c = k * group; c < (k + 1) * group; ++c) {
+          const int64_t i = r * C + c;
+          const double sg = sigmoid(pz[i]), silu = pz[i] * sg;
+          const double u = px[i] * silu;
+          const double du = inv * pw[c] * pdy[i] - inv * inv * inv / group * u * dot;
+          pdx[i] = static_cast<T>(du * silu);
+          pdz[i] = static_cast<T>(du * px[i] * sg * (1.0 + pz[i] * (1.0 - sg)));
+          dw_acc[c] += static_cast<double>(pdy[i]) * u * inv;
+        }
+      }
+    }
+    for (int64_t c = 0; c < C; ++c) pdw[c] = static_cast<T>(dw_acc[c]);
+  });
+}
+
+// ---- LayerNorm: y = (x-μ)·r·w + b ---------------------------------------------------------------
+void CpuBackend::layer_norm_forward(const Tensor& x, const Tensor& w, const Tensor& b, double eps, const Tensor& y,
+                                    const Tensor& mean, const Tensor& rstd) {
+  const int64_t R = rows_of(x), C = last_dim(x);
+  dispatch_floating(x.dtype(), "layer_norm", [&]<typename T>() {
+    const T *px = x.data<T>(), *pw = w.data<T>(), *pb = b.data<T>();
+    T *py = y.data<T>(), *pm = mean.data<T>(), *pr = rstd.data<T>();
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
+    for (int64_t r = 0; r < R; ++r) {
+      double mu = 0, var = 0;
+      for (int64_t c = 0; c < C; ++c) mu += px[r * C + c];
+      mu /= C;
+      for (int64_t c = 0; c < C; ++c) var += (px[r * C + c] - mu) * (px[r * C + c] - mu);
+      const double inv = 1.0 / std::sqrt(var / C + eps);
+      pm[r] = static_cast<T>(mu);
+      pr[r] = static_cast<T>(inv);
+      for (int64_t c = 0; c < C; ++c) py[r * C + c] = static_cast<T>((px[r * C + c] - mu) * inv * pw[c] + pb[c]);
+    }
+  });
+}
+
+// x̂ = (x-μ)r, g = w⊙dy:  dx = r·(g - mean(g) - x̂·mean(g⊙x̂));  dw = Σ dy⊙x̂;  db = Σ dy
+void CpuBackend::layer_norm_backward(const Tensor& x, const Tensor& w, const Tensor& mean, const Tensor& rstd,
+                                     const Tensor& dy, const Tensor& dx, const Tensor& dw, const Tensor& db) {
+  const int64_t R = rows_of(x), C = last_dim(x);
+  dispatch_floating(x.dtype(), "layer_norm_backward", [&]<typename T>() {
+    const T *px = x.data<T>(), *pw = w.data<T>(), *pm = mean.data<T>(), *pr = rstd.data<T>(), *pdy = dy.data<T>();
+    T *pdx = dx.data<T>(), *pdw = dw.data<T>(), *pdb = db.data<T>();
+    std::vector<double> dw_acc(C, 0.0), db_acc(C, 0.0);
+    for (int64_t r = 0; r < R; ++r) {
+      double mg = 0, mgx = 0;
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = r * C + c;
+        const double xh = (px[i] - pm[r]) * static_cast<double>(pr[r]);
+        const double g = static_cast<double>(pw[c]) * pdy[i];
+        mg += g;
+        mgx += g * xh;
+        dw_acc[c] += pdy[i] * xh;
+        db_acc[c] += pdy[i];
+      }
+      mg /= C;
+      mgx /= C;
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t i = r * C + c;
+        const double xh = (px[i] - pm[r]) * static_cast<double>(pr[r]);
+        pdx[i] = static_cast<T>(pr[r] * (pw[c] * pdy[i] - mg - xh * mgx));
+      }
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      pdw[c] = static_cast<T>(dw_acc[c]);
+      pdb[c] = static_cast<T>(db_acc[c]);
+    }
+  });
+}
+
+}  // namespace ssm

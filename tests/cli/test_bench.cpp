@@ -1,0 +1,69 @@
+// tests/cli/test_bench.cpp — `ssmlab bench` from the command line: the CPU run of every benchmark on
+// tiny sizes (table and JSON), the clear exit without a GPU, and bad options.
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/support/cuda_testing.h"  // defines: cuda_available
+#include "tests/support/cli_runner.h"
+#include "tests/support/testing.h"
+
+namespace fs = std::filesystem;
+using ssm::testing::run_ssmlab;
+using ssm::testing::RunResult;
+using ssm::testing::slurp;
+
+namespace {
+
+const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_bench";
+
+RunResult run(const std::string& args) { return run_ssmlab(args, kWork); }
+
+void check_user_error(const std::string& args, const std::string& needle) {
+  ssm::testing::check_user_error(args, needle, kWork);
+}
+
+}  // namespace
+
+TEST_CASE("ssmlab bench --device cpu --preset tiny runs every benchmark and writes JSON") {
+  const fs::path json = kWork / "bench.json";
+  fs::remove(json);
+  RunResult r = run("bench --device cpu --preset tiny --repeats 1 --warmup 0 --json " + json.string());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  for (const char* row : {"gemm f32 (strict fp32)", "ssd chunked forward", "ssd chunked backward", "ssd decode step",
+                          "selective scan forward", "selective scan backward", "gla forward", "gla backward",
+                          "rms_norm forward", "rms_norm backward", "softmax forward", "cross_entropy forward",
+                          "cross_entropy backward", "train step: demo model", "train step: mamba2 (scaled down), 2K",
+                          "train step: mamba2 (scaled down), 8K"}) {
+    CHECK_MESSAGE(r.out.find(row) != std::string::npos, row);
+  }
+  std::ifstream in(json);
+  const nlohmann::json report = nlohmann::json::parse(in);
+  CHECK(report["preset"] == "tiny");
+  CHECK(report["kernels"].size() == 13);
+  CHECK(report["train"].size() == 3);
+  for (const auto& row : report["train"]) CHECK(row["tokens_per_s"].get<double>() > 0);
+}
+
+TEST_CASE("ssmlab bench --filter and --only pick benchmarks") {
+  RunResult r = run("bench --device cpu --preset tiny --only kernels --filter ssd --repeats 1 --warmup 0");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("ssd chunked forward") != std::string::npos);
+  CHECK(r.out.find("gemm") == std::string::npos);
+  CHECK(r.out.find("train step") == std::string::npos);
+}
+
+TEST_CASE("ssmlab bench without a GPU says so and exits 2" * doctest::skip(ssm::testing::cuda_available())) {
+  check_user_error("bench", "no CUDA GPU is visible");
+  check_user_error("bench --device cuda --preset tiny", "--device cpu");
+}
+
+TEST_CASE("ssmlab bench: bad options are clear errors") {
+  check_user_error("bench --device cpu --preset huge", "unknown --preset 'huge' (allowed: full, small, tiny)");
+  check_user_error("bench --device tpu", "unknown --device 'tpu'");
+  check_user_error("bench --device cpu --precision bf16", "needs --device cuda");
+  check_user_error("bench --device cpu --only everything", "unknown --only");
+}

@@ -1,0 +1,174 @@
+// tests/cli/test_cli_eval.cpp — the evaluation front doors end to end on a tiny trained checkpoint:
+// `ssmlab passkey`, `ppl`, `states` and `capacity` (with each mitigation), the files they write and
+// the numbers in capacity's report.md; --help documents the mitigations' formulas; bad inputs give
+// one line on stderr and exit code 2.
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/support/cli_runner.h"
+#include "tests/support/testing.h"
+
+namespace fs = std::filesystem;
+using ssm::testing::count_lines;
+using ssm::testing::run_ssmlab;
+using ssm::testing::RunResult;
+using ssm::testing::slurp;
+
+namespace {
+
+const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_cli_eval";
+
+RunResult run(const std::string& args) { return run_ssmlab(args, kWork); }
+
+// A tiny Mamba-2 trained for a few steps (seq_len 64), made once per test run.
+std::string checkpoint() {
+  static const std::string ckpt = [] {
+    fs::remove_all(kWork);
+    ssm::testing::write_tiny_corpus(kWork / "corpus", "In the beginning was the word, and the word was with the text. ",
+                                    200);
+    std::ofstream(kWork / "tiny.yaml")
+        << "model: {d_model: 16, n_layer: 2, d_state: 8, headdim: 8, chunk_size: 16}\n"
+           "data:\n  seq_len: 64\n  batch_size: 2\n  sources:\n    - {kind: text, path: "
+        << (kWork / "corpus").string() << "}\ntrain: {steps: 3, eval_every: 0, ckpt_every: 10}\n";
+    const RunResult r = run("train " + (kWork / "tiny.yaml").string() + " --run-dir " + (kWork / "run").string() +
+                            " --quiet");
+    REQUIRE(r.exit_code == 0);
+    return (kWork / "run" / "ckpt").string();
+  }();
+  return ckpt;
+}
+
+void check_ok(const RunResult& r, const std::string& what) {
+  INFO(what << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 0);
+}
+
+void check_user_error(const std::string& args, const std::string& needle) {
+  ssm::testing::check_user_error(args, needle, kWork);
+}
+
+}  // namespace
+
+TEST_CASE("ssmlab passkey: the grid, its files and table, with and without mitigations") {
+  const std::string model = checkpoint(), out = (kWork / "pk").string();
+  const RunResult r = run("passkey --model " + model + " --lengths 256,320 --samples 4 --depth-bins 2 --last-r 128 "
+                          "--out " + out);
+  check_ok(r, "passkey");
+  CHECK(r.out.find("length  accuracy  last 128") != std::string::npos);
+  CHECK(count_lines(slurp(out + "/passkey_samples.csv")) == 1 + 8);
+  CHECK(count_lines(slurp(out + "/passkey_accuracy.csv")) == 1 + 2);
+  for (const char* f : {"passkey_heatmap.svg", "passkey_last_r.svg", "passkey.json"}) CHECK(fs::exists(out + "/" + f));
+  const nlohmann::json j = nlohmann::json::parse(slurp(out + "/passkey.json"));
+  CHECK(j["lengths"] == nlohmann::json({256, 320}));
+  CHECK(j["grid_depth_bins_by_length"].size() == 2);
+  check_ok(run("passkey --model " + model + " --lengths 256 --samples 2 --rri --state-norm --quiet --out " + out),
+           "passkey --rri --state-norm");
+  check_ok(run("passkey --model " + model + " --lengths 256 --samples 2 --window 128 --delta-scale 0.5 --quiet --out " +
+               out),
+           "passkey --window --delta-scale");
+}
+
+TEST_CASE("ssmlab ppl: loss by position on a prompt or a corpus, with the collapse verdict") {
+  const std::string model = checkpoint(), out = (kWork / "ppl").string();
+  const RunResult r = run("ppl --model " + model + " --prompt newlines --length 2K --bucket 64 --out " + out);
+  check_ok(r, "ppl --prompt newlines");
+  CHECK(r.out.find("state collapse: ") != std::string::npos);
+  CHECK(r.out.find("1 sequence(s) of 2048 tokens") != std::string::npos);
+  CHECK(count_lines(slurp(out + "/position_loss.csv")) == 1 + 32);  // 2047 predictions in buckets of 64
+  const nlohmann::json j = nlohmann::json::parse(slurp(out + "/position_loss.json"));
+  CHECK(j["train_length"] == 64);
+  CHECK(r.out.find(j["verdict"].get<std::string>()) != std::string::npos);
+  CHECK(fs::exists(out + "/position_loss.svg"));
+
+  std::ofstream(kWork / "docs.jsonl") << "{\"text\": \"" << std::string(700, 'a') << "\"}\n{\"text\": \""
+                                      << std::string(900, 'b') << "\"}\n";
+  const RunResult c = run("ppl --model " + model + " --data " + (kWork / "docs.jsonl").string() +
+                          " --length 512 --docs 2 --window 64 --out " + out);
+  check_ok(c, "ppl --data jsonl --window");
+  CHECK(c.out.find("2 sequence(s) of 512 tokens") != std::string::npos);
+  CHECK(c.out.find("mitigations: window 64") != std::string::npos);
+  check_ok(run("ppl --model " + model + " --length 1K --docs 1 --state-norm --norm-reference document --quiet --out " +
+               out),
+           "ppl on held-out documents with the state norm");
+}
+
+TEST_CASE("ssmlab states: per-layer, per-head files for the selection") {
+  const std::string model = checkpoint(), out = (kWork / "states").string();
+  const RunResult r = run("states --model " + model + " --length 512 --layers 1 --heads 0:1 --delta-scale 0.5 --out " +
+                          out);
+  check_ok(r, "states");
+  CHECK(r.out.find("1 layer(s) x 2 head(s)") != std::string::npos);
+  CHECK(count_lines(slurp(out + "/state_moments.csv")) == 1 + 4 * 2);  // readings at 128..512
+  for (const char* f : {"retention.csv", "inputs.csv", "outliers.csv", "histograms.csv", "states.json",
+                        "L1_state_mean.svg", "L1_state_variance.svg", "L1_state_norm.svg", "L1_retention.svg",
+                        "L1_first_token_retention.svg", "L1_dt.svg", "L1_B.svg", "L1_x.svg", "L1_histogram.svg"}) {
+    CHECK_MESSAGE(fs::exists(out + "/" + f), f);
+  }
+  CHECK_FALSE(fs::exists(out + "/L0_state_mean.svg"));
+}
+
+TEST_CASE("ssmlab capacity: a complete report whose report.md carries the numbers") {
+  const std::string model = checkpoint(), out = (kWork / "cap").string();
+  const RunResult r = run("capacity --model " + model + " --max-length 512 --samples 2 --length 1K --docs 2 "
+                          "--state-norm --out " + out);
+  check_ok(r, "capacity --state-norm");
+  CHECK(r.out.find("T_forget verdict") != std::string::npos);
+  const std::string md = slurp(out + "/report.md");
+  const nlohmann::json summary = nlohmann::json::parse(slurp(out + "/summary.json"));
+  REQUIRE(summary["arms"].size() == 2);
+  for (const auto& arm : summary["arms"]) {
+    CHECK(md.find(arm["recall_verdict"].get<std::string>()) != std::string::npos);
+    CHECK(md.find(arm["loss"]["verdict"].get<std::string>()) != std::string::npos);
+    for (const char* f : {"passkey_heatmap.svg", "position_loss.csv", "state_moments.csv", "L0_state_norm.svg"}) {
+      CHECK(fs::exists(out + "/" + arm["name"].get<std::string>() + "/" + f));
+    }
+  }
+  CHECK(summary["arms"][1]["mitigations"] == "state norm (every 128 tokens)");
+  CHECK(md.find("Training length: **64** tokens") != std::string::npos);
+  for (const char* f : {"comparison.csv", "passkey_accuracy.svg", "position_loss.svg", "state_norm.svg",
+                        "first_token_retention.svg"}) {
+    CHECK_MESSAGE(fs::exists(out + "/" + f), f);
+  }
+}
+
+TEST_CASE("--help documents each mitigation with its formula") {
+  for (const char* cmd : {"passkey", "ppl", "states", "capacity"}) {
+    const RunResult r = run(std::string(cmd) + " --help");
+    CHECK(r.exit_code == 0);
+    CHECK(r.out.find("h_t = λ·α_t·h_{t-1} + γ·B̄_t·x_t") != std::string::npos);
+    CHECK(r.out.find("0.9999,0.75") != std::string::npos);
+    CHECK(r.out.find("Δ_t <- C·Δ_t") != std::string::npos);
+    CHECK(r.out.find("h_t - α_{t-R+1:t}·h_{t-R}") != std::string::npos);
+    CHECK(r.out.find("h <- h·τ/‖h‖_F where ‖h‖_F > τ") != std::string::npos);
+  }
+}
+
+TEST_CASE("bad inputs to the evaluation commands: one line on stderr and exit code 2") {
+  const std::string m = "--model " + checkpoint();
+  std::ofstream(kWork / "bad.jsonl") << "{\"text\": \"fine\"}\n{broken\n";
+  check_user_error("ppl --prompt newlines", "--model DIR is required");
+  check_user_error("passkey " + m + " --rri 1.5,0.5", "--rri");
+  check_user_error("passkey " + m + " --rri abc", "--rri: expected LAMBDA,GAMMA");
+  check_user_error("ppl " + m + " --delta-scale 0", "--delta-scale");
+  check_user_error("ppl " + m + " --window 1X", "--window");
+  check_user_error("ppl " + m + " --state-norm --window 64", "do not combine");
+  check_user_error("passkey " + m + " --lengths 1K:", "--lengths");
+  check_user_error("passkey " + m + " --lengths 100", "too short");
+  check_user_error("passkey " + m + " --bos", "no BOS");
+  check_user_error("passkey " + m + " --samples x", "--samples");
+  check_user_error("states " + m + " --layers 7", "--layers: layer 7 does not exist");
+  check_user_error("states " + m + " --heads x", "--heads");
+  check_user_error("states " + m + " --docs 2", "--docs must be 1");
+  check_user_error("ppl " + m + " --prompt lines", "allowed: newlines, capital");
+  check_user_error("ppl " + m + " --data " + (kWork / "missing").string(), "does not exist");
+  check_user_error("ppl " + m + " --data " + (kWork / "bad.jsonl").string(), "line 2");
+  check_user_error("ppl " + m + " --data x --prompt newlines", "exclude each other");
+  check_user_error("ppl " + m + " --state-norm --norm-reference " + (kWork / "missing").string(), "does not exist");
+  check_user_error("capacity " + m + " --start-length 300 --max-length 200", "--max-length");
+  check_user_error("capacity " + m + " --frobnicate", "unknown option '--frobnicate'");
+  check_user_error("passkey " + m + " extra", "no positional arguments");
+}

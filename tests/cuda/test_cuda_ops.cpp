@@ -1,0 +1,247 @@
+// tests/cuda/test_cuda_ops.cpp — every non-scan op on CUDA against the CPU reference, forward and every
+// gradient, in f64 and f32, on awkward sizes (37, 67, 1003: no multiple of a block size):
+// copies and casts, the unary and broadcasting binary ops, reductions, matmul/linear (f64, strict
+// f32, TF32, bf16-mixed and bf16 tensors), softmax, cross-entropy, embedding, the norms, the
+// causal conv, and the AdamW step. Skipped without a GPU (see tests/support/cuda_testing.h).
+#include "autograd/grad_mode.h"  // defines: NoGradGuard
+#include "tests/support/cuda_testing.h"        // defines: check_cuda_matches_cpu, cuda_available, rand_leaf, host
+#include "ops/backend.h"         // defines: backend_for
+#include "ops/ops.h"              // defines: the op API
+#include "ops/precision.h"       // defines: MatmulPrecisionGuard
+
+using namespace ssm;
+using namespace ssm::testing;
+using Inputs = std::vector<Tensor>;
+
+SSM_CUDA_AVAILABILITY_TEST()
+
+#define CUDA_TEST(name) TEST_CASE(name* doctest::skip(!cuda_available()))
+
+CUDA_TEST("copies, views and casts") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    SUBCASE(dtype_name(dt)) {
+      Tensor x = rand_leaf({5, 37, 67}, 1, dt);
+      check_cuda_matches_cpu("transpose + contiguous", [](const Inputs& in) {
+        return Inputs{ops::contiguous(ops::transpose(in[0], 0, 2))};
+      }, {x}, 0.0);
+      check_cuda_matches_cpu("slice, concat, split", [](const Inputs& in) {
+        Tensor a = ops::slice(in[0], 1, 3, 30);
+        Tensor b = ops::slice(in[0], 2, 1, 66);
+        return Inputs{ops::concat({a, ops::slice(in[0], 1, 0, 3)}, 1), ops::contiguous(b),
+                      ops::split(in[0], {10, 57}, 2)[1] * 2.0};
+      }, {x}, 0.0);
+      check_cuda_matches_cpu("cast to the other float type and back", [dt](const Inputs& in) {
+        const Dtype other = dt == Dtype::f64 ? Dtype::f32 : Dtype::f64;
+        return Inputs{ops::cast(ops::cast(ops::transpose(in[0], 1, 2), other), dt)};
+      }, {x}, tol_for(dt, 1e-7));
+    }
+  }
+  SUBCASE("bf16 round trip rounds like the CPU, i64 -> f32") {
+    Tensor x = Tensor::randn({37, 67}, 2, Dtype::f32);
+    Tensor cpu = x.to(Dtype::bf16).to(Dtype::f32);
+    Tensor gpu = ops::cast(ops::cast(x.to(Device::cuda()), Dtype::bf16), Dtype::f32);
+    CHECK(host(gpu).to_vector<float>() == cpu.to_vector<float>());
+    Tensor ids = Tensor::from_vector<int64_t>({3, -7, 1000001, 0}, {4});
+    CHECK(host(ops::cast(ids.to(Device::cuda()), Dtype::f32)).to_vector<float>() == ids.to(Dtype::f32).to_vector<float>());
+  }
+}
+
+CUDA_TEST("unary ops and their gradients") {
+  const std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>> ops_list = {
+      {"neg", [](const Tensor& x) { return ops::neg(x); }},
+      {"exp", [](const Tensor& x) { return ops::exp(x); }},
+      {"log", [](const Tensor& x) { return ops::log(ops::add_scalar(ops::square(x), 0.5)); }},
+      {"sqrt", [](const Tensor& x) { return ops::sqrt(ops::add_scalar(ops::square(x), 0.5)); }},
+      {"square", [](const Tensor& x) { return ops::square(x); }},
+      {"sigmoid", [](const Tensor& x) { return ops::sigmoid(x); }},
+      {"silu", [](const Tensor& x) { return ops::silu(x); }},
+      {"softplus", [](const Tensor& x) { return ops::softplus(x * 12.0); }},  // crosses the threshold 20
+      {"relu", [](const Tensor& x) { return ops::relu(x); }},
+      {"tanh", [](const Tensor& x) { return ops::tanh(x); }},
+      {"add_scalar", [](const Tensor& x) { return ops::add_scalar(x, 0.75); }},
+      {"mul_scalar", [](const Tensor& x) { return ops::mul_scalar(x, -1.25); }},
+  };
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    for (const auto& [name, f] : ops_list) {
+      Tensor x = rand_leaf({37, 67}, 3, dt);
+      check_cuda_matches_cpu(std::string(name) + " " + dtype_name(dt) + " (37, 67)",
+                             [f = f](const Inputs& in) { return Inputs{f(in[0])}; }, {x}, tol_for(dt, 1e-6));
+      // A strided input (a transposed view) goes through the strided path of the kernel.
+      check_cuda_matches_cpu(std::string(name) + " on a transposed view",
+                             [f = f](const Inputs& in) { return Inputs{f(ops::transpose(in[0], 0, 1))}; }, {x},
+                             tol_for(dt, 1e-6));
+    }
+  }
+}
+
+CUDA_TEST("broadcasting binary ops and the sums of their gradients") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    Tensor a = rand_leaf({3, 37, 1, 67}, 4, dt);
+    Tensor b = rand_leaf({5, 67}, 5, dt, 1.0, 3.0);  // away from 0 for div
+    check_cuda_matches_cpu(std::string("add sub mul div (3,37,1,67) o (5,67) ") + dtype_name(dt),
+                           [](const Inputs& in) {
+                             return Inputs{in[0] + in[1], in[0] - in[1], in[0] * in[1], in[0] / in[1]};
+                           }, {a, b}, tol_for(dt, 1e-6));
+  }
+}
+
+CUDA_TEST("elementwise ops on bf16 tensors compute in f32 and round once") {
+  Tensor a = Tensor::randn({37, 67}, 6, Dtype::f32), b = Tensor::randn({67}, 7, Dtype::f32);
+  // Reference: the CPU in f32 on the same bf16-rounded inputs, rounded to bf16 at the end.
+  Tensor a16 = a.to(Dtype::bf16).to(Dtype::f32), b16 = b.to(Dtype::bf16).to(Dtype::f32);
+  Tensor ref = (ops::silu(a16) * b16 + 1.0).to(Dtype::bf16).to(Dtype::f32);
+  Tensor ga = ops::cast(a.to(Device::cuda()), Dtype::bf16), gb = ops::cast(b.to(Device::cuda()), Dtype::bf16);
+  Tensor out = ops::add_scalar(ops::mul(ops::silu(ga), gb), 1.0);
+  CHECK(out.dtype() == Dtype::bf16);
+  CHECK_CLOSE("bf16 silu(a)·b + 1", host(ops::cast(out, Dtype::f32)), ref, 1e-2);
+}
+
+CUDA_TEST("reductions: sum, mean, max, cumsum") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    Tensor x = rand_leaf({7, 37, 67}, 8, dt);
+    check_cuda_matches_cpu(std::string("sum/mean over dims ") + dtype_name(dt), [](const Inputs& in) {
+      return Inputs{ops::sum(in[0], {0}), ops::sum(in[0], {1}, true), ops::mean(in[0], {0, 2}), ops::sum_all(in[0]),
+                    ops::sum(ops::transpose(in[0], 0, 2), {2})};
+    }, {x}, tol_for(dt, 1e-6));
+    Tensor big = rand_leaf({100003}, 9, dt);  // a long reduction: split into segments
+    check_cuda_matches_cpu("sum_all of 100003 values", [](const Inputs& in) { return Inputs{ops::sum_all(in[0])}; },
+                           {big}, tol_for(dt, 1e-6));
+    check_cuda_matches_cpu(std::string("max over each dim ") + dtype_name(dt), [](const Inputs& in) {
+      return Inputs{ops::max(in[0], 0), ops::max(in[0], 1, true), ops::max(in[0], -1)};
+    }, {x}, tol_for(dt, 1e-6));
+    check_cuda_matches_cpu(std::string("cumsum both ways ") + dtype_name(dt), [](const Inputs& in) {
+      return Inputs{ops::cumsum(in[0], 1), ops::cumsum(in[0], 2, true), ops::cumsum(in[0], 0)};
+    }, {x}, tol_for(dt, 1e-6));
+  }
+}
+
+CUDA_TEST("matmul and linear: f64 and strict f32 against OpenBLAS") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    Tensor a = rand_leaf({37, 67}, 10, dt), b = rand_leaf({67, 29}, 11, dt);
+    Tensor ab = rand_leaf({3, 1, 37, 67}, 12, dt), bb = rand_leaf({5, 67, 29}, 13, dt);
+    Tensor w = rand_leaf({29, 67}, 14, dt), bias = rand_leaf({29}, 15, dt);
+    const double tol = tol_for(dt, 1e-5);
+    check_cuda_matches_cpu(std::string("(37,67)@(67,29) and transposed operands ") + dtype_name(dt),
+                           [](const Inputs& in) {
+                             return Inputs{ops::matmul(in[0], in[1]),
+                                           ops::matmul(ops::transpose(in[1], 0, 1), ops::transpose(in[0], 0, 1))};
+                           }, {a, b}, tol);
+    check_cuda_matches_cpu(std::string("batched with broadcast (3,1,37,67)@(5,67,29) ") + dtype_name(dt),
+                           [](const Inputs& in) { return Inputs{ops::matmul(in[0], in[1])}; }, {ab, bb}, tol);
+    check_cuda_matches_cpu(std::string("linear (2,37,67)·(29,67)ᵀ + bias ") + dtype_name(dt), [](const Inputs& in) {
+      return Inputs{ops::linear(ops::reshape(in[0], {1, 37, 67}), in[1], in[2])};
+    }, {a, w, bias}, tol);
+  }
+  SUBCASE("an empty inner dim gives zeros") {
+    Tensor a = Tensor::zeros({3, 0}, Dtype::f32, Device::cuda()), b = Tensor::zeros({0, 4}, Dtype::f32, Device::cuda());
+    const std::vector<float> c = host(ops::matmul(a, b)).to_vector<float>();
+    CHECK(c == std::vector<float>(12, 0.0f));
+  }
+}
+
+CUDA_TEST("matmul precision: TF32 and bf16-mixed stay close to f32; bf16 tensors") {
+  Tensor a = Tensor::randn({37, 67}, 16, Dtype::f32), b = Tensor::randn({67, 29}, 17, Dtype::f32);
+  Tensor ref = ops::matmul(a, b);
+  Tensor ga = a.to(Device::cuda()), gb = b.to(Device::cuda());
+  {
+    ops::MatmulPrecisionGuard guard(ops::MatmulPrecision::tf32);
+    CHECK_CLOSE("tf32 matmul", host(ops::matmul(ga, gb)), ref, 5e-3);
+  }
+  {
+    ops::MatmulPrecisionGuard guard(ops::MatmulPrecision::bf16);
+    Tensor out = ops::matmul(ga, gb);
+    CHECK(out.dtype() == Dtype::f32);
+    CHECK_CLOSE("bf16-mixed matmul", host(out), ref, 2e-2);
+    // Exactly the f32 product of the bf16-rounded operands, up to f32 summation order.
+    Tensor ref16 = ops::matmul(a.to(Dtype::bf16).to(Dtype::f32), b.to(Dtype::bf16).to(Dtype::f32));
+    CHECK_CLOSE("bf16-mixed == f32 GEMM of bf16-rounded operands", host(out), ref16, 1e-5);
+  }
+  CHECK(ops::matmul_precision() == ops::MatmulPrecision::fp32);  // the guards restored it
+  Tensor out16 = ops::matmul(ops::cast(ga, Dtype::bf16), ops::cast(gb, Dtype::bf16));
+  CHECK(out16.dtype() == Dtype::bf16);
+  CHECK_CLOSE("bf16 tensors", host(ops::cast(out16, Dtype::f32)), ref, 2e-2);
+}
+
+CUDA_TEST("softmax, log-softmax and cross-entropy") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    Tensor x = rand_leaf({37, 1003}, 18, dt, 3.0);
+    check_cuda_matches_cpu(std::string("softmax/log_softmax over dims 1 and 0 ") + dtype_name(dt),
+                           [](const Inputs& in) {
+                             return Inputs{ops::softmax(in[0], -1), ops::log_softmax(in[0], -1),
+                                           ops::softmax(in[0], 0), ops::log_softmax(in[0], 0)};
+                           }, {x}, tol_for(dt, 1e-5));
+    std::vector<int64_t> t64(37);
+    for (int64_t i = 0; i < 37; ++i) t64[i] = i % 5 == 3 ? -100 : (i * 271) % 1003;
+    std::vector<int32_t> t32(t64.begin(), t64.end());
+    for (Dtype tdt : {Dtype::i64, Dtype::i32}) {
+      Tensor targets = tdt == Dtype::i64 ? Tensor::from_vector<int64_t>(t64, {37}) : Tensor::from_vector<int32_t>(t32, {37});
+      check_cuda_matches_cpu(std::string("cross_entropy V1003 N37 ignore -100 ") + dtype_name(dt) + " " + dtype_name(tdt),
+                             [](const Inputs& in) {
+                               return Inputs{ops::cross_entropy(in[0], in[1]), ops::cross_entropy_per_token(in[0], in[1])};
+                             }, {x, targets}, tol_for(dt, 1e-5));
+    }
+  }
+}
+
+CUDA_TEST("embedding with repeated ids") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    Tensor w = rand_leaf({1003, 67}, 19, dt);
+    std::vector<int64_t> ids(2 * 37);
+    for (size_t i = 0; i < ids.size(); ++i) ids[i] = (static_cast<int64_t>(i) * 37) % 41;  // repeats
+    Tensor id64 = Tensor::from_vector<int64_t>(ids, {2, 37});
+    Tensor id32 = Tensor::from_vector<int32_t>(std::vector<int32_t>(ids.begin(), ids.end()), {2, 37});
+    check_cuda_matches_cpu(std::string("embedding V1003 D67 ") + dtype_name(dt), [](const Inputs& in) {
+      return Inputs{ops::embedding(in[0], in[1]), ops::embedding(in[0], in[2]) * 0.5};
+    }, {w, id64, id32}, tol_for(dt, 1e-6));
+  }
+}
+
+CUDA_TEST("RMSNorm, gated RMSNorm, LayerNorm and GroupNorm") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    Tensor x = rand_leaf({3, 37, 70}, 20, dt), z = rand_leaf({3, 37, 70}, 21, dt);
+    Tensor w = rand_leaf({70}, 22, dt, 0.3, 1.0), b = rand_leaf({70}, 23, dt, 0.3);
+    const double tol = tol_for(dt, 2e-5);
+    check_cuda_matches_cpu(std::string("rms_norm (3,37,70) ") + dtype_name(dt),
+                           [](const Inputs& in) { return Inputs{ops::rms_norm(in[0], in[1], 1e-5)}; }, {x, w}, tol);
+    for (int64_t group : {70, 35, 7}) {
+      check_cuda_matches_cpu(std::string("gated_rms_norm group ") + std::to_string(group) + " " + dtype_name(dt),
+                             [group](const Inputs& in) {
+                               return Inputs{ops::gated_rms_norm(in[0], in[1], in[2], 1e-5, group)};
+                             }, {x, z, w}, tol);
+    }
+    check_cuda_matches_cpu(std::string("layer_norm and group_norm ") + dtype_name(dt), [](const Inputs& in) {
+      return Inputs{ops::layer_norm(in[0], in[1], in[2], 1e-5), ops::group_norm(in[0], in[1], in[2], 5, 64e-5)};
+    }, {x, w, b}, tol);
+  }
+}
+
+CUDA_TEST("causal conv1d with bias and carried state") {
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    for (int64_t T : {37, 2}) {  // T = 2 < W - 1: the new state reaches back into the old one
+      Tensor x = rand_leaf({2, T, 67}, 24, dt), w = rand_leaf({67, 4}, 25, dt), bias = rand_leaf({67}, 26, dt);
+      Tensor state = rand_leaf({2, 3, 67}, 27, dt);
+      const std::string shape = "B2 T" + std::to_string(T) + " C67 W4 " + dtype_name(dt);
+      check_cuda_matches_cpu("conv1d with state " + shape, [](const Inputs& in) {
+        ops::ConvResult r = ops::causal_conv1d(in[0], in[1], in[2], in[3]);
+        return Inputs{r.y, r.state};
+      }, {x, w, bias, state}, tol_for(dt, 1e-6));
+      check_cuda_matches_cpu("conv1d without bias or state " + shape, [](const Inputs& in) {
+        ops::ConvResult r = ops::causal_conv1d(in[0], in[1], Tensor());
+        return Inputs{r.y, r.state};
+      }, {x, w}, tol_for(dt, 1e-6));
+    }
+  }
+}
+
+CUDA_TEST("AdamW steps match the CPU") {
+  Tensor p = Tensor::randn({1003}, 28, Dtype::f32), m = Tensor::zeros({1003}), v = Tensor::zeros({1003});
+  Tensor gp = p.to(Device::cuda()), gm = m.to(Device::cuda()), gv = v.to(Device::cuda());
+  for (int64_t step = 1; step <= 3; ++step) {
+    Tensor g = Tensor::randn({1003}, 100 + step, Dtype::f32);
+    backend_for(Device::cpu()).adamw_step(p, g, m, v, 1e-2, 0.9, 0.95, 1e-8, 0.1, step);
+    backend_for(Device::cuda()).adamw_step(gp, g.to(Device::cuda()), gm, gv, 1e-2, 0.9, 0.95, 1e-8, 0.1, step);
+  }
+  CHECK_CLOSE("param", host(gp), p, 1e-7);
+  CHECK_CLOSE("exp_avg", host(gm), m, 1e-7);
+  CHECK_CLOSE("exp_avg_sq", host(gv), v, 1e-7);
+}

@@ -1,0 +1,299 @@
+// tests/models/test_models.cpp — every architecture through the LanguageModel interface: parameter counts
+// (tiny configs and the public checkpoints' shapes), chunked == recurrent == token-by-token,
+// streamed with a carried state == one call, the state observer, and f64 gradient checks through
+// the parameters and a carried state. Parameters are perturbed first: the reference inits zero
+// whole branches (RWKV's output matrices, HGRN-2's lower bounds), which would hide mistakes.
+#include <set>
+
+#include "autograd/grad_mode.h"
+#include "core/philox.h"
+#include "models/init.h"
+#include "models/model_factory.h"
+#include "ops/ops.h"
+#include "tests/support/testing.h"
+
+using namespace ssm;
+
+namespace {
+
+ModelConfig tiny(const std::string& arch) {
+  ModelConfig c = default_model_config(arch);
+  c.d_model = 8;
+  c.n_layer = 2;
+  c.chunk_size = 4;
+  if (arch == "mamba1") c.d_state = 4;
+  if (arch == "mamba2") {
+    c.d_state = 4;
+    c.headdim = 4;
+    c.ngroups = 2;
+  }
+  if (arch == "rwkv5" || arch == "rwkv6" || arch == "hgrn2") {
+    c.headdim = 4;
+    c.d_ffn = 12;
+  }
+  if (arch == "rwkv6") {
+    c.lora_rank_mix = 2;
+    c.lora_rank_decay = 3;
+  }
+  if (arch == "hgrn2") c.n_layer = 3;  // layers 1 and 2 have lower bounds, layer 0 none
+  return c;
+}
+
+const std::vector<std::string> kArchs = {"mamba1", "mamba2", "rwkv5", "rwkv6", "hgrn2"};
+
+// Adds N(0, 0.2²) to every parameter so no branch starts at zero.
+void perturb(LanguageModel& model, uint64_t seed) {
+  autograd::NoGradGuard no_grad;
+  int64_t i = 0;
+  for (NamedParameter& p : model.named_parameters()) {
+    Tensor noise = Tensor::randn(p.tensor.shape(), seed + static_cast<uint64_t>(i++), p.tensor.dtype(), Device::cpu(), 0.2);
+    p.tensor.copy_from(p.tensor + noise);
+  }
+}
+
+Tensor random_tokens(int64_t B, int64_t T, int64_t vocab, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int64_t> ids(B * T);
+  for (auto& id : ids) id = static_cast<int64_t>(rng.below(vocab));
+  return Tensor::from_vector(ids, {B, T});
+}
+
+void check_states_close(const std::string& what, const RecurrentState& a, const RecurrentState& b, double tol) {
+  REQUIRE(a.layers.size() == b.layers.size());
+  for (size_t l = 0; l < a.layers.size(); ++l) {
+    for (const auto& [name, t] : a.layers[l]) {
+      CHECK_CLOSE(what + " layer " + std::to_string(l) + " " + name, t, b.layers[l].at(name), tol);
+    }
+  }
+}
+
+struct PublicShape {
+  const char* name;
+  const char* arch;
+  int64_t d_model, n_layer, vocab;
+  int64_t params;  // models.md §1.5, §2.5, §3.5, §4.5, §5.5, §7
+};
+
+}  // namespace
+
+TEST_CASE("parameter counts of the public checkpoints' shapes equal models.md") {
+  const PublicShape shapes[] = {
+      {"mamba-130m", "mamba1", 768, 24, 50277, 129'135'360},
+      {"mamba-370m", "mamba1", 1024, 48, 50277, 371'516'416},
+      {"mamba-790m", "mamba1", 1536, 48, 50277, 793'204'224},
+      {"mamba-1.4b", "mamba1", 2048, 48, 50277, 1'372'178'432},
+      {"mamba-2.8b", "mamba1", 2560, 64, 50277, 2'768'345'600},
+      {"mamba2-130m", "mamba2", 768, 24, 50277, 128'989'632},
+      {"mamba2-370m", "mamba2", 1024, 48, 50277, 368'346'624},
+      {"mamba2-780m", "mamba2", 1536, 48, 50277, 780'161'280},
+      {"mamba2-1.3b", "mamba2", 2048, 48, 50277, 1'343'757'312},
+      {"mamba2-2.7b", "mamba2", 2560, 64, 50277, 2'702'599'680},
+      {"rwkv5-0.4b", "rwkv5", 1024, 24, 65536, 461'721'600},
+      {"rwkv5-1b5", "rwkv5", 2048, 24, 65536, 1'577'754'624},
+      {"rwkv5-3b", "rwkv5", 2560, 32, 65536, 3'062'999'040},
+      {"rwkv5-7b", "rwkv5", 4096, 32, 65536, 7'518'044'160},
+      {"rwkv6-1b6", "rwkv6", 2048, 24, 65536, 1'599'873'024},
+      {"rwkv6-3b", "rwkv6", 2560, 32, 65536, 3'099'863'040},
+      {"rwkv6-7b", "rwkv6", 4096, 32, 65536, 7'635'746'816},
+      {"rwkv6-14b", "rwkv6", 4096, 61, 65536, 14'069'088'256},
+      {"hgrn2-1.3b", "hgrn2", 2048, 24, 32000, 1'364'396'032},
+      {"hgrn2-2.7b", "hgrn2", 2560, 32, 32000, 2'701'724'160},
+  };
+  for (const PublicShape& s : shapes) {
+    ModelConfig cfg = default_model_config(s.arch);
+    cfg.d_model = s.d_model;
+    cfg.n_layer = s.n_layer;
+    if (cfg.arch != "mamba1" && cfg.arch != "mamba2") cfg.pad_vocab_multiple = 1;
+    // Uninitialised storage: the 14B model costs address space, not memory or time.
+    auto model = make_model(cfg, s.vocab, 1, Dtype::f32, /*initialize=*/false);
+    INFO(s.name);
+    CHECK(model->num_parameters() == s.params);
+  }
+}
+
+TEST_CASE("parameter names are unique and each architecture's counts follow its formula") {
+  for (const std::string& arch : kArchs) {
+    SUBCASE(arch.c_str()) {
+      const ModelConfig c = tiny(arch);
+      auto model = make_model(c, 20, 1);
+      std::set<std::string> names;
+      for (const NamedParameter& p : model->named_parameters()) {
+        CHECK(names.insert(p.name).second);
+        CHECK(p.tensor.requires_grad());
+      }
+      const int64_t D = 8, V = model->vocab_size(), L = c.n_layer;
+      int64_t expected = 0;
+      if (arch == "mamba1") {  // E 16, N 4, W 4, R 1
+        const int64_t E = 16, N = 4, W = 4, R = 1;
+        expected = L * (2 * E * D + E * (W + 1) + E * (R + 2 * N) + R * E + E + E * N + E + D * E + D) + V * D + D;
+      } else if (arch == "rwkv5" || arch == "rwkv6") {  // H 2, K 4, F 12
+        const int64_t F = 12;
+        const int64_t lora = arch == "rwkv6" ? D * 5 * 2 + 5 * 2 * D + D * 3 + 3 * D : 0;
+        const int64_t mixes = arch == "rwkv6" ? 6 * D : 4 * D;
+        expected = L * (4 * D + mixes + lora + 2 * D + 5 * D * D + 2 * D + 2 * D + F * D + D * D + D * F) +
+                   2 * V * D + 4 * D;
+      } else if (arch == "hgrn2") {  // F 12
+        const int64_t F = 12;
+        expected = L * (D + 4 * D * D + D + D + 3 * F * D) + 2 * V * D + L * D + D;
+      } else {
+        continue;  // Mamba-2 has its own test file
+      }
+      CHECK(model->num_parameters() == expected);
+    }
+  }
+}
+
+TEST_CASE("chunked == recurrent == token-by-token, streamed == whole, observer sees each layer") {
+  autograd::NoGradGuard no_grad;
+  const int64_t B = 2, T = 11;
+  for (const std::string& arch : kArchs) {
+    SUBCASE(arch.c_str()) {
+      auto model = make_model(tiny(arch), 20, 3, Dtype::f64);
+      perturb(*model, 100);
+      Tensor tokens = random_tokens(B, T, 20, 5);
+
+      model->set_scan_impl(ops::ScanImpl::chunked);
+      RecurrentState s_chunked = model->init_state(B, Device::cpu());
+      Tensor chunked = model->forward(tokens, &s_chunked);
+      model->set_scan_impl(ops::ScanImpl::recurrent);
+      RecurrentState s_rec = model->init_state(B, Device::cpu());
+      Tensor recurrent = model->forward(tokens, &s_rec);
+      model->set_scan_impl(ops::ScanImpl::chunked);
+      CHECK_CLOSE(arch + " logits chunked vs recurrent", chunked, recurrent, 1e-12);
+      check_states_close(arch + " state chunked vs recurrent", s_chunked, s_rec, 1e-12);
+      // Without a state the model starts from zeros: the same logits.
+      CHECK_CLOSE(arch + " logits without a state", model->forward(tokens, nullptr), chunked, 1e-12);
+
+      RecurrentState s_step = model->init_state(B, Device::cpu());
+      std::vector<Tensor> steps;
+      for (int64_t t = 0; t < T; ++t) {
+        steps.push_back(ops::unsqueeze(model->step(ops::squeeze(ops::slice(tokens, 1, t, t + 1), 1), s_step), 1));
+      }
+      CHECK_CLOSE(arch + " logits step vs full", ops::concat(steps, 1), chunked, 1e-12);
+      check_states_close(arch + " state step vs full", s_step, s_chunked, 1e-12);
+
+      RecurrentState s_stream = model->init_state(B, Device::cpu());
+      Tensor a = model->forward(ops::slice(tokens, 1, 0, 5), &s_stream);
+      Tensor b = model->forward(ops::slice(tokens, 1, 5, 6), &s_stream);
+      Tensor c = model->forward(ops::slice(tokens, 1, 6, T), &s_stream);
+      CHECK_CLOSE(arch + " logits streamed vs whole", ops::concat({a, b, c}, 1), chunked, 1e-12);
+      check_states_close(arch + " state streamed vs whole", s_stream, s_chunked, 1e-12);
+
+      int calls = 0;
+      ForwardOptions options;
+      options.observer = [&](int layer, const LayerState& st) {
+        CHECK(layer == calls++);
+        CHECK(!st.empty());
+      };
+      RecurrentState s_obs = model->init_state(B, Device::cpu());
+      model->forward(tokens, &s_obs, options);
+      CHECK(calls == model->num_layers());
+    }
+  }
+}
+
+TEST_CASE("f64 gradient check of every model through its parameters and a carried state") {
+  for (const std::string& arch : kArchs) {
+    SUBCASE(arch.c_str()) {
+      ModelConfig cfg = tiny(arch);
+      cfg.d_model = 4;
+      cfg.n_layer = arch == "hgrn2" ? 2 : 1;
+      cfg.chunk_size = 3;
+      if (arch == "mamba2") cfg.headdim = 2;
+      if (arch != "mamba1" && arch != "mamba2") {
+        cfg.headdim = 2;
+        cfg.d_ffn = 6;
+      }
+      if (arch == "rwkv6") cfg.lora_rank_mix = cfg.lora_rank_decay = 2;
+      auto model = make_model(cfg, 10, 11, Dtype::f64);
+      perturb(*model, 200);
+      Tensor tokens = random_tokens(1, 5, 10, 13);
+      std::vector<Tensor> inputs;
+      for (const NamedParameter& p : model->named_parameters()) inputs.push_back(p.tensor);
+      // Every state tensor of the last layer enters as a leaf, so its gradient is checked too.
+      const LayerState start = model->init_state(1, Device::cpu()).layers.back();
+      std::vector<std::string> state_names;
+      uint64_t seed = 17;
+      for (const auto& [name, t] : start) {
+        state_names.push_back(name);
+        inputs.push_back(testing::leaf64(t.shape(), seed++, 0.5));
+      }
+      const size_t n_params = inputs.size() - state_names.size();
+      auto fn = [&](const std::vector<Tensor>& in) {
+        RecurrentState s = model->init_state(1, Device::cpu());
+        for (size_t k = 0; k < state_names.size(); ++k) s.layers.back()[state_names[k]] = in[n_params + k];
+        std::vector<Tensor> out{model->forward(tokens, &s)};
+        for (const std::string& name : state_names) out.push_back(s.layers.back().at(name));
+        return out;
+      };
+      autograd::GradcheckOptions opt;
+      opt.atol = 1e-6;
+      opt.rtol = 1e-4;
+      CHECK_GRADCHECK(fn, inputs, opt);
+    }
+  }
+}
+
+TEST_CASE("reference inits: RWKV's lerps, decays and zero output; HGRN-2 bounds; Mamba-1's S4D A") {
+  for (const std::string& arch : {std::string("mamba1"), std::string("rwkv5"), std::string("rwkv6"),
+                                  std::string("hgrn2")}) {
+    SUBCASE(arch.c_str()) {
+      auto model = make_model(tiny(arch), 20, 1);
+      for (const NamedParameter& p : model->named_parameters()) {
+        const std::vector<double> v = p.tensor.to_vector<double>();
+        if (p.name.find("time_mix") != std::string::npos || p.name.find("time_maa_") != std::string::npos) {
+          if (p.name.find("_w1") != std::string::npos) {
+            for (double x : v) CHECK(x == 0.0);
+          } else if (p.name.find("_w2") == std::string::npos) {
+            for (double x : v) CHECK((x >= -0.3 && x <= 1.3));  // v5 μ_v and v6 1-μ_v carry ±0.3·r01
+          }
+        } else if (p.name.ends_with("att.time_decay")) {
+          for (double x : v) CHECK((x >= -6.0 && x <= -1.0));
+        } else if (p.name.ends_with("att.output.weight") || p.name.ends_with("ffn.value.weight")) {
+          for (double x : v) CHECK(x == 0.0);
+        } else if (p.name == "model.lower_bounds") {
+          for (double x : v) CHECK(x == 0.0);
+        } else if (p.name.ends_with("mixer.A_log")) {
+          for (size_t i = 0; i < v.size(); ++i) CHECK(std::exp(v[i]) == doctest::Approx(double(i % 4 + 1)));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("Mamba-2's A init: U(1, 16) by default, U(a_init_min, a_init_max) when given") {
+  for (const auto& [lo, hi] : {std::pair<double, double>{1.0, 16.0}, {0.001, 0.1}, {0.5, 0.5}}) {
+    ModelConfig c = tiny("mamba2");
+    c.a_init_min = lo;
+    c.a_init_max = hi;
+    auto model = make_model(c, 20, 1);
+    int heads = 0;
+    for (const NamedParameter& p : model->named_parameters()) {
+      if (!p.name.ends_with("mixer.A_log")) continue;
+      for (double x : p.tensor.to_vector<double>()) {
+        CHECK(std::exp(x) >= lo * (1 - 1e-6));
+        CHECK(std::exp(x) <= hi * (1 + 1e-6));
+        ++heads;
+      }
+    }
+    CHECK(heads == 2 * 4);  // 2 layers x (2·8 / 4) heads
+  }
+  ModelConfig bad = tiny("mamba2");
+  bad.a_init_min = 2;
+  bad.a_init_max = 1;
+  CHECK(validate_model_config(bad) == "model.a_init_min (2) must be positive and at most model.a_init_max (1)");
+}
+
+TEST_CASE("orthogonal init: QᵀQ = gain²·I for tall and wide matrices") {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{12, 5}, {5, 12}, {7, 7}}) {
+    ParameterFactory init(3, Dtype::f64, true);
+    Tensor q = init.orthogonal(rows, cols, 0.5, 0, 0).detach();
+    const bool tall = rows >= cols;
+    Tensor gram = tall ? ops::matmul(ops::transpose(q, 0, 1), q) : ops::matmul(q, ops::transpose(q, 0, 1));
+    const int64_t n = std::min(rows, cols);
+    std::vector<double> g = gram.to_vector<double>();
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < n; ++j) CHECK(g[i * n + j] == doctest::Approx(i == j ? 0.25 : 0.0).epsilon(1e-12));
+    }
+  }
+}

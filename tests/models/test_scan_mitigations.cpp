@@ -1,0 +1,235 @@
+// tests/models/test_scan_mitigations.cpp — the paper's mitigations as exact transformations of the scans:
+// RRI against a hand-written recurrence, the sliding window against a fresh scan over only the
+// window's tokens, streaming with windows, and whole models (a window longer than the input
+// changes nothing; windowed streaming equals one call).
+#include <cmath>
+
+#include "autograd/grad_mode.h"
+#include "core/philox.h"
+#include "models/mitigated_scan.h"
+#include "models/model_factory.h"
+#include "ops/ops.h"
+#include "tests/support/testing.h"
+
+using namespace ssm;
+
+namespace {
+
+Tensor randn(const Shape& shape, uint64_t seed, double scale = 1.0) {
+  return Tensor::randn(shape, seed, Dtype::f64, Device::cpu(), scale);
+}
+
+// Inputs of each family's scan over T tokens (batch 2), with realistic decays.
+struct SsdInputs {
+  Tensor x, dt, A, B, C;
+};
+SsdInputs ssd_inputs(int64_t T, uint64_t seed) {
+  autograd::NoGradGuard no_grad;
+  return {randn({2, T, 3, 2}, seed), ops::softplus(randn({2, T, 3}, seed + 1)) * 0.5,
+          -ops::exp(randn({3}, seed + 2, 0.5)), randn({2, T, 1, 4}, seed + 3), randn({2, T, 1, 4}, seed + 4)};
+}
+struct GlaInputs {
+  Tensor q, k, v, g, u;
+};
+GlaInputs gla_inputs(int64_t T, uint64_t seed) {
+  autograd::NoGradGuard no_grad;
+  return {randn({2, T, 2, 3}, seed), randn({2, T, 2, 3}, seed + 1), randn({2, T, 2, 4}, seed + 2),
+          -ops::exp(randn({2, T, 2, 3}, seed + 3, 0.5) - 1.5), randn({2, 3}, seed + 4)};
+}
+
+// Rows [begin, end) along time.
+Tensor rows(const Tensor& t, int64_t begin, int64_t end) { return ops::slice(t, 1, begin, end); }
+Tensor last_row(const Tensor& t) { return rows(t, t.size(1) - 1, t.size(1)); }
+
+}  // namespace
+
+TEST_CASE("RRI on the SSD equals the hand-written recurrence h = λα·h + γΔ·B·x") {
+  autograd::NoGradGuard no_grad;
+  const SsdInputs in = ssd_inputs(6, 10);
+  ScanMitigations c;
+  c.retention_scale = 0.9;
+  c.insertion_scale = 0.75;
+  const Tensor y = mitigated_ssd(in.x, in.dt, in.A, in.B, in.C, c, nullptr, "ssm", ops::ScanImpl::chunked, 4).y;
+  // The definition, one step at a time: S ∈ R^{P×N} per (batch, head), B and C shared (G = 1).
+  const auto x = in.x.to_vector<double>(), dt = in.dt.to_vector<double>(), A = in.A.to_vector<double>();
+  const auto B = in.B.to_vector<double>(), C = in.C.to_vector<double>(), got = y.to_vector<double>();
+  double max_err = 0;
+  for (int b = 0; b < 2; ++b) {
+    for (int h = 0; h < 3; ++h) {
+      std::vector<double> S(2 * 4, 0.0);
+      for (int t = 0; t < 6; ++t) {
+        const double delta = dt[(b * 6 + t) * 3 + h], alpha = 0.9 * std::exp(delta * A[h]);
+        for (int p = 0; p < 2; ++p) {
+          double out = 0;
+          for (int n = 0; n < 4; ++n) {
+            double& s = S[p * 4 + n];
+            s = alpha * s + 0.75 * delta * B[(b * 6 + t) * 4 + n] * x[((b * 6 + t) * 3 + h) * 2 + p];
+            out += C[(b * 6 + t) * 4 + n] * s;
+          }
+          max_err = std::max(max_err, std::abs(out - got[((b * 6 + t) * 3 + h) * 2 + p]));
+        }
+      }
+    }
+  }
+  CHECK(max_err < 1e-12);
+}
+
+TEST_CASE("RRI on GLA: log-decay + log λ and keys × γ, both readouts") {
+  autograd::NoGradGuard no_grad;
+  const GlaInputs in = gla_inputs(7, 20);
+  ScanMitigations c;
+  c.retention_scale = 0.95;
+  c.insertion_scale = 0.5;
+  for (auto readout : {ops::GlaReadout::post_update, ops::GlaReadout::pre_update_bonus}) {
+    const bool bonus = readout == ops::GlaReadout::pre_update_bonus;
+    const Tensor u = bonus ? in.u : Tensor();
+    const Tensor got = mitigated_gla(in.q, in.k, in.v, in.g, u, readout, c, nullptr, "s", ops::ScanImpl::recurrent, 4).o;
+    const Tensor want = ops::gla(in.q, in.k * 0.5, in.v, in.g + std::log(0.95), u, Tensor(), readout,
+                                 ops::ScanImpl::recurrent).o;
+    CHECK_CLOSE(bonus ? "RRI gla pre-update" : "RRI gla post-update", got, want, 1e-14);
+  }
+}
+
+TEST_CASE("sliding window == a fresh scan over only the window's tokens") {
+  autograd::NoGradGuard no_grad;
+  const int64_t T = 23, r = 5;
+  ScanMitigations window;
+  window.window = r;
+  SUBCASE("SSD (Mamba-2), with RRI on top") {
+    const SsdInputs in = ssd_inputs(T, 30);
+    window.retention_scale = 0.97;
+    window.insertion_scale = 0.8;
+    ScanMitigations rri = window;
+    rri.window = 0;
+    const Tensor y = mitigated_ssd(in.x, in.dt, in.A, in.B, in.C, window, nullptr, "ssm", ops::ScanImpl::chunked, 4).y;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t begin = std::max<int64_t>(0, t - r + 1);
+      const Tensor fresh = mitigated_ssd(rows(in.x, begin, t + 1), rows(in.dt, begin, t + 1), in.A,
+                                          rows(in.B, begin, t + 1), rows(in.C, begin, t + 1), rri, nullptr, "ssm",
+                                          ops::ScanImpl::recurrent, 4).y;
+      CHECK_CLOSE("ssd window t=" + std::to_string(t), rows(y, t, t + 1), last_row(fresh), 1e-10);
+    }
+  }
+  SUBCASE("GLA post-update (HGRN-2): the last r tokens") {
+    const GlaInputs in = gla_inputs(T, 40);
+    const Tensor o = mitigated_gla(in.q, in.k, in.v, in.g, Tensor(), ops::GlaReadout::post_update, window, nullptr,
+                                    "s", ops::ScanImpl::chunked, 4).o;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t begin = std::max<int64_t>(0, t - r + 1);
+      const Tensor fresh = ops::gla(rows(in.q, begin, t + 1), rows(in.k, begin, t + 1), rows(in.v, begin, t + 1),
+                                    rows(in.g, begin, t + 1), Tensor(), Tensor(), ops::GlaReadout::post_update,
+                                    ops::ScanImpl::recurrent).o;
+      CHECK_CLOSE("gla post window t=" + std::to_string(t), rows(o, t, t + 1), last_row(fresh), 1e-10);
+    }
+  }
+  SUBCASE("GLA pre-update with bonus (RWKV): the r tokens before, plus the current one's bonus") {
+    const GlaInputs in = gla_inputs(T, 50);
+    const Tensor o = mitigated_gla(in.q, in.k, in.v, in.g, in.u, ops::GlaReadout::pre_update_bonus, window, nullptr,
+                                    "s", ops::ScanImpl::chunked, 4).o;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t begin = std::max<int64_t>(0, t - r);
+      const Tensor fresh = ops::gla(rows(in.q, begin, t + 1), rows(in.k, begin, t + 1), rows(in.v, begin, t + 1),
+                                    rows(in.g, begin, t + 1), in.u, Tensor(), ops::GlaReadout::pre_update_bonus,
+                                    ops::ScanImpl::recurrent).o;
+      CHECK_CLOSE("gla bonus window t=" + std::to_string(t), rows(o, t, t + 1), last_row(fresh), 1e-10);
+    }
+  }
+  SUBCASE("selective scan (Mamba-1), through its GLA form") {
+    autograd::NoGradGuard guard;
+    const Tensor x = randn({2, T, 3}, 60), dt = ops::softplus(randn({2, T, 3}, 61)) * 0.5;
+    const Tensor A = -ops::exp(randn({3, 4}, 62, 0.5)), B = randn({2, T, 4}, 63), C = randn({2, T, 4}, 64);
+    const Tensor y = mitigated_selective_scan(x, dt, A, B, C, window, nullptr, "ssm", ops::ScanImpl::chunked, 4).y;
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t begin = std::max<int64_t>(0, t - r + 1);
+      const Tensor fresh = ops::selective_scan(rows(x, begin, t + 1), rows(dt, begin, t + 1), A,
+                                               rows(B, begin, t + 1), rows(C, begin, t + 1)).y;
+      CHECK_CLOSE("selective window t=" + std::to_string(t), rows(y, t, t + 1), last_row(fresh), 1e-10);
+    }
+  }
+}
+
+TEST_CASE("windowed scans stream: pieces with the state carried == one call") {
+  autograd::NoGradGuard no_grad;
+  const int64_t T = 29;
+  ScanMitigations c;
+  c.window = 6;
+  c.retention_scale = 0.99;
+  const GlaInputs in = gla_inputs(T, 70);
+  for (auto readout : {ops::GlaReadout::post_update, ops::GlaReadout::pre_update_bonus}) {
+    const Tensor u = readout == ops::GlaReadout::pre_update_bonus ? in.u : Tensor();
+    LayerState whole{{"s", Tensor::zeros({2, 2, 3, 4}, Dtype::f64)}};
+    const Tensor all = mitigated_gla(in.q, in.k, in.v, in.g, u, readout, c, &whole, "s", ops::ScanImpl::chunked, 4).o;
+    LayerState pieces{{"s", Tensor::zeros({2, 2, 3, 4}, Dtype::f64)}};
+    std::vector<Tensor> outs;
+    for (auto [begin, end] : {std::pair<int64_t, int64_t>{0, 4}, {4, 5}, {5, 19}, {19, T}}) {
+      outs.push_back(mitigated_gla(rows(in.q, begin, end), rows(in.k, begin, end), rows(in.v, begin, end),
+                                    rows(in.g, begin, end), u, readout, c, &pieces, "s", ops::ScanImpl::chunked, 4).o);
+    }
+    CHECK_CLOSE("streamed windowed output", ops::concat(outs, 1), all, 1e-12);
+    CHECK_CLOSE("streamed final state", pieces.at("s"), whole.at("s"), 1e-12);
+    CHECK_CLOSE("streamed lagged state", pieces.at("window.lag"), whole.at("window.lag"), 1e-12);
+  }
+}
+
+TEST_CASE("whole models: controls are no-ops when they should be, and stream") {
+  autograd::NoGradGuard no_grad;
+  for (const std::string arch : {"mamba1", "mamba2", "rwkv5", "rwkv6", "hgrn2"}) {
+    SUBCASE(arch.c_str()) {
+      ModelConfig cfg = default_model_config(arch);
+      cfg.d_model = 8;
+      cfg.n_layer = 2;
+      cfg.headdim = 4;
+      cfg.d_state = 4;
+      cfg.d_ffn = 12;
+      cfg.chunk_size = 4;
+      cfg.lora_rank_mix = 2;
+      cfg.lora_rank_decay = 2;
+      auto model = make_model(cfg, 20, 9, Dtype::f64);
+      for (NamedParameter& p : model->named_parameters()) {
+        p.tensor.copy_from(p.tensor + randn(p.tensor.shape(), 90 + p.name.size(), 0.2));
+      }
+      Rng rng(3);
+      std::vector<int64_t> ids(2 * 17);
+      for (auto& id : ids) id = static_cast<int64_t>(rng.below(20));
+      const Tensor tokens = Tensor::from_vector(ids, {2, 17});
+      const Tensor plain = model->forward(tokens, nullptr);
+
+      ForwardOptions long_window;
+      long_window.mitigations.window = 17;  // covers every token: nothing ever leaves it
+      CHECK_CLOSE(arch + " window >= T", model->forward(tokens, nullptr, long_window), plain, 1e-11);
+
+      ForwardOptions identity_rri;
+      identity_rri.mitigations.retention_scale = 1.0;
+      identity_rri.mitigations.insertion_scale = 1.0;
+      CHECK_CLOSE(arch + " RRI λ=γ=1", model->forward(tokens, nullptr, identity_rri), plain, 1e-12);
+
+      ForwardOptions windowed;
+      windowed.mitigations.window = 5;
+      windowed.mitigations.retention_scale = 0.99;
+      RecurrentState whole = model->init_state(2, Device::cpu());
+      const Tensor all = model->forward(tokens, &whole, windowed);
+      CHECK(ops::sum_all(ops::square(all - plain)).item() > 1e-8);  // the window does change the output
+      RecurrentState pieces = model->init_state(2, Device::cpu());
+      const Tensor a = model->forward(ops::slice(tokens, 1, 0, 6), &pieces, windowed);
+      const Tensor b = model->forward(ops::slice(tokens, 1, 6, 17), &pieces, windowed);
+      CHECK_CLOSE(arch + " windowed streaming", ops::concat({a, b}, 1), all, 1e-11);
+    }
+  }
+}
+
+TEST_CASE("controls that do not apply, or are out of range, are clear errors") {
+  ModelConfig cfg = default_model_config("rwkv6");
+  cfg.d_model = 8;
+  cfg.n_layer = 2;
+  cfg.headdim = 4;
+  cfg.lora_rank_mix = cfg.lora_rank_decay = 2;
+  auto model = make_model(cfg, 20, 1);
+  ForwardOptions options;
+  options.mitigations.delta_scale = 0.5;
+  CHECK_THROWS_WITH_AS(model->forward(Tensor::zeros({1, 3}, Dtype::i64), nullptr, options),
+                       doctest::Contains("Δ-scaling applies to Mamba only: rwkv6 has no Δ"), UserError);
+  ScanMitigations bad;
+  bad.retention_scale = 1.5;
+  CHECK_THROWS_WITH_AS(check_scan_mitigations(bad, "mamba2"), doctest::Contains("λ must be in (0, 1]"), UserError);
+  CHECK(ScanMitigations{0.9999, 0.75, 1.0, 8192}.describe() == "RRI λ=0.9999 γ=0.75, window 8192");
+}

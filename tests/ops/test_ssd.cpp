@@ -1,0 +1,135 @@
+// tests/ops/test_ssd.cpp — the Mamba-2 SSD operator: a hand-computed case, f64 gradient checks of both
+// algorithms (inputs, decay parameters and the initial state), recurrent == chunked for several
+// chunk sizes, and streaming with the state carried == one call.
+#include "autograd/engine.h"
+#include "autograd/grad_mode.h"
+#include "ops/ops.h"
+#include "ops/scan/ssd.h"
+#include "tests/support/testing.h"
+
+using namespace ssm;
+using Inputs = std::vector<Tensor>;
+
+namespace {
+
+struct Problem {
+  Tensor x, dt, A, B, C, h0;
+  Inputs all() const { return {x, dt, A, B, C, h0}; }
+};
+
+// Realistic ranges: Δ = softplus(·) in roughly (0.01, 1), A = -exp(·) < 0.
+Problem make_problem(int64_t Bsz, int64_t T, int64_t H, int64_t P, int64_t N, int64_t G, uint64_t seed,
+                     Dtype dtype = Dtype::f64) {
+  autograd::NoGradGuard no_grad;
+  auto leaf = [&](Tensor t) {
+    t = t.to(dtype);
+    t.set_requires_grad(true);
+    return t;
+  };
+  Problem p;
+  p.x = leaf(Tensor::randn({Bsz, T, H, P}, seed, Dtype::f64));
+  p.dt = leaf(ops::softplus(Tensor::randn({Bsz, T, H}, seed + 1, Dtype::f64, Device::cpu(), 1.0)) * 0.5);
+  p.A = leaf(-ops::exp(Tensor::randn({H}, seed + 2, Dtype::f64, Device::cpu(), 0.5)));
+  p.B = leaf(Tensor::randn({Bsz, T, G, N}, seed + 3, Dtype::f64));
+  p.C = leaf(Tensor::randn({Bsz, T, G, N}, seed + 4, Dtype::f64));
+  p.h0 = leaf(Tensor::randn({Bsz, H, P, N}, seed + 5, Dtype::f64, Device::cpu(), 0.5));
+  return p;
+}
+
+std::vector<Tensor> run(const Inputs& in, ops::ScanImpl impl, int64_t Q) {
+  ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], impl, Q);
+  return {r.y, r.final_state};
+}
+
+// Gradients of L = Σ <y, Wy> + <hT, Wh> with respect to every input.
+std::vector<Tensor> grads(const Problem& p, ops::ScanImpl impl, int64_t Q) {
+  for (Tensor t : p.all()) t.zero_grad();
+  std::vector<Tensor> out = run(p.all(), impl, Q);
+  Tensor wy = Tensor::randn(out[0].shape(), 99, out[0].dtype());
+  Tensor wh = Tensor::randn(out[1].shape(), 98, out[1].dtype());
+  autograd::backward(out, {wy, wh});
+  std::vector<Tensor> g;
+  for (const Tensor& t : p.all()) g.push_back(t.grad());
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("hand-computed: T2 P1 N1") {
+  // x = (1, 2), Δ = (0.5, 0.25), A = -2, B = (1, 3), C = (2, 1), S_{-1} = 0.
+  // α_0 = e^{-1}, S_0 = 0.5·1·1 = 0.5, y_0 = 2·0.5 = 1.
+  // α_1 = e^{-0.5}, S_1 = e^{-0.5}·0.5 + 0.25·2·3 = 0.30327 + 1.5, y_1 = 1·S_1.
+  Tensor x = Tensor::from_vector<double>({1, 2}, {1, 2, 1, 1});
+  Tensor dt = Tensor::from_vector<double>({0.5, 0.25}, {1, 2, 1});
+  Tensor A = Tensor::from_vector<double>({-2}, {1});
+  Tensor B = Tensor::from_vector<double>({1, 3}, {1, 2, 1, 1});
+  Tensor C = Tensor::from_vector<double>({2, 1}, {1, 2, 1, 1});
+  for (auto impl : {ops::ScanImpl::recurrent, ops::ScanImpl::chunked}) {
+    ops::SsdResult r = ops::ssd(x, dt, A, B, C, Tensor(), impl, 1);
+    std::vector<double> y = r.y.to_vector<double>();
+    CHECK(y[0] == doctest::Approx(1.0));
+    CHECK(y[1] == doctest::Approx(0.5 * std::exp(-0.5) + 1.5));
+    CHECK(r.final_state.item() == doctest::Approx(0.5 * std::exp(-0.5) + 1.5));
+  }
+}
+
+TEST_CASE("f64 gradient checks of both algorithms through y and the final state") {
+  Problem p = make_problem(2, 11, 4, 3, 5, 2, 7);
+  SUBCASE("recurrent B2 T11 H4 P3 N5 G2") {
+    CHECK_GRADCHECK([](const Inputs& in) { return run(in, ops::ScanImpl::recurrent, 0); }, p.all());
+  }
+  SUBCASE("chunked B2 T11 H4 P3 N5 G2 Q4") {
+    CHECK_GRADCHECK([](const Inputs& in) { return run(in, ops::ScanImpl::chunked, 4); }, p.all());
+  }
+}
+
+TEST_CASE("recurrent == chunked, forward and every gradient") {
+  for (int64_t Q : {1, 3, 8, 64}) {
+    SUBCASE(("B2 T37 H4 P8 N16 G2 Q" + std::to_string(Q) + " f64").c_str()) {
+      Problem p = make_problem(2, 37, 4, 8, 16, 2, 11);
+      std::vector<Tensor> a = run(p.all(), ops::ScanImpl::recurrent, 0), b = run(p.all(), ops::ScanImpl::chunked, Q);
+      CHECK_CLOSE("y", b[0], a[0], 1e-12);
+      CHECK_CLOSE("final state", b[1], a[1], 1e-12);
+      std::vector<Tensor> ga = grads(p, ops::ScanImpl::recurrent, 0), gb = grads(p, ops::ScanImpl::chunked, Q);
+      const char* names[] = {"dx", "ddt", "dA", "dB", "dC", "dh0"};
+      for (int i = 0; i < 6; ++i) CHECK_CLOSE(names[i], gb[i], ga[i], 1e-11);
+    }
+  }
+  SUBCASE("f32 B1 T100 H2 P16 N32 G1 Q32") {
+    Problem p = make_problem(1, 100, 2, 16, 32, 1, 13, Dtype::f32);
+    std::vector<Tensor> a = run(p.all(), ops::ScanImpl::recurrent, 0), b = run(p.all(), ops::ScanImpl::chunked, 32);
+    CHECK_CLOSE("y f32", b[0], a[0], 1e-5);
+    CHECK_CLOSE("state f32", b[1], a[1], 1e-5);
+  }
+}
+
+TEST_CASE("streaming: pieces with the state carried equal one call, values and gradients") {
+  Problem p = make_problem(2, 13, 2, 3, 4, 1, 17);
+  for (auto impl : {ops::ScanImpl::recurrent, ops::ScanImpl::chunked}) {
+    SUBCASE(impl == ops::ScanImpl::recurrent ? "recurrent 5+1+7" : "chunked Q4 5+1+7") {
+      auto pieces = [impl](const Inputs& in) {
+        Tensor state = in[5];
+        std::vector<Tensor> ys;
+        for (auto [s, e] : std::vector<std::pair<int64_t, int64_t>>{{0, 5}, {5, 6}, {6, 13}}) {
+          ops::SsdResult r = ops::ssd(ops::slice(in[0], 1, s, e), ops::slice(in[1], 1, s, e), in[2],
+                                      ops::slice(in[3], 1, s, e), ops::slice(in[4], 1, s, e), state, impl, 4);
+          ys.push_back(r.y);
+          state = r.final_state;
+        }
+        return std::vector<Tensor>{ops::concat(ys, 1), state};
+      };
+      std::vector<Tensor> whole = run(p.all(), impl, 4), streamed = pieces(p.all());
+      CHECK_CLOSE("y", streamed[0], whole[0], 1e-12);
+      CHECK_CLOSE("final state", streamed[1], whole[1], 1e-12);
+      CHECK_GRADCHECK(pieces, p.all());
+    }
+  }
+}
+
+TEST_CASE("shape errors name the op") {
+  Problem p = make_problem(1, 4, 2, 2, 3, 1, 19);
+  CHECK_THROWS_WITH_AS(ops::ssd(p.x, p.dt, p.A, p.B, p.C, Tensor::zeros({1, 2, 2, 4}, Dtype::f64)),
+                       doctest::Contains("ssd: initial_state"), UserError);
+  CHECK_THROWS_WITH_AS(ops::ssd(p.x, p.dt, Tensor::zeros({3}, Dtype::f64), p.B, p.C), doctest::Contains("ssd: A"),
+                       UserError);
+}
