@@ -63,7 +63,7 @@ void run_bench(const BenchOptions& options) {
                                                                     : ops::MatmulPrecision::fp32;
   const Limits limits = query_limits(device);
   std::printf("ssmlab bench on %s: %s\n", device.str().c_str(), limits.description.c_str());
-  std::printf("reference limits, H100 SXM dense (anchors.md §3.1): HBM %.2f TB/s, FP32 %.1f, TF32 %.1f, BF16 %.1f TFLOP/s\n",
+  std::printf("reference limits, H100 SXM dense (docs/performance.md): HBM %.2f TB/s, FP32 %.1f, TF32 %.1f, BF16 %.1f TFLOP/s\n",
               kH100Bandwidth / 1e12, kH100Fp32 / 1e12, limits.tf32 / 1e12, limits.bf16 / 1e12);
   std::printf("preset %s: median of %d runs after %d warm-up runs (training steps: %d after %d), %s\n\n",
               preset.c_str(), s.repeats, s.warmup, s.train_repeats, s.train_warmup,

@@ -1,5 +1,5 @@
 // bench/kernels.cpp — the kernel benchmarks of ssmlab bench: each calls one Backend kernel on
-// preallocated tensors, with its ideal memory traffic and arithmetic (anchors.md §3.3) for the
+// preallocated tensors, with its ideal memory traffic and arithmetic (docs/performance.md) for the
 // achieved GB/s and TFLOP/s. The scans and norms run on CUDA cores (fp32 peak); GEMMs on the
 // tensor cores their precision selects.
 #include "absl/strings/str_cat.h"  // defines: absl::StrAppend
@@ -73,7 +73,7 @@ void add_ssd(std::vector<Benchmark>& out, const Sizes& s, Device device) {
   Tensor ddt = empty_on(device, {B, T, H}), dA = empty_on(device, {H}), dB = empty_on(device, {B, T, G, N});
   Tensor dC = empty_on(device, {B, T, G, N}), dh0 = empty_on(device, {B, H, P, N});
   const double tokens = static_cast<double>(B * T);
-  const double f_fwd = tokens * (2.0 * E * (Q + 2 * N) + 2.0 * Q * N * G);  // anchors.md §3.3
+  const double f_fwd = tokens * (2.0 * E * (Q + 2 * N) + 2.0 * Q * N * G);  // docs/performance.md, roofline of the SSD
   const std::string dimstr = dims({{"B", B}, {"T", T}, {"H", H}, {"P", P}, {"N", N}, {"Q", Q}});
   Backend* be = &backend_for(device);
   out.push_back({"ssd chunked forward", dimstr, tokens * 4 * (2.0 * E + 2 * G * N + H), f_fwd, Peak::fp32,

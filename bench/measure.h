@@ -14,7 +14,7 @@ double median_ms(Device device, int warmup, int repeats, const std::function<voi
 
 // What the achieved figures are divided by. The device's own memory bandwidth comes from its
 // memory clock and bus width and its FP32 peak from SMs x FP32 lanes x 2 x clock; tensor-core
-// peaks cannot be queried, so the H100 SXM figures (anchors.md §3.1) are the reference.
+// peaks cannot be queried, so the H100 SXM figures (docs/performance.md) are the reference.
 struct Limits {
   std::string description;     // one line about the device
   double bandwidth = 0;        // bytes/s; 0 when unknown (CPU)

@@ -6,7 +6,7 @@ same table, so each ssmlab figure gets a peer ratio.
 What it times, with the row names ssmlab bench uses:
   * GEMM in four precisions (torch.matmul; TF32 off/on, bf16 autocast, bf16 tensors);
   * the Mamba-2 SSD operator in its chunked form, forward and backward: a pure-PyTorch reference
-    written for this script from models.md §2.2 (intra-chunk quadratic form, chunk states, state
+    written for this script from docs/arch/mamba2.md, chunked SSD (intra-chunk quadratic form, chunk states, state
     passing over chunks, output from the carried state), checked against a step-by-step
     recurrence by --self-test; backward is timed as (forward + backward) - forward;
   * RMSNorm, softmax and cross-entropy (plain torch ops, backward through autograd);
@@ -116,7 +116,7 @@ def self_test():
     print("self-test passed")
 
 
-# ---- a Mamba-2 language model on the SSD reference (models.md §2.1) ------------------------------------
+# ---- a Mamba-2 language model on the SSD reference (docs/arch/mamba2.md) ------------------------------
 class Mamba2Mixer(nn.Module):
     def __init__(self, D, N, P, Q, expand=2, W=4, G=1):
         super().__init__()

@@ -48,7 +48,7 @@ TrainStep prepare_train_step(const TrainSpec& spec, Device device) {
                            params >= 1000000 ? "M" : "K", " params");
   out.tokens = static_cast<double>(B * T);
   out.flops_6n = 6.0 * static_cast<double>(params) * out.tokens;
-  // SSD forward per token and layer: 2E(Q + 2N) + 2QNG (anchors.md §3.3); training ≈ 3 x forward.
+  // SSD forward per token and layer: 2E(Q + 2N) + 2QNG (docs/performance.md); training ≈ 3 x forward.
   const double E = static_cast<double>(cfg.expand * cfg.d_model), N = static_cast<double>(cfg.d_state);
   const double Q = static_cast<double>(std::min(cfg.chunk_size, T));
   out.flops_mixer = 3.0 * cfg.n_layer * out.tokens * (2.0 * E * (Q + 2 * N) + 2.0 * Q * N * cfg.ngroups);

@@ -29,7 +29,7 @@ struct EvalModelOptions {
 };
 
 // The training length assumed for a public checkpoint of `arch`: Mamba-1 2048 (state-spaces),
-// Mamba-2 8192 (what the paper assumes; paper.md §2 notes a 2K claim), RWKV-5/6 World 4096
+// Mamba-2 8192 (what the paper assumes; docs/paper_protocols.md notes a 2K claim), RWKV-5/6 World 4096
 // (their ctx4096 files), HGRN-2 2048.
 int64_t publisher_train_length(const std::string& arch);
 

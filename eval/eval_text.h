@@ -1,4 +1,4 @@
-// eval/eval_text.h — the long inputs evaluations read (paper.md §3): documents from a text or
+// eval/eval_text.h — the long inputs evaluations read (docs/paper_protocols.md): documents from a text or
 // JSON Lines corpus, the paper's synthetic prompts, and their fitting to a token length.
 //
 //   corpus      a .txt file (one document), a .jsonl file (one document per line: its "text"

@@ -1,4 +1,4 @@
-// eval/law_fit.h — the two curve fits behind the capacity laws (paper.md §9, §10), on plain
+// eval/law_fit.h — the two curve fits behind the capacity laws (docs/paper_protocols.md), on plain
 // numbers: nothing here knows about models or runs.
 //
 //   linear        y = slope·x + intercept, ordinary least squares (closed form)

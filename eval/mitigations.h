@@ -1,4 +1,4 @@
-// eval/mitigations.h — the state-collapse mitigations an evaluation runs with (paper.md §7), as
+// eval/mitigations.h — the state-collapse mitigations an evaluation runs with (docs/mitigations.md), as
 // one value every command and measurement takes:
 //
 //   RRI (Method 1)      h_t = λ·α_t·h_{t−1} + γ·B̄_t x_t                   (inside the scans)

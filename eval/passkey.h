@@ -1,4 +1,4 @@
-// eval/passkey.h — passkey retrieval, the paper's protocol (paper.md §4), on any LanguageModel.
+// eval/passkey.h — passkey retrieval, the paper's protocol (docs/passkey.md), on any LanguageModel.
 //
 //   prompt      prefix + filler blocks (one replaced by the needle) + question, sized to at most L
 //               tokens of the model's own tokenizer (train/data/passkey_prompt.h); a BOS token in front

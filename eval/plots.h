@@ -5,7 +5,7 @@
 // paper's red line at the training length) and an optional horizontal one (e.g. the 95% accuracy
 // threshold). Non-finite points leave a gap.
 // Heatmap: rows x cols of values (NaN = empty cell) on matplotlib's RdYlGn scale. The paper's
-// passkey heatmaps (paper.md §4, "Plots") use vmin -0.2 and vmax 1.2, so accuracy 0 is a soft red
+// passkey heatmaps (docs/passkey.md) use vmin -0.2 and vmax 1.2, so accuracy 0 is a soft red
 // rather than the darkest one and 1 a soft green.
 // Output is plain SVG 1.1 with every text node XML-escaped, viewable in any browser. Not a
 // plotting library: just what the reports draw.

@@ -1,5 +1,5 @@
 // eval/position_loss.h — per-token loss against position, and the state-collapse rule
-// (paper.md §3 and §9).
+// (docs/paper_protocols.md, loss by position and T_forget).
 //
 //   loss        every sequence is streamed through the recurrent state in forward calls of
 //               `chunk` tokens; token t predicts token t+1, including across call boundaries

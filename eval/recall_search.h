@@ -1,5 +1,5 @@
 // eval/recall_search.h — T_recall, the longest context at which passkey accuracy is at least the
-// threshold (paper.md §10: "over 95%"), found with few evaluations:
+// threshold (docs/paper_protocols.md, T_recall: "over 95%"), found with few evaluations:
 //
 //   1. doubling   L = start, 2·start, 4·start, ... (the last step clamped to max_length) until an
 //                 accuracy falls below the threshold;

@@ -1,5 +1,5 @@
-// eval/state_stats.h — what happens inside the recurrent state over a long input (paper.md §5,
-// §6), per layer and head:
+// eval/state_stats.h — what happens inside the recurrent state over a long input
+// (docs/paper_protocols.md, state statistics), per layer and head:
 //
 //   state moments     after every `chunk` tokens (the paper's 128), the mean, unbiased variance,
 //                     RMS (the authors' "norm") and Frobenius norm over the head's elements (P·N

@@ -2,14 +2,14 @@
 //
 //   collapse       the paper's rule (loss past T_train above 2x its maximum within), or with
 //                  fit.collapse_factor F != 2 a run's peak ratio above F (not the paper's rule)
-//   T_forget(N_S)  the smallest tested T_train whose run does not collapse (paper.md §9: the model
+//   T_forget(N_S)  the smallest tested T_train whose run does not collapse (docs/paper_protocols.md, T_forget: the model
 //                  learns to forget iff T_train > T_forget; tested lengths stand in for the
 //                  threshold, as the authors' powers of two do). When every tested length
 //                  collapses it is only known to exceed the longest ("censored") and is left out
 //                  of the fit; when the shortest tested length already passes, it is only known
 //                  to be at most that (an upper bound, fitted but noted). A collapse at a longer T_train after a pass is flagged as
 //                  non-monotone, and the smallest passing length is still reported.
-//   T_recall(N_S)  the best T_recall over the state size's runs (paper.md §10: "searched over
+//   T_recall(N_S)  the best T_recall over the state size's runs (docs/paper_protocols.md, T_recall: "searched over
 //                  training lengths"). Runs where even the shortest prompt failed (0) and runs
 //                  that passed the search's maximum (a lower bound) are left out of the fit.
 //   fits           T_forget linear and T_recall exponential (eval/law_fit.h) in the paper's

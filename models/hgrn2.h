@@ -1,4 +1,4 @@
-// models/hgrn2.h — HGRN-2 (Qin et al. 2024) as flash-linear-attention defines it (models.md §5):
+// models/hgrn2.h — HGRN-2 (Qin et al. 2024) as flash-linear-attention defines it (docs/arch/hgrn2.md):
 // a gated linear RNN whose forget gate has a learned lower bound that rises with depth, with the
 // input gate tied to it (k = 1 - α), and a SwiGLU MLP after every token mixer.
 //

@@ -16,7 +16,7 @@ namespace ssm {
 
 int64_t round_up(int64_t n, int64_t multiple);
 
-// Mamba's Δ bias init (mamba_ssm, models.md §1.4/§2.4): Δ0 log-uniform in [1e-3, 0.1], floored
+// Mamba's Δ bias init (mamba_ssm; docs/arch/mamba1.md, initialisation): Δ0 log-uniform in [1e-3, 0.1], floored
 // at 1e-4, returned as softplus⁻¹(Δ0) so that softplus(0 + bias) starts at Δ0. `u` ~ U[0, 1).
 double mamba_dt_bias(double u);
 

@@ -81,8 +81,8 @@ class LanguageModel {
   void to(Device device);
 
   // Which algorithm the sequence mixers use in forward(). Both compute the same function:
-  //   chunked    quadratic inside chunks, a recurrence between them: the GPU's form, whose
-  //              matrix products feed tensor cores;
+  //   chunked    quadratic inside chunks, a recurrence between them: the GPU's form (only
+  //              the CUDA SSD has chunked kernels, in scalar loops: no tensor cores yet);
   //   recurrent  one step at a time: fewer flops, and 2-4x faster on the CPU.
   // By default (model.scan: auto) a model runs the recurrence on the CPU and chunks on GPUs.
   void set_scan_impl(ops::ScanImpl impl) { scan_choice_ = impl; }

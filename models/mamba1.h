@@ -1,7 +1,7 @@
 // models/mamba1.h — Mamba-1 (Gu & Dao 2023) exactly as the reference model: embedding, L pre-norm
 // residual blocks of the selective-SSM mixer (no MLP), final RMSNorm, head tied to the embedding.
 //
-// Mixer, per token u (D) -> out (D), models.md §1.1:
+// Mixer, per token u (D) -> out (D), docs/arch/mamba1.md (block structure):
 //   [x | z] = in_proj·u                          widths E, E   (E = expand·D)
 //   x = silu(causal_conv1d(x))                   the conv covers x only
 //   [δ | B | C] = x_proj·x                       widths R, N, N (R = dt_rank; B, C shared by all channels)

@@ -1,7 +1,7 @@
 // models/mamba2.h — Mamba-2 (Dao & Gu 2024) exactly as the reference model: embedding, L pre-norm
 // residual blocks of the SSD mixer (no MLP), final RMSNorm, head tied to the embedding.
 //
-// Mixer, per token u (D) -> out (D), models.md §2.1:
+// Mixer, per token u (D) -> out (D), docs/arch/mamba2.md (block structure):
 //   [z | xBC | dt] = in_proj·u                   widths E, E+2GN, H  (E = expand·D, H = E/P)
 //   xBC = silu(causal_conv1d(xBC))              one conv over x, B and C together
 //   [x | B | C] = xBC                           widths E, GN, GN

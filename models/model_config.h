@@ -35,7 +35,7 @@ struct ModelConfig {
   std::string init = "mamba_ssm";  // Mamba-2 only: mamba_ssm | hf (they differ in A and conv bias)
   // Mamba-2, mamba_ssm init: A ~ U(a_init_min, a_init_max), mamba_ssm's A_init_range (1, 16).
   // Small values start heads that barely decay (α = exp(−Δ·A) ≈ 1 for a long time), like the
-  // retention heads of long-trained checkpoints (paper.md §5).
+  // retention heads of long-trained checkpoints (docs/paper_protocols.md, retention strength).
   double a_init_min = 1.0;
   double a_init_max = 16.0;
 };

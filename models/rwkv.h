@@ -1,5 +1,5 @@
 // models/rwkv.h — RWKV-5 "Eagle" (x052) and RWKV-6 "Finch" (x060), as BlinkDL's RWKV-LM defines
-// them (models.md §3, §4). One class for both: they share the block stack, the WKV state and the
+// them (docs/arch/rwkv5.md, rwkv6.md). One class for both: they share the block stack, the WKV state and the
 // channel mix, and differ only in how the time mix forms its inputs and decay.
 //
 //   x = LN0(Emb[tok])                          (LN0 exists in block 0 only)

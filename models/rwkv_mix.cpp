@@ -2,7 +2,7 @@
 // ChannelMix (a token-shifted squared-ReLU MLP), for both x052 (RWKV-5) and x060 (RWKV-6).
 //
 // The two versions lerp between the current and the previous token with opposite conventions
-// (models.md §8.7): v5 writes x⊙μ + x'⊙(1-μ), v6 writes x + (x'-x)⊙μ. Both are spelled out
+// (docs/architectures.md, pitfalls): v5 writes x⊙μ + x'⊙(1-μ), v6 writes x + (x'-x)⊙μ. Both are spelled out
 // below instead of being unified, because the stored μ's mean different things.
 #include "core/error.h"    // defines: SSM_CHECK
 #include "models/rwkv.h"

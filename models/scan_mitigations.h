@@ -1,5 +1,5 @@
 // models/scan_mitigations.h — the mitigations that act inside the scans: the paper's training-free
-// remedies for state collapse (paper.md §7), applied inside the mixers so no model code is
+// remedies for state collapse (docs/mitigations.md), applied inside the mixers so no model code is
 // copied for analysis. All are exact transformations of the scan, not approximations:
 //
 //   RRI (Method 1)    α_t ← λ·α_t and insertion ← γ·insertion, i.e. h_t = λα_t·h_{t-1} + γ·B̄_t x_t.

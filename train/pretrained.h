@@ -10,7 +10,7 @@
 //   hf-rwkv        config.json "model_type": "rwkv5" / "rwkv6" (rwkv.* names)
 //   fla            config.json "model_type": "hgrn2" (flash-linear-attention, model.* names)
 // The architecture's sizes come from config.json where it states them and from the tensor shapes
-// otherwise (vocabulary rows, RWKV head size and LoRA ranks: models.md §8.5). Weights stored in
+// otherwise (vocabulary rows, RWKV head size and LoRA ranks: docs/architectures.md, pitfalls). Weights stored in
 // bf16 or f16 are upcast. Anything missing or mis-shaped is a UserError naming the file and tensor.
 #pragma once
 

@@ -11,7 +11,7 @@
 // The chunk argument only matters on the CPU: the forward is the same sequential scan for every
 // chunk value (tests hold the algorithms equal). The backward keeps the state at every chunk
 // start (Q = chunk, or 32 when chunk == 0), recomputes one chunk's states at a time and runs the
-// reverse scan of models.md §6 through them. Its row quantities (dq, dk, dg, du: sums over e)
+// reverse scan of docs/scans.md through them. Its row quantities (dq, dk, dg, du: sums over e)
 // are computed by row owners d after a barrier, its column quantities (dv: sums over d) by the
 // column owners. du is a sum over the batch: per-(batch, head) rows added in batch order.
 #include "cuda/cuda_backend.h"   // defines: CudaBackend

@@ -8,7 +8,7 @@
 // every chunk value (the same function; tests hold the two algorithms equal). The backward keeps
 // the state at every chunk start (chunk length Q, 64 when chunk == 0) from a forward pass, then
 // walks the chunks last to first, recomputing a chunk's Q states from its start and running the
-// reverse scan of models.md §1.3 through them: memory O(T/Q + Q) states per channel.
+// reverse scan of docs/arch/mamba1.md, backward, through them: memory O(T/Q + Q) states per channel.
 // dB and dC are sums over the channels: each warp adds its 32 lanes with shuffles in a fixed
 // order and writes one partial row per (warp, step); the partials are then added in warp order.
 // dA is a sum over batch rows, added in row order at the end. No atomics: deterministic.

@@ -1,4 +1,4 @@
-// cuda/scan/ssd_cuda_chunked.cu — the SSD in chunked form on the GPU (models.md §2.2), forward and
+// cuda/scan/ssd_cuda_chunked.cu — the SSD in chunked form on the GPU (docs/scans.md, chunked SSD), forward and
 // backward: the twin of ops/scan/ssd_cpu_chunked.cpp, cut into kernels at the points where the
 // CPU loop carries something from one chunk to the next.
 //

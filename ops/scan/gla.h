@@ -1,5 +1,5 @@
 // ops/scan/gla.h — gated linear attention with a per-key decay: the sequence mixer of RWKV-5,
-// RWKV-6 and HGRN-2 (models.md §3–§6). Per batch row and head, with state S ∈ R^{K×V}:
+// RWKV-6 and HGRN-2 (docs/scans.md). Per batch row and head, with state S ∈ R^{K×V}:
 //
 //   S_t = diag(exp(g_t))·S_{t-1} + k_t ⊗ v_t          g_t ≤ 0 is a log-decay per key channel
 //   post_update      (HGRN-2):    o_t = S_tᵀ·q_t

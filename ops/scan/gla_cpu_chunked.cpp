@@ -1,5 +1,5 @@
-// ops/scan/gla_cpu_chunked.cpp — gated linear attention in chunked form (models.md §3.2, §4.2,
-// §5.2), forward and backward; the training algorithm on CPU.
+// ops/scan/gla_cpu_chunked.cpp — gated linear attention in chunked form (docs/scans.md, chunked GLA),
+// forward and backward; the CPU runs it only with model.scan: chunked (auto runs the recurrence there).
 //
 // Split time into chunks of Q steps. Inside a chunk of L ≤ Q steps, call "point P" the state after
 // the chunk's first P steps: point 0 is the incoming state S_0, point L the state handed on, and

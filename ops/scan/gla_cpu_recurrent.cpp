@@ -4,7 +4,7 @@
 //   S_t = diag(a_t)·S_{t-1} + k_t ⊗ v_t
 //   post_update:       o_t = S_tᵀ·q_t
 //   pre_update_bonus:  o_t = S_{t-1}ᵀ·q_t + (Σ_i q_t[i]·u[i]·k_t[i])·v_t
-// Backward is the reverse scan of models.md §6. dS holds the gradient of the state after the
+// Backward is the reverse scan of docs/scans.md. dS holds the gradient of the state after the
 // step being undone; walking t downwards:
 //   post:   dS += q_t ⊗ do_t;  dq_t = S_t·do_t
 //   both:   dk_t = dS·v_t;  dv_t = dSᵀ·k_t;  dg_t = a_t ⊙ rowsum(dS ⊙ S_{t-1});  dS ← diag(a_t)·dS

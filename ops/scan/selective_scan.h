@@ -1,4 +1,4 @@
-// ops/scan/selective_scan.h — the Mamba-1 selective scan (models.md §1.1 step 6), per batch row
+// ops/scan/selective_scan.h — the Mamba-1 selective scan (docs/arch/mamba1.md, step 6), per batch row
 // and channel d, with a state s[d,·] ∈ R^N of its own:
 //
 //   s_t[d,n] = exp(Δ_t[d]·A[d,n])·s_{t-1}[d,n] + Δ_t[d]·B_t[n]·x_t[d]      s_{-1} = initial_state
@@ -9,13 +9,13 @@
 // final_state (B,E,N). Everything is differentiable, the initial state included, so a long
 // sequence can be streamed in pieces with the state carried between calls.
 //
-// The decay varies with both d and n, so the SSD matmul trick does not apply (models.md §1.2).
+// The decay varies with both d and n, so the SSD matmul trick does not apply (docs/arch/mamba1.md, parallel form).
 // Two algorithms compute the same function (tests hold them equal):
 //   ScanImpl::recurrent — one step at a time; the definition, O(T·E·N).
 //   ScanImpl::chunked   — chunks of Q steps: a scan from a zero state inside every chunk (the
 //                         chunks are independent), a short pass over chunks that carries the
-//                         boundary states, then a correction C_t·exp(Σ Δ·A)·s_boundary. This is
-//                         training's form and the shape of the GPU kernel.
+//                         boundary states, then a correction C_t·exp(Σ Δ·A)·s_boundary. Opt-in on
+//                         the CPU; the CUDA scan is sequential for every chunk value.
 // The D skip, the z gate, the dt softplus and the projections live in the model, not here.
 #pragma once
 

@@ -1,5 +1,6 @@
-// ops/scan/selective_scan_cpu_chunked.cpp — the selective scan in chunked form (models.md §1.2),
-// forward and backward: training's algorithm, and the shape of the GPU kernel.
+// ops/scan/selective_scan_cpu_chunked.cpp — the selective scan in chunked form (docs/scans.md),
+// forward and backward; the CPU runs it only with model.scan: chunked (auto runs the recurrence there),
+// and the CUDA selective scan is sequential for every chunk value.
 //
 // Split time into chunks of Q steps. Per batch row and channel d, inside a chunk with start state
 // S_c (the state before its first step), local steps j, a_j[n] = Δ_j·A[d,n] ≤ 0 and u_j = Δ_j·x_j:
@@ -21,7 +22,7 @@
 //   dS_c  = e^{a_0}·dŝ_0 + e^{cum_{Q-1}}·dS_{c+1}       (dS_{last+1} = dhT; dS_0 = dh0)
 // (A) every chunk on its own: e^{a_0}·dŝ_0; (B) one pass over the chunks last to first for dS_c;
 // (C) every chunk on its own: ŝ recomputed from zero, s_j and dS_j as above, then the per-step
-// gradients of models.md §1.3 (see selective_scan_cpu_recurrent.cpp).
+// gradients of docs/arch/mamba1.md, backward (see selective_scan_cpu_recurrent.cpp).
 // Only the chunk boundary states are kept (recomputed by phases 1–2), never all T states. cum and
 // tail are running sums of a (never differences of two cumulative sums, which lose digits), and
 // every exponent is ≤ 0, so nothing overflows.

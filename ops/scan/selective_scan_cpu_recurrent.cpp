@@ -5,7 +5,7 @@
 // (ops/scan/selective_scan.h). Per batch row and channel d, with λ_t[n] = exp(Δ_t·A[d,n]) and
 // u_t = Δ_t·x_t:
 //   s_t[n] = λ_t[n]·s_{t-1}[n] + u_t·B_t[n],   y_t = Σ_n C_t[n]·s_t[n]
-// Backward is the reverse scan of models.md §1.3: with dS the gradient of s_t, walking t down,
+// Backward is the reverse scan of docs/arch/mamba1.md, backward: with dS the gradient of s_t, walking t down,
 //   dS += C_t·dy_t;  dC_t += dy_t·s_t;  dB_t += u_t·dS;  du_t = Σ_n dS·B_t
 //   dlogλ_t = dS ⊙ λ_t ⊙ s_{t-1};  dΔ_t = x_t·du_t + Σ_n A[d,n]·dlogλ_t;  dA[d] += Δ_t·dlogλ_t
 //   dS ← λ_t ⊙ dS   (the gradient flowing to s_{t-1})

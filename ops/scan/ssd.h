@@ -11,7 +11,7 @@
 // Two algorithms compute the same function (tests hold them equal):
 //   ScanImpl::recurrent — one step at a time; the definition, O(T·P·N) per head.
 //   ScanImpl::chunked   — chunks of length Q: quadratic "attention" inside a chunk, a recurrence
-//                         over chunk states between chunks (models.md §2.2). This is training's form.
+//                         over chunk states between chunks (docs/scans.md, chunked SSD). The GPU's default.
 // The D skip, dt softplus and the gated norm live in the model, not here.
 #pragma once
 

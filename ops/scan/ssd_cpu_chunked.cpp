@@ -1,4 +1,4 @@
-// ops/scan/ssd_cpu_chunked.cpp — the SSD in chunked form (models.md §2.2), forward and backward.
+// ops/scan/ssd_cpu_chunked.cpp — the SSD in chunked form (docs/scans.md, chunked SSD), forward and backward.
 //
 // Split time into chunks of Q steps. Inside chunk c, with local a_j = Δ_j·A (≤ 0), u_j = Δ_j·x_j,
 //   cum_i     = Σ_{k≤i} a_k                  decay from the chunk start to step i

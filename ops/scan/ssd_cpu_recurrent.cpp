@@ -2,7 +2,7 @@
 //
 // This is the definition every other SSD implementation is tested against (ops/scan/ssd.h):
 //   S_t = exp(Δ_t·A_h)·S_{t-1} + Δ_t·x_t ⊗ B_t,   y_t = S_t·C_t      (S: P×N per head)
-// Backward is the reverse scan of models.md §6 (post-update readout): with dS the gradient of
+// Backward is the reverse scan of docs/scans.md (post-update readout): with dS the gradient of
 // S_t, walking t downwards,
 //   dS += dy_t ⊗ C_t;  dC_t += S_tᵀ·dy_t;  dB_t += dSᵀ·x̄_t;  dx̄_t = dS·B_t   (x̄ = Δ·x)
 //   d(log α_t) = α_t·<dS, S_{t-1}>;  dS ← α_t·dS   (the gradient flowing to S_{t-1})

@@ -1,7 +1,7 @@
 # scripts/golden/golden_hgrn2.py — the HGRN-2 fixture, computed by fla's HGRN2ForCausalLM on the
 # CPU: the Triton calls the layer makes are replaced by fla's own naive recurrence and by plain
 # torch ops of the same math, and the result is cross-checked against an independent forward
-# written from models.md §5.
+# written from docs/arch/hgrn2.md.
 #
 # Not for: the shared pipeline (golden_common.py).
 
@@ -89,7 +89,7 @@ def _perturb(model, seed):
 
 
 def models_md_forward(p, ids, g_norm_eps):
-    """Independent HGRN-2 forward from models.md §5.1 (sequential recurrence), for cross-checking."""
+    """Independent HGRN-2 forward from docs/arch/hgrn2.md (sequential recurrence), for cross-checking."""
     H, Kh = D_MODEL // EXPAND_RATIO, EXPAND_RATIO
 
     def rms(x, w, eps):
@@ -162,7 +162,7 @@ def build_hgrn2(seed: int) -> Fixture:
             doc_eps = models_md_forward(p, ids, NORM_EPS)
         diff = (fla_logits - same_eps).abs().max().item() / same_eps.abs().max().item()
         if diff > 1e-12:
-            raise RuntimeError(f"hgrn2: fla vs models.md §5 forward differ (rel {diff:.3e})")
+            raise RuntimeError(f"hgrn2: fla vs docs/arch/hgrn2.md forward differ (rel {diff:.3e})")
         eps_effect = (fla_logits - doc_eps).abs().max().item()
         return {"models_md_forward_g_norm_eps_1e-5_max_rel": f"{diff:.3e}",
                 "models_md_forward_g_norm_eps_1e-6_max_abs": f"{eps_effect:.3e} (the g_norm eps matters)"}
@@ -171,10 +171,10 @@ def build_hgrn2(seed: int) -> Fixture:
         count = sum(t.numel() for t in weights.values())
         want = hgrn2_param_count(D_MODEL, N_LAYER, VOCAB, INTERMEDIATE)
         if hgrn2_param_count(2048, 24, 32000, 5632) != 1_364_396_032:
-            raise RuntimeError("hgrn2 formula does not reproduce hgrn2-1.3B (models.md §7)")
+            raise RuntimeError("hgrn2 formula does not reproduce hgrn2-1.3B (docs/architectures.md)")
         if count != want:
             raise RuntimeError(f"hgrn2 parameter count {count} != formula {want}")
-        return {"param_count": f"{count} (= models.md §7 formula; 1,364,396,032 for hgrn2-1.3B)"}
+        return {"param_count": f"{count} (= docs/architectures.md formula; 1,364,396,032 for hgrn2-1.3B)"}
 
     return Fixture(
         arch="hgrn2", config=hf_config_json(cfg), weights=weights, make_runner=make_runner,

@@ -81,7 +81,7 @@ def _make_runner(model_cls, cfg, weights: dict[str, torch.Tensor]) -> Runner:
 
 
 def _decode_check(runner: Runner, ids: torch.Tensor) -> str:
-    """models.md §7.2: prefill T−1 tokens, decode the last one, compare with the full forward."""
+    """docs/architectures.md check: prefill T−1 tokens, decode the last one, compare with the full forward."""
     model = runner.model
     with torch.no_grad(), KeepFloat64():
         full = runner.logits(ids)[:, -1]
@@ -103,7 +103,7 @@ def _mamba1_config():
 
 
 def mamba1_param_count(D, L, V, N, K, E, R):
-    """models.md §7, Mamba-1: tied embedding + norm_f + L layers."""
+    """docs/architectures.md parameter counts, Mamba-1: tied embedding + norm_f + L layers."""
     di = E * D
     per_layer = 2 * D * di + di * (K + 1) + di * (R + 2 * N) + R * di + di + di * N + di + D * di + D
     return V * D + D + L * per_layer
@@ -125,11 +125,11 @@ def build_mamba1(seed: int) -> Fixture:
         count = sum(t.numel() for t in weights.values())
         want = mamba1_param_count(D_MODEL, N_LAYER, VOCAB, 8, CONV, 2, cfg.time_step_rank)
         if mamba1_param_count(768, 24, 50280, 16, 4, 2, 48) != 129_135_360:
-            raise RuntimeError("mamba1 formula does not reproduce mamba-130m (models.md §7)")
+            raise RuntimeError("mamba1 formula does not reproduce mamba-130m (docs/architectures.md)")
         if count != want:
-            raise RuntimeError(f"mamba1 parameter count {count} != models.md formula {want}")
+            raise RuntimeError(f"mamba1 parameter count {count} != docs/architectures.md formula {want}")
         runner = make_runner(weights)
-        return {"param_count": f"{count} (= models.md §7 formula; 129,135,360 for mamba-130m)",
+        return {"param_count": f"{count} (= docs/architectures.md formula; 129,135,360 for mamba-130m)",
                 "decode_vs_full_max_abs": _decode_check(runner, _ids())}
 
     return Fixture(
@@ -156,14 +156,14 @@ def _mamba2_config():
 
 
 def mamba2_param_count(D, L, V, N, K, E, H, G):
-    """models.md §7, Mamba-2: tied embedding + norm_f + L layers."""
+    """docs/architectures.md parameter counts, Mamba-2: tied embedding + norm_f + L layers."""
     di = E * D
     per_layer = D * (2 * di + 2 * G * N + H) + (di + 2 * G * N) * (K + 1) + 3 * H + di + di * D + D
     return V * D + D + L * per_layer
 
 
 def _gated_norm_order_check(model) -> str:
-    """models.md §2.1: the HF gated norm must be RMSNorm(y·silu(z)), not RMSNorm(y)·silu(z)."""
+    """docs/arch/mamba2.md, block structure: the HF gated norm must be RMSNorm(y·silu(z)), not RMSNorm(y)·silu(z)."""
     norm = model.backbone.layers[0].mixer.norm
     gen = generator(7)
     y = torch.randn(2, 5, norm.weight.numel(), generator=gen, dtype=torch.float64)
@@ -197,9 +197,9 @@ def build_mamba2(seed: int) -> Fixture:
         count = sum(t.numel() for t in weights.values())
         want = mamba2_param_count(D_MODEL, N_LAYER, VOCAB, 16, CONV, 2, 8, 1)
         if mamba2_param_count(768, 24, 50288, 128, 4, 2, 24, 1) != 128_989_632:
-            raise RuntimeError("mamba2 formula does not reproduce mamba2-130m (models.md §7)")
+            raise RuntimeError("mamba2 formula does not reproduce mamba2-130m (docs/architectures.md)")
         if count != want:
-            raise RuntimeError(f"mamba2 parameter count {count} != models.md formula {want}")
+            raise RuntimeError(f"mamba2 parameter count {count} != docs/architectures.md formula {want}")
         runner = make_runner(weights)
         ids = _ids()
         with torch.no_grad(), KeepFloat64():
@@ -207,7 +207,7 @@ def build_mamba2(seed: int) -> Fixture:
             for layer in runner.model.backbone.layers:
                 layer.mixer.chunk_size = 64            # one chunk: no inter-chunk recurrence at all
             single = runner.logits(ids)
-        return {"param_count": f"{count} (= models.md §7 formula; 128,989,632 for mamba2-130m)",
+        return {"param_count": f"{count} (= docs/architectures.md formula; 128,989,632 for mamba2-130m)",
                 "gated_norm_order": _gated_norm_order_check(runner.model),
                 "chunk8_vs_chunk64_max_abs": f"{(chunked - single).abs().max().item():.3e}",
                 "decode_vs_full_max_abs": _decode_check(make_runner(weights), ids)}

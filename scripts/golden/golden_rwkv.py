@@ -1,5 +1,5 @@
 # scripts/golden/golden_rwkv.py — the RWKV-5 (x052 / v5.2) and RWKV-6 (x060) fixtures: official
-# .pth tensor names and shapes, the RWKV-LM init of models.md §3.4 / §4.4 followed by seeded noise,
+# .pth tensor names and shapes, the RWKV-LM init of docs/arch/rwkv5.md / rwkv6.md followed by seeded noise,
 # and the cross-check of golden_rwkv_forward.py against BlinkDL's rwkv package (ChatRWKV).
 #
 # Not for: the differentiable forward itself (golden_rwkv_forward.py) or the shared pipeline.
@@ -39,7 +39,7 @@ def _faaaa_init(n_ch, r01):
 
 
 def reference_init(version: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """RWKV-LM's init (models.md §3.4 / §4.4) under the official .pth names and shapes."""
+    """RWKV-LM's init (docs/arch/rwkv5.md / rwkv6.md, initialisation) under the official .pth names and shapes."""
     H = C // HEAD_SIZE
     w = {"emb.weight": (torch.rand(VOCAB, C, generator=gen) * 2 - 1) * 1e-4,
          "blocks.0.ln0.weight": torch.ones(C), "blocks.0.ln0.bias": torch.zeros(C)}
@@ -110,7 +110,7 @@ def perturb_rwkv_(w: dict[str, torch.Tensor], gen: torch.Generator) -> None:
 
 
 def param_count_formula(version, C_, L, V, F_, rm=0, rd=0) -> int:
-    """models.md §7 per-layer formulas plus emb, head, ln0 and ln_out."""
+    """docs/architectures.md per-layer formulas plus emb, head, ln0 and ln_out."""
     if version == 5:
         per_layer = 4 * C_ + 8 * C_ + 5 * C_ * C_ + 2 * C_ + 2 * C_ * F_ + C_ * C_
     else:
@@ -119,7 +119,7 @@ def param_count_formula(version, C_, L, V, F_, rm=0, rd=0) -> int:
     return 2 * V * C_ + 4 * C_ + L * per_layer
 
 
-# models.md §3.5 / §4.5: the formula must reproduce the published sizes before it judges the tiny model.
+# docs/arch/rwkv{5,6}.md: the formula must reproduce the published sizes before it judges the tiny model.
 PUBLISHED = {5: (param_count_formula(5, 2048, 24, 65536, 7168), 1_577_754_624),
              6: (param_count_formula(6, 2048, 24, 65536, 7168, 32, 64), 1_599_873_024)}
 
@@ -215,7 +215,7 @@ def build_rwkv(arch: str, seed: int) -> Fixture:
               - torch.nn.functional.group_norm(x, H, eps=GN_EPS)).abs().max().item()
         if gn > 1e-12:
             raise RuntimeError(f"GN(x/8, 1e-5) != GN(x, 64e-5): {gn}")
-        return {"param_count": f"{count} (= models.md §7 formula, which gives "
+        return {"param_count": f"{count} (= docs/architectures.md formula, which gives "
                                 f"{PUBLISHED[version][1]:,} for the published 1B5/1B6)",
                 "gn_div8_vs_eps64e-5_max_abs": f"{gn:.1e}"}
 

@@ -2,7 +2,7 @@
 # formulation, x052 (RWKV-5 "v5.2") and x060 (RWKV-6), over the official .pth tensor names.
 #
 # Why it exists: the official inference package (rwkv) preprocesses its weights under no_grad, so
-# it cannot give gradients. This forward is written from models.md §3–§4; its WKV core is fla's
+# it cannot give gradients. This forward is written from docs/arch/rwkv5.md and rwkv6.md; its WKV core is fla's
 # naive recurrent RWKV-6 function (a per-channel decay that is constant in time covers RWKV-5).
 # golden_rwkv.py asserts that its logits and states match the rwkv package on the same weights.
 #
@@ -18,7 +18,7 @@ GN_EPS = 64e-5         # ln_x GroupNorm: official GN(o/8, 1e-5) == GN(o, 8²·1e
 
 
 def _wkv(r, k, v, log_decay, u, H):
-    """WKV with bonus, pre-update readout (models.md §3.1 / §4.1), via fla's naive recurrence.
+    """WKV with bonus, pre-update readout (docs/arch/rwkv5.md / rwkv6.md), via fla's naive recurrence.
 
     r, k, v, log_decay: (B,T,C); u: (H,N). Returns o (B,T,C) and the final state (B,H,K,V).
     """

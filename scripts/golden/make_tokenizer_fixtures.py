@@ -94,7 +94,7 @@ SHORT_CASES = [
     ("special inside", "a{special} b"),
 ]
 
-EIFFEL_IDS = [6699, 304, 25740, 109, 39990, 4600, 4596, 22590, 30449, 4706]  # models.md §3.6
+EIFFEL_IDS = [6699, 304, 25740, 109, 39990, 4600, 4596, 22590, 30449, 4706]  # docs/arch/rwkv5.md, RWKV World tokenizer
 
 
 def cases_for(special):

@@ -113,7 +113,7 @@ TEST_CASE("exponential fit: the paper's T_recall points give its coefficients") 
   CHECK(f.b == doctest::Approx(paper::kRecallB).epsilon(0.002));
   CHECK(f.c == doctest::Approx(paper::kRecallC).epsilon(0.01));
   CHECK(f.r2 > 0.9999);
-  // The published curve through the same points: 1.2, 2.3, 4.5, 15.7 and 257.8K (paper.md §10).
+  // The published curve through the same points: 1.2, 2.3, 4.5, 15.7 and 257.8K (docs/paper_protocols.md, T_recall).
   CHECK(paper::recall_law(12.9) == doctest::Approx(257.8).epsilon(0.001));
   CHECK(paper::recall_law(4.8) == doctest::Approx(15.68).epsilon(0.001));
 }

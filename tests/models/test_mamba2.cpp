@@ -33,7 +33,7 @@ Tensor random_tokens(int64_t B, int64_t T, int64_t vocab, uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("parameter names follow the state-spaces checkpoints and counts follow models.md §7") {
+TEST_CASE("parameter names follow the state-spaces checkpoints and counts follow docs/architectures.md") {
   const ModelConfig cfg = tiny_config();
   Mamba2Model model(cfg, 20, 1);
   const int64_t D = 8, E = 16, H = 4, G = 2, N = 4, W = 4, V = 32, L = 2;

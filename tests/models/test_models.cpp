@@ -71,12 +71,12 @@ struct PublicShape {
   const char* name;
   const char* arch;
   int64_t d_model, n_layer, vocab;
-  int64_t params;  // models.md §1.5, §2.5, §3.5, §4.5, §5.5, §7
+  int64_t params;  // docs/architectures.md, parameter counts of the public sizes
 };
 
 }  // namespace
 
-TEST_CASE("parameter counts of the public checkpoints' shapes equal models.md") {
+TEST_CASE("parameter counts of the public checkpoints' shapes equal docs/architectures.md") {
   const PublicShape shapes[] = {
       {"mamba-130m", "mamba1", 768, 24, 50277, 129'135'360},
       {"mamba-370m", "mamba1", 1024, 48, 50277, 371'516'416},

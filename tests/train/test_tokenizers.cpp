@@ -90,7 +90,7 @@ TEST_CASE("Mistral SentencePiece BPE (Metaspace pre-tokenizer) matches Hugging F
 
 TEST_CASE("RWKV World tokenizer matches the rwkv package's trie tokenizer") { check_fixture("rwkv_world"); }
 
-TEST_CASE("RWKV World reference vector (models.md 3.6)") {
+TEST_CASE("RWKV World reference vector (docs/arch/rwkv5.md)") {
   RwkvWorldTokenizer tok((kFixtures / "rwkv_world" / "rwkv_vocab_v20230424.txt").string());
   const std::vector<TokenId> want = {6699, 304, 25740, 109, 39990, 4600, 4596, 22590, 30449, 4706};
   CHECK(tok.encode("The Eiffel tower is in the city of") == want);

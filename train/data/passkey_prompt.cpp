@@ -1,4 +1,4 @@
-// train/data/passkey_prompt.cpp — builds the paper's passkey prompt to a token budget (paper.md §4):
+// train/data/passkey_prompt.cpp — builds the paper's passkey prompt to a token budget (docs/passkey.md):
 // prefix, then num_blocks copies of the filler block with one replaced by the needle, then the
 // question. Sizes are measured with the caller's tokenizer, as the authors' code does.
 #include "train/data/passkey_prompt.h"

@@ -1,4 +1,4 @@
-// train/data/passkey_prompt.h — the paper's passkey-retrieval prompt (paper.md §4), sized in tokens
+// train/data/passkey_prompt.h — the paper's passkey-retrieval prompt (docs/passkey.md), sized in tokens
 // of the model's own tokenizer. Used by the synthetic training task (train/) and by the passkey
 // benchmark (eval/).
 //
