@@ -63,7 +63,7 @@ int cmd_capacity(int argc, char** argv) {
     const int64_t H = model.init_state(1, Device::cpu()).layers.at(0).at(model.recurrent_state_name()).size(1);
     for (int64_t h = 0; h < std::min<int64_t>(H, 8); ++h) options.states.heads.push_back(h);
   }
-  options.mitigations = mitigations_from_args(args, model.architecture());
+  options.mitigations = mitigations_from_args(args, model);
   const int64_t docs = args.get_int("docs");
   SSM_USER_CHECK(docs > 0, "--docs must be positive, got ", docs);
   const int64_t length = args.has("length") ? get_length(args, "length") : 16 * T;

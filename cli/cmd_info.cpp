@@ -23,19 +23,12 @@ int cmd_info(int argc, char** argv) {
   if (args.has("tokenizer")) options.tokenizer = args.get("tokenizer");
   const EvalModel loaded = load_eval_model(args.get("model"), options);
   LanguageModel& model = *loaded.model;
-  int64_t state_elements = 0, main_state = 0;
-  for (const LayerState& layer : model.init_state(1, Device::cpu()).layers) {
-    for (const auto& [name, t] : layer) {
-      state_elements += t.numel();
-      if (name == model.recurrent_state_name()) main_state += t.numel();
-    }
-  }
   std::printf("checkpoint     %s\n", loaded.description.c_str());
   std::printf("architecture   %s, %lld layers\n", model.architecture().c_str(),
               static_cast<long long>(model.num_layers()));
   std::printf("parameters     %lld\n", static_cast<long long>(model.num_parameters()));
   std::printf("state size     %lld elements per sequence (%lld in the '%s' states, the rest token-shift/conv)\n",
-              static_cast<long long>(state_elements), static_cast<long long>(main_state),
+              static_cast<long long>(model.all_state_elements()), static_cast<long long>(model.main_state_elements()),
               model.recurrent_state_name().c_str());
   std::printf("vocab          %lld rows (tokenizer %s, %lld ids)\n", static_cast<long long>(model.vocab_size()),
               loaded.tokenizer->name().c_str(), static_cast<long long>(loaded.tokenizer->vocab_size()));

@@ -43,7 +43,7 @@ int cmd_passkey(int argc, char** argv) {
 
   LoadedModel m = load_model(args);
   LanguageModel& model = *m.eval.model;
-  Mitigations mitigations = mitigations_from_args(args, model.architecture());
+  Mitigations mitigations = mitigations_from_args(args, model);
   if (mitigations.state_norm) {
     prepare_state_norm(mitigations, model, norm_reference_from_args(args, m.eval, nullptr), m.device);
   }

@@ -37,7 +37,7 @@ int cmd_ppl(int argc, char** argv) {
   LanguageModel& model = *m.eval.model;
   options.train_length = m.eval.train_length;
   const int64_t length = args.has("length") ? get_length(args, "length") : 16 * m.eval.train_length;
-  Mitigations mitigations = mitigations_from_args(args, model.architecture());
+  Mitigations mitigations = mitigations_from_args(args, model);
   std::string source;
   const EvalSequences text = text_from_args(args, m.eval, length, docs, "", &source);
   if (mitigations.state_norm) {

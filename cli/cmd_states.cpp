@@ -46,7 +46,7 @@ int cmd_states(int argc, char** argv) {
   }
   const int64_t length = args.has("length") ? get_length(args, "length") : 4 * m.eval.train_length;
   SSM_USER_CHECK(args.get_int("docs") == 1, "ssmlab states reads one sequence: --docs must be 1");
-  Mitigations mitigations = mitigations_from_args(args, model.architecture());
+  Mitigations mitigations = mitigations_from_args(args, model);
   std::string source;
   // The paper reads its state statistics on the newlines prompt, so that is the default here.
   const EvalSequences text = text_from_args(args, m.eval, length, 1, args.has("data") ? "" : "newlines", &source);

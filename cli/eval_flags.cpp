@@ -66,7 +66,7 @@ LoadedModel load_model(const Args& args) {
   return m;
 }
 
-Mitigations mitigations_from_args(const Args& args, const std::string& arch) {
+Mitigations mitigations_from_args(const Args& args, const LanguageModel& model) {
   Mitigations m;
   if (args.has("rri")) {
     const std::string text = args.get("rri");
@@ -81,14 +81,14 @@ Mitigations mitigations_from_args(const Args& args, const std::string& arch) {
     const std::string text = args.get("delta-scale");
     SSM_USER_CHECK(absl::SimpleAtod(text, &m.scan.delta_scale) && m.scan.delta_scale > 0,
                    "--delta-scale: expected a positive number, got '", text, "'");
-    SSM_USER_CHECK(arch == "mamba1" || arch == "mamba2", "--delta-scale applies to Mamba only: ", arch,
+    SSM_USER_CHECK(model.has_delta(), "--delta-scale applies to Mamba only: ", model.architecture(),
                    " has no Δ (use --rri)");
   }
   if (args.has("window")) m.scan.window = get_length(args, "window");
   m.state_norm = args.flag("state-norm");
   SSM_USER_CHECK(!(m.state_norm && m.scan.window > 0), "--state-norm and --window do not combine: the window ",
                  "subtracts an unnormalised lagged state");
-  check_mitigations(m, arch);
+  check_mitigations(m, model);
   return m;
 }
 

@@ -34,8 +34,9 @@ struct LoadedModel {
 // Loads --model (with --tokenizer, --train-length) and moves it to --device.
 LoadedModel load_model(const Args& args);
 
-// The mitigations the flags ask for (state-norm thresholds not yet recorded).
-Mitigations mitigations_from_args(const Args& args, const std::string& arch);
+// The mitigations the flags ask for, checked against `model` (state-norm thresholds not yet
+// recorded).
+Mitigations mitigations_from_args(const Args& args, const LanguageModel& model);
 
 // The evaluation text: --data PATH (a corpus), --prompt newlines|capital, or else the held-out
 // documents of an ssmlab checkpoint (or `fallback_prompt` when non-empty). Sequences of `length`

@@ -9,12 +9,6 @@
 namespace ssm {
 namespace {
 
-int64_t main_state_elements(LanguageModel& model) {
-  int64_t n = 0;
-  for (const LayerState& layer : model.init_state(1, Device::cpu()).layers) n += layer.at(model.recurrent_state_name()).numel();
-  return n;
-}
-
 // Options with every derived default filled in.
 CapacityOptions resolve(const EvalModel& m, const CapacityOptions& given) {
   CapacityOptions o = given;
@@ -48,7 +42,7 @@ CapacityArm measure_arm(EvalModel& m, const CapacityOptions& o, const std::strin
   };
   CapacityArm arm;
   arm.name = name;
-  check_mitigations(mitigations, model.architecture());
+  check_mitigations(mitigations, model);
   if (mitigations.state_norm) {
     log(absl::StrFormat("recording state-norm thresholds on %d reference tokens", o.norm_reference.size()));
     prepare_state_norm(mitigations, model, o.norm_reference, o.device);
@@ -95,7 +89,7 @@ CapacityResult measure_capacity(EvalModel& m, const CapacityOptions& given) {
   result.model = m.description;
   result.architecture = m.model->architecture();
   result.parameters = m.model->num_parameters();
-  result.state_elements = main_state_elements(*m.model);
+  result.state_elements = m.model->main_state_elements();
   result.train_length = m.train_length;
   result.arms.push_back(measure_arm(m, o, "baseline", Mitigations{}));
   if (o.mitigations.any()) result.arms.push_back(measure_arm(m, o, "mitigated", o.mitigations));

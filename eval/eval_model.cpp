@@ -1,6 +1,8 @@
 // eval/eval_model.cpp — one loader for both kinds of model directory.
 #include "eval/eval_model.h"
 
+#include <map>
+
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"               // defines: SSM_USER_CHECK
 #include "train/checkpoint.h"         // defines: load_model
@@ -9,9 +11,11 @@
 namespace ssm {
 
 int64_t publisher_train_length(const std::string& arch) {
-  if (arch == "mamba2") return 8192;
-  if (arch == "rwkv5" || arch == "rwkv6") return 4096;
-  return 2048;
+  // A fact about the released checkpoints, not the architecture, so it lives with their loader.
+  static const std::map<std::string, int64_t> lengths = {
+      {"mamba1", 2048}, {"mamba2", 8192}, {"rwkv5", 4096}, {"rwkv6", 4096}, {"hgrn2", 2048}};
+  const auto it = lengths.find(arch);
+  return it != lengths.end() ? it->second : 2048;  // an unlisted family: as the Mamba-1 and HGRN-2 releases
 }
 
 EvalModel load_eval_model(const std::string& dir, const EvalModelOptions& options) {

@@ -30,8 +30,8 @@ std::string Mitigations::describe() const {
   return out.empty() ? "none" : out;
 }
 
-void check_mitigations(const Mitigations& m, const std::string& arch) {
-  check_scan_mitigations(m.scan, arch);
+void check_mitigations(const Mitigations& m, const LanguageModel& model) {
+  check_scan_mitigations(m.scan, model);
   SSM_USER_CHECK(m.norm_every > 0, "state norm: the check interval must be positive, got ", m.norm_every);
   // Rescaling h but not the lagged h_{t−r} the window subtracts would make the difference
   // meaningless, so the two do not combine.

@@ -40,8 +40,8 @@ struct Mitigations {
   std::string describe() const;
 };
 
-// UserError when `arch` cannot apply `m` or a value is out of range (names the flag's quantity).
-void check_mitigations(const Mitigations& m, const std::string& arch);
+// UserError when `model` cannot apply `m` or a value is out of range (names the flag's quantity).
+void check_mitigations(const Mitigations& m, const LanguageModel& model);
 
 // Records τ: streams `reference` (normally one training length of text) through a fresh state in
 // forward calls of `chunk` tokens with m.scan applied and no normalisation, and keeps each

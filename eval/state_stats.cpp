@@ -32,16 +32,6 @@ std::pair<std::vector<double>, std::vector<double>> grouped_moments(const Tensor
   return {mean.to_vector<double>(), var.to_vector<double>()};
 }
 
-// Names of the state's trailing dims, for outlier coordinates.
-std::vector<std::string> state_dim_names(const std::string& arch, int64_t trailing) {
-  if (arch == "mamba2" && trailing == 2) return {"p", "n"};
-  if (arch == "mamba1" && trailing == 1) return {"n"};
-  if (trailing == 2) return {"k", "v"};
-  std::vector<std::string> names;
-  for (int64_t d = 0; d < trailing; ++d) names.push_back(absl::StrFormat("i%d", d));
-  return names;
-}
-
 std::string coordinates(int64_t flat, const Shape& head_shape, const std::vector<std::string>& names) {
   std::string out;
   for (int64_t d = static_cast<int64_t>(head_shape.size()) - 1, rest = flat; d >= 0; --d) {
@@ -81,7 +71,6 @@ StateStatsResult measure_state_statistics(LanguageModel& model, const std::vecto
   const std::set<int64_t> layer_set(r.layers.begin(), r.layers.end()), head_set(r.heads.begin(), r.heads.end());
 
   const ScanMitigations& c = mitigations.scan;
-  const double log_lambda = std::log(c.retention_scale);
   std::vector<std::vector<double>> log_retention(static_cast<size_t>(L));  // Σ_{j≥2} log α_j per (head, channel)
   std::vector<std::vector<double>> alpha_now(static_cast<size_t>(L));      // this chunk's mean α_t per head
 
@@ -89,11 +78,12 @@ StateStatsResult measure_state_statistics(LanguageModel& model, const std::vecto
   stream.options().probe = [&](int layer, const std::string& name, const Tensor& value) {
     if (!layer_set.count(layer)) return;
     const int64_t start = stream.position(), end = start + value.size(1);
+    // The probes already carry the mitigations (LanguageModel's Probe): "log_decay" is log(λ·α)
+    // with α from c·Δ, "dt" is c·Δ, "B" and "k" carry γ.
     if (name == "log_decay") {
-      const Tensor eff = value * c.delta_scale + log_lambda;  // log(λ·α) with α from c·Δ
-      alpha_now[layer] = ops::mean(ops::exp(eff), all_dims_but(eff, 2)).to_vector<double>();
+      alpha_now[layer] = ops::mean(ops::exp(value), all_dims_but(value, 2)).to_vector<double>();
       // The first token's retention starts with token 2's decay.
-      const Tensor tail = start == 0 ? ops::slice(eff, 1, 1, eff.size(1)) : eff;
+      const Tensor tail = start == 0 ? ops::slice(value, 1, 1, value.size(1)) : value;
       if (tail.size(1) == 0) return;
       const std::vector<double> sums = ops::sum(tail, {0, 1}).to_vector<double>();
       std::vector<double>& acc = log_retention[layer];
@@ -102,11 +92,10 @@ StateStatsResult measure_state_statistics(LanguageModel& model, const std::vecto
       return;
     }
     if (name != "dt" && name != "B" && name != "x" && name != "k" && name != "v") return;
-    const double scale = name == "dt" ? c.delta_scale : (name == "B" || name == "k") ? c.insertion_scale : 1.0;
     // Per head along dim 2, except Mamba's B, which is shared by the heads of a group.
     const bool per_head = name != "B";
     const int64_t group_dim = value.dim() >= 4 || per_head ? 2 : -1;
-    const auto [mean, var] = grouped_moments(scale == 1.0 ? value : value * scale, group_dim);
+    const auto [mean, var] = grouped_moments(value, group_dim);
     for (size_t g = 0; g < mean.size(); ++g) {
       const int64_t group = group_dim < 0 ? -1 : static_cast<int64_t>(g);
       if (per_head && !head_set.count(group)) continue;
@@ -145,7 +134,9 @@ StateStatsResult measure_state_statistics(LanguageModel& model, const std::vecto
   r.rescaled_heads = stream.rescaled_heads();
 
   // Outliers and histograms: the selected heads between the two snapshots.
-  const std::vector<std::string> names = state_dim_names(model.architecture(), static_cast<int64_t>(head_shape.size()));
+  const std::vector<std::string> names = model.state_axis_names();
+  SSM_CHECK(names.size() == head_shape.size(), model.architecture(), " names ", names.size(),
+            " state axes after (batch, head), its state has ", head_shape.size());
   const int64_t per_head = shape_numel(head_shape);
   for (int64_t l : r.layers) {
     const std::vector<double> after =

@@ -10,7 +10,7 @@ namespace ssm {
 StateStream::StateStream(LanguageModel& model, Device device, const Mitigations& mitigations, int64_t chunk)
     : model_(model), device_(device), mitigations_(mitigations), chunk_(chunk) {
   SSM_USER_CHECK(chunk > 0, "streaming: the chunk size must be positive, got ", chunk);
-  check_mitigations(mitigations, model.architecture());
+  check_mitigations(mitigations, model);
   SSM_CHECK(!mitigations.state_norm || !mitigations.thresholds.empty(),
             "state norm requested but its thresholds were never recorded (prepare_state_norm)");
   options_.mitigations = mitigations.scan;

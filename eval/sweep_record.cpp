@@ -55,17 +55,6 @@ SweepArmRecord arm_from_json(const json& j) {
 
 }  // namespace
 
-int64_t state_elements(LanguageModel& model, bool main_only) {
-  int64_t n = 0;
-  const std::string main = model.recurrent_state_name();
-  for (const LayerState& layer : model.init_state(1, Device::cpu()).layers) {
-    for (const auto& [name, tensor] : layer) {
-      if (!main_only || name == main) n += tensor.numel();
-    }
-  }
-  return n;
-}
-
 std::vector<SweepArmRecord> arms_from_capacity(const CapacityResult& result) {
   std::vector<SweepArmRecord> arms;
   for (const CapacityArm& arm : result.arms) {

@@ -50,10 +50,6 @@ struct SweepRunRecord {
   std::vector<SweepArmRecord> arms;   // "baseline" first, then "mitigated" if any
 };
 
-// Every element of every tensor of a fresh one-sequence state (`main_only`: only the tensor
-// LanguageModel::recurrent_state_name names).
-int64_t state_elements(LanguageModel& model, bool main_only);
-
 // The arms of a capacity measurement, in its order (peak ratios over buckets past the training
 // length, as the collapse rule reads them).
 std::vector<SweepArmRecord> arms_from_capacity(const CapacityResult& result);

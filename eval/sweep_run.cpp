@@ -95,7 +95,7 @@ CapacityOptions capacity_options(const SweepEvalSpec& ev, const std::vector<std:
   for (int64_t h = 0; h < std::min<int64_t>(H, 8); ++h) o.states.heads.push_back(h);
   o.loss_sequences = text;
   o.mitigations = sweep_mitigations(ev, train_length);
-  check_mitigations(o.mitigations, model.architecture());
+  check_mitigations(o.mitigations, model);
   return o;
 }
 
@@ -119,8 +119,8 @@ SweepRunRecord measure_run(const SweepSpec& spec, const SweepRun& run, const Swe
   r.name = run.name;
   r.state = run.state;
   r.train_length = run.train_length;
-  r.state_main = state_elements(*m.model, true);
-  r.state_all = state_elements(*m.model, false);
+  r.state_main = m.model->main_state_elements();
+  r.state_all = m.model->all_state_elements();
   r.parameters = m.model->num_parameters();
   r.steps = state.step;
   r.tokens_seen = state.tokens_seen;

@@ -6,7 +6,7 @@
 
 #include "core/error.h"    // defines: SSM_USER_CHECK
 #include "ops/ops.h"       // defines: linear, rms_norm, softmax, sigmoid, ...
-#include "models/mitigated_scan.h"  // defines: mitigated_gla
+#include "models/mitigated_scan.h"  // defines: mitigated_gla, mitigated_key, ...
 #include "ops/scan/gla.h"            // defines: GlaReadout
 
 namespace ssm {
@@ -102,10 +102,10 @@ Tensor Hgrn2Model::attention(const Layer& l, const Tensor& u, const Tensor& lowe
     k = 1.0 - alpha;
   }
   auto heads = [&](const Tensor& t) { return ops::reshape(t, {B, T, H, K}); };
-  if (options.probe) {
-    options.probe(layer_index, "log_decay", heads(log_alpha));
+  if (options.probe) {  // as the mitigated scan sees them (LanguageModel's Probe)
+    options.probe(layer_index, "log_decay", mitigated_log_decay(heads(log_alpha), options.mitigations));
     options.probe(layer_index, "q", heads(q));
-    options.probe(layer_index, "k", heads(k));
+    options.probe(layer_index, "k", mitigated_key(heads(k), options.mitigations));
     options.probe(layer_index, "v", heads(v));
   }
   ops::GlaResult scan = mitigated_gla(heads(q), heads(k), heads(v), heads(log_alpha), Tensor(),

@@ -30,6 +30,8 @@ class Hgrn2Model final : public LanguageModel {
   int64_t vocab_size() const override { return vocab_padded_; }
   int64_t num_layers() const override { return static_cast<int64_t>(layers_.size()); }
   std::string recurrent_state_name() const override { return "gla"; }
+  std::vector<std::string> state_axis_names() const override { return {"k", "v"}; }  // (B, H, K, V)
+  bool has_delta() const override { return false; }  // the forget gate α is the only retention knob
   // Per layer: "gla" (B, H, K, K), the key × value state of every head.
   RecurrentState init_state(int64_t batch, Device device) const override;
   Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) override;

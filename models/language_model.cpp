@@ -16,6 +16,25 @@ RecurrentState RecurrentState::detached() const {
   return out;
 }
 
+namespace {
+
+// Elements of a fresh one-sequence state: of the tensors named `only`, or of all of them ("").
+int64_t count_state_elements(const LanguageModel& model, const std::string& only) {
+  int64_t n = 0;
+  for (const LayerState& layer : model.init_state(1, Device::cpu()).layers) {
+    for (const auto& [name, tensor] : layer) {
+      if (only.empty() || name == only) n += tensor.numel();
+    }
+  }
+  return n;
+}
+
+}  // namespace
+
+int64_t LanguageModel::main_state_elements() const { return count_state_elements(*this, recurrent_state_name()); }
+
+int64_t LanguageModel::all_state_elements() const { return count_state_elements(*this, ""); }
+
 int64_t LanguageModel::num_parameters() {
   int64_t n = 0;
   for (const NamedParameter& p : named_parameters()) n += p.tensor.numel();
@@ -54,7 +73,7 @@ ops::ScanImpl LanguageModel::scan_impl_for(Device device) const {
 
 void LanguageModel::check_forward_args(const Tensor& tokens, const RecurrentState* state,
                                        const ForwardOptions& options) {
-  check_scan_mitigations(options.mitigations, architecture());
+  check_scan_mitigations(options.mitigations, *this);
   scan_impl_ = scan_impl_for(tokens.device());
   SSM_USER_CHECK(tokens.dim() == 2, architecture(), ".forward: tokens must be (B, T), got ", tokens.str());
   SSM_USER_CHECK(!state || static_cast<int64_t>(state->layers.size()) == num_layers(), architecture(),

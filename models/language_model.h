@@ -39,7 +39,10 @@ using StateObserver = std::function<void(int layer, const LayerState& state)>;
 
 // Receives named per-token internals of a layer's mixer as it runs, e.g. Mamba-2's "dt" (B,T,H),
 // "log_decay" = Δ·A (B,T,H), "B", "C" (B,T,G,N) and "x" (B,T,H,P): the raw material of state
-// analysis (retention strength, what enters the state).
+// analysis (retention strength, what enters the state). Under ForwardOptions::mitigations they
+// are the values the mitigated recurrence h_t = λα_t·h_{t-1} + γ·B̄_t x_t works with: "dt" is c·Δ,
+// "log_decay" log(λα_t) (Mamba: log λ + c·Δ·A), "B" and "k" carry γ (models/mitigated_scan.h),
+// so an analysis never re-applies a mitigation by hand.
 using Probe = std::function<void(int layer, const std::string& name, const Tensor& value)>;
 
 struct ForwardOptions {
@@ -65,6 +68,20 @@ class LanguageModel {
   // "ssm" (Mamba-1/2), "wkv" (RWKV), "gla" (HGRN-2). Its dim 1 indexes heads (channels for
   // Mamba-1, whose state is (B, E, N)).
   virtual std::string recurrent_state_name() const = 0;
+  // Names of that state's dims after (batch, head), for coordinates in reports: {"p", "n"}
+  // (Mamba-2's (B,H,P,N)), {"n"} (Mamba-1's (B,E,N)), {"k", "v"} (RWKV's and HGRN-2's (B,H,K,V)).
+  virtual std::vector<std::string> state_axis_names() const = 0;
+  // Whether the mixer has a step size Δ for Δ-scaling to act on (Mamba-1/2; RWKV and HGRN-2
+  // change their retention through the decay alone).
+  virtual bool has_delta() const = 0;
+  // The state size N_S of one sequence (docs/architectures.md#state-size), counted on a fresh
+  // init_state() so it cannot drift from the state the model really carries:
+  //   main_state_elements()  the main recurrent state over all layers (N_S_main: Mamba-2 H·P·N
+  //                          per layer), the size the capacity reports and the fits use;
+  //   all_state_elements()   every state tensor, conv and token-shift states included (N_S_all,
+  //                          the count behind the paper's Table 2, docs/paper_protocols.md#state-size).
+  int64_t main_state_elements() const;
+  int64_t all_state_elements() const;
 
   // A zero state for `batch` sequences on `device`.
   virtual RecurrentState init_state(int64_t batch, Device device) const = 0;

@@ -6,7 +6,7 @@
 #include "core/error.h"                 // defines: SSM_USER_CHECK
 #include "core/philox.h"                // defines: Rng
 #include "ops/ops.h"                    // defines: linear, causal_conv1d, softplus, ...
-#include "models/mitigated_scan.h"     // defines: mitigated_selective_scan
+#include "models/mitigated_scan.h"     // defines: mitigated_selective_scan, mitigated_delta, ...
 
 namespace ssm {
 
@@ -94,10 +94,12 @@ Tensor Mamba1Model::mixer(const Layer& l, const Tensor& u, LayerState* state, co
   std::vector<Tensor> dbc = ops::split(ops::linear(x, l.x_proj), {R, N, N}, -1);
   Tensor delta = ops::softplus(ops::linear(dbc[0], l.dt_proj, l.dt_bias));  // (B, T, E)
   Tensor A = -ops::exp(l.A_log);                                        // (E, N)
-  if (options.probe) {
-    options.probe(layer_index, "dt", delta);
-    options.probe(layer_index, "log_decay", ops::unsqueeze(delta, -1) * A);  // (B, T, E, N)
-    options.probe(layer_index, "B", dbc[1]);
+  if (options.probe) {  // as the mitigated scan sees them (LanguageModel's Probe)
+    const Tensor scaled_delta = mitigated_delta(delta, options.mitigations);
+    options.probe(layer_index, "dt", scaled_delta);
+    options.probe(layer_index, "log_decay",
+                  mitigated_log_decay(ops::unsqueeze(scaled_delta, -1) * A, options.mitigations));  // (B, T, E, N)
+    options.probe(layer_index, "B", mitigated_key(dbc[1], options.mitigations));
     options.probe(layer_index, "C", dbc[2]);
     options.probe(layer_index, "x", x);
   }

@@ -29,6 +29,8 @@ class Mamba1Model final : public LanguageModel {
   int64_t vocab_size() const override { return vocab_padded_; }
   int64_t num_layers() const override { return static_cast<int64_t>(layers_.size()); }
   std::string recurrent_state_name() const override { return "ssm"; }
+  std::vector<std::string> state_axis_names() const override { return {"n"}; }  // (B, E, N): a channel per "head"
+  bool has_delta() const override { return true; }
   RecurrentState init_state(int64_t batch, Device device) const override;
   Tensor forward(const Tensor& tokens, RecurrentState* state, const ForwardOptions& options = {}) override;
   std::vector<NamedParameter> named_parameters() override;

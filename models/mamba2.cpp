@@ -5,7 +5,7 @@
 
 #include "core/error.h"   // defines: SSM_USER_CHECK
 #include "core/philox.h"  // defines: Rng
-#include "models/mitigated_scan.h"  // defines: mitigated_ssd
+#include "models/mitigated_scan.h"  // defines: mitigated_ssd, mitigated_delta, ...
 #include "ops/ops.h"      // defines: linear, causal_conv1d, gated_rms_norm, ...
 
 namespace ssm {
@@ -105,10 +105,11 @@ Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state, co
 
   Tensor delta = ops::softplus(dt + l.dt_bias);  // (B, T, H)
   Tensor A = -ops::exp(l.A_log);                 // (H)
-  if (options.probe) {
-    options.probe(layer_index, "dt", delta);
-    options.probe(layer_index, "log_decay", delta * A);
-    options.probe(layer_index, "B", Bm);
+  if (options.probe) {  // as the mitigated scan sees them (LanguageModel's Probe)
+    const Tensor scaled_delta = mitigated_delta(delta, options.mitigations);
+    options.probe(layer_index, "dt", scaled_delta);
+    options.probe(layer_index, "log_decay", mitigated_log_decay(scaled_delta * A, options.mitigations));
+    options.probe(layer_index, "B", mitigated_key(Bm, options.mitigations));
     options.probe(layer_index, "C", Cm);
     options.probe(layer_index, "x", x);
   }

@@ -1,4 +1,5 @@
-// models/mitigated_scan.cpp — the scans with ScanMitigations applied (models/mitigated_scan.h).
+// models/mitigated_scan.cpp — the mitigated inputs and the scans with ScanMitigations applied
+// (models/mitigated_scan.h).
 #include "models/mitigated_scan.h"
 
 #include <cmath>
@@ -7,6 +8,18 @@
 #include "ops/scan/selective_scan.h"  // defines: selective_scan
 
 namespace ssm {
+
+Tensor mitigated_delta(const Tensor& dt, const ScanMitigations& c) {
+  return c.delta_scale != 1.0 ? dt * c.delta_scale : dt;
+}
+
+Tensor mitigated_log_decay(const Tensor& log_decay, const ScanMitigations& c) {
+  return c.retention_scale != 1.0 ? log_decay + std::log(c.retention_scale) : log_decay;
+}
+
+Tensor mitigated_key(const Tensor& key, const ScanMitigations& c) {
+  return c.insertion_scale != 1.0 ? key * c.insertion_scale : key;
+}
 
 WindowInputs window_inputs(const Tensor& chunk, int64_t window, LayerState& state, const std::string& key) {
   const int64_t T = chunk.size(1);
@@ -37,8 +50,8 @@ Tensor window_log_decay(const Tensor& joined, int64_t window, bool inclusive) {
 ops::GlaResult mitigated_gla(Tensor q, Tensor k, const Tensor& v, Tensor g, const Tensor& u, ops::GlaReadout readout,
                               const ScanMitigations& c, LayerState* state, const std::string& key, ops::ScanImpl impl,
                               int64_t chunk_size) {
-  if (c.retention_scale != 1.0) g = g + std::log(c.retention_scale);  // α ← λα
-  if (c.insertion_scale != 1.0) k = k * c.insertion_scale;            // k v ← γ k v
+  g = mitigated_log_decay(g, c);  // α ← λα
+  k = mitigated_key(k, c);        // k v ← γ k v
   const Tensor h0 = state ? state->at(key) : Tensor();
   ops::GlaResult result = ops::gla(q, k, v, g, u, h0, readout, impl, chunk_size);
   if (state) (*state)[key] = result.final_state;
@@ -64,7 +77,7 @@ ops::GlaResult mitigated_gla(Tensor q, Tensor k, const Tensor& v, Tensor g, cons
 
 ops::SsdResult mitigated_ssd(Tensor x, Tensor dt, const Tensor& A, Tensor Bm, const Tensor& Cm, const ScanMitigations& c,
                               LayerState* state, const std::string& key, ops::ScanImpl impl, int64_t chunk_size) {
-  if (c.delta_scale != 1.0) dt = dt * c.delta_scale;
+  dt = mitigated_delta(dt, c);
   if (c.retention_scale != 1.0) {
     // α ← λα without touching the insertion Δ·x: Δ' = Δ + log λ / A (A < 0, so Δ' > Δ) makes
     // exp(Δ'A) = λ·exp(ΔA), and x' = x·Δ/Δ' keeps Δ'·x' = Δ·x.
@@ -74,7 +87,7 @@ ops::SsdResult mitigated_ssd(Tensor x, Tensor dt, const Tensor& A, Tensor Bm, co
     x = x * ops::unsqueeze(dt / dt_rri, -1);
     dt = dt_rri;
   }
-  if (c.insertion_scale != 1.0) Bm = Bm * c.insertion_scale;
+  Bm = mitigated_key(Bm, c);
   const Tensor h0 = state ? state->at(key) : Tensor();
   ops::SsdResult result = ops::ssd(x, dt, A, Bm, Cm, h0, impl, chunk_size);
   if (state) (*state)[key] = result.final_state;
@@ -98,7 +111,7 @@ ops::SsdResult mitigated_ssd(Tensor x, Tensor dt, const Tensor& A, Tensor Bm, co
 ops::SelectiveScanResult mitigated_selective_scan(const Tensor& x, Tensor dt, const Tensor& A, const Tensor& Bm,
                                                    const Tensor& Cm, const ScanMitigations& c, LayerState* state,
                                                    const std::string& key, ops::ScanImpl impl, int64_t chunk_size) {
-  if (c.delta_scale != 1.0) dt = dt * c.delta_scale;
+  dt = mitigated_delta(dt, c);
   if (!c.rri() && c.window <= 0) {
     const Tensor h0 = state ? state->at(key) : Tensor();
     ops::SelectiveScanResult result = ops::selective_scan(x, dt, A, Bm, Cm, h0, impl, chunk_size);

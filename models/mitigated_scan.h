@@ -1,6 +1,7 @@
 // models/mitigated_scan.h — the machinery behind ScanMitigations (models/scan_mitigations.h): the
-// sliding window's lagged inputs and window decay sums, and each family's scan with the
-// controls applied (SSD for Mamba-2, the selective scan for Mamba-1, GLA for RWKV and HGRN-2).
+// mitigated per-token inputs (shared by the scans and the probes), the sliding window's lagged
+// inputs and window decay sums, and each family's scan with the controls applied (SSD for
+// Mamba-2, the selective scan for Mamba-1, GLA for RWKV and HGRN-2).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,14 @@
 #include "ops/scan/ssd.h"             // defines: SsdResult
 
 namespace ssm {
+
+// ---- what RRI and Δ-scaling make of the per-token inputs ------------------------------------
+// The scans below and the mixers' probes both go through these, so a probe reports exactly the
+// Δ, decay and key the mitigated recurrence h_t = λα_t·h_{t−1} + γ·B̄_t x_t uses. Each is the
+// input itself when its control is off.
+Tensor mitigated_delta(const Tensor& dt, const ScanMitigations& c);             // Δ-scaling: c·Δ
+Tensor mitigated_log_decay(const Tensor& log_decay, const ScanMitigations& c);  // RRI: log α + log λ
+Tensor mitigated_key(const Tensor& key, const ScanMitigations& c);              // RRI: γ·B or γ·k
 
 // ---- the sliding window's bookkeeping ------------------------------------------------------
 // A chunk of per-token tensors (B, T, ...) joined to the r tokens before it (kept in state[key],

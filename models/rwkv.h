@@ -36,6 +36,8 @@ class RwkvModel final : public LanguageModel {
   int64_t vocab_size() const override { return vocab_padded_; }
   int64_t num_layers() const override { return static_cast<int64_t>(blocks_.size()); }
   std::string recurrent_state_name() const override { return "wkv"; }
+  std::vector<std::string> state_axis_names() const override { return {"k", "v"}; }  // (B, H, K, V)
+  bool has_delta() const override { return false; }  // the decay w is the only retention knob
   // Per layer: "att_shift" (B,D) and "ffn_shift" (B,D), the last inputs of the two mixes, and
   // "wkv" (B,H,K,K).
   RecurrentState init_state(int64_t batch, Device device) const override;

@@ -7,7 +7,7 @@
 #include "core/error.h"    // defines: SSM_CHECK
 #include "models/rwkv.h"
 #include "ops/ops.h"       // defines: linear, matmul, concat, slice, tanh, ...
-#include "models/mitigated_scan.h"  // defines: mitigated_gla
+#include "models/mitigated_scan.h"  // defines: mitigated_gla, mitigated_key, ...
 #include "ops/scan/gla.h"            // defines: GlaReadout
 
 namespace ssm {
@@ -64,10 +64,10 @@ Tensor RwkvModel::time_mix(const TimeMix& att, const Tensor& x, LayerState* stat
   Tensor k = ops::reshape(ops::linear(xk, att.key), {B, T, H, K});
   Tensor v = ops::reshape(ops::linear(xv, att.value), {B, T, H, K});
   Tensor g = ops::silu(ops::linear(xg, att.gate));
-  if (options.probe) {
-    options.probe(layer_index, "log_decay", log_decay);
+  if (options.probe) {  // as the mitigated scan sees them (LanguageModel's Probe)
+    options.probe(layer_index, "log_decay", mitigated_log_decay(log_decay, options.mitigations));
     options.probe(layer_index, "r", r);
-    options.probe(layer_index, "k", k);
+    options.probe(layer_index, "k", mitigated_key(k, options.mitigations));
     options.probe(layer_index, "v", v);
   }
   ops::GlaResult wkv = mitigated_gla(r, k, v, log_decay, att.bonus, ops::GlaReadout::pre_update_bonus,

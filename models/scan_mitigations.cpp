@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat, absl::StrAppendFormat
 #include "core/error.h"               // defines: SSM_USER_CHECK
+#include "models/language_model.h"    // defines: LanguageModel
 
 namespace ssm {
 
@@ -15,14 +16,14 @@ std::string ScanMitigations::describe() const {
   return out.empty() ? "none" : out;
 }
 
-void check_scan_mitigations(const ScanMitigations& c, const std::string& arch) {
+void check_scan_mitigations(const ScanMitigations& c, const LanguageModel& model) {
   SSM_USER_CHECK(c.retention_scale > 0 && c.retention_scale <= 1, "RRI retention scale λ must be in (0, 1], got ",
                  c.retention_scale);
   SSM_USER_CHECK(c.insertion_scale > 0, "RRI insertion scale γ must be > 0, got ", c.insertion_scale);
   SSM_USER_CHECK(c.delta_scale > 0, "Δ scale must be > 0, got ", c.delta_scale);
   SSM_USER_CHECK(c.window >= 0, "sliding window must be >= 0 tokens, got ", c.window);
-  SSM_USER_CHECK(c.delta_scale == 1.0 || arch == "mamba1" || arch == "mamba2", "Δ-scaling applies to Mamba only: ",
-                 arch, " has no Δ (use RRI to change its retention)");
+  SSM_USER_CHECK(c.delta_scale == 1.0 || model.has_delta(), "Δ-scaling applies to Mamba only: ",
+                 model.architecture(), " has no Δ (use RRI to change its retention)");
 }
 
 }  // namespace ssm

@@ -19,6 +19,8 @@
 
 namespace ssm {
 
+class LanguageModel;  // models/language_model.h, which includes this header
+
 struct ScanMitigations {
   double retention_scale = 1.0;  // RRI λ in (0, 1]
   double insertion_scale = 1.0;  // RRI γ > 0
@@ -31,7 +33,8 @@ struct ScanMitigations {
   std::string describe() const;
 };
 
-// UserError when `arch` cannot apply a requested control, or a value is out of range.
-void check_scan_mitigations(const ScanMitigations& control, const std::string& arch);
+// UserError when `model` cannot apply a requested control (Δ-scaling without a Δ), or a value is
+// out of range.
+void check_scan_mitigations(const ScanMitigations& control, const LanguageModel& model);
 
 }  // namespace ssm

@@ -215,6 +215,12 @@ TEST_CASE("state-norm thresholds are the final head norms after the reference in
 }
 
 TEST_CASE("mitigations describe themselves and refuse what cannot work") {
+  Mamba2Model model = tiny_mamba2(1);
+  ModelConfig rwkv6 = default_model_config("rwkv6");
+  rwkv6.d_model = 8;
+  rwkv6.n_layer = 1;
+  rwkv6.headdim = 4;
+  rwkv6.lora_rank_mix = rwkv6.lora_rank_decay = 2;
   Mitigations m;
   CHECK(m.describe() == "none");
   CHECK_FALSE(m.any());
@@ -222,15 +228,14 @@ TEST_CASE("mitigations describe themselves and refuse what cannot work") {
   m.scan.insertion_scale = 0.75;
   m.state_norm = true;
   CHECK(m.describe() == "RRI λ=0.9999 γ=0.75, state norm (every 128 tokens)");
-  CHECK_NOTHROW(check_mitigations(m, "mamba2"));
+  CHECK_NOTHROW(check_mitigations(m, model));
   m.scan.window = 64;
-  CHECK_THROWS_WITH_AS(check_mitigations(m, "mamba2"), doctest::Contains("do not combine"), UserError);
+  CHECK_THROWS_WITH_AS(check_mitigations(m, model), doctest::Contains("do not combine"), UserError);
   Mitigations d;
   d.scan.delta_scale = 0.5;
-  CHECK_THROWS_WITH_AS(check_mitigations(d, "rwkv6"), doctest::Contains("Mamba only"), UserError);
+  CHECK_THROWS_WITH_AS(check_mitigations(d, *make_model(rwkv6, 20, 1)), doctest::Contains("Mamba only"), UserError);
   Mitigations unprepared;
   unprepared.state_norm = true;
-  Mamba2Model model = tiny_mamba2(1);
   CHECK_THROWS_AS(StateStream(model, Device::cpu(), unprepared), Error);
 }
 

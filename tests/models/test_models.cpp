@@ -3,6 +3,7 @@
 // streamed with a carried state == one call, the state observer, and f64 gradient checks through
 // the parameters and a carried state. Parameters are perturbed first: the reference inits zero
 // whole branches (RWKV's output matrices, HGRN-2's lower bounds), which would hide mistakes.
+// Also each architecture's state facts: N_S (main and all), whether it has a Δ, its state's axes.
 #include <set>
 
 #include "autograd/grad_mode.h"
@@ -140,6 +141,60 @@ TEST_CASE("parameter names are unique and each architecture's counts follow its 
       }
       CHECK(model->num_parameters() == expected);
     }
+  }
+}
+
+TEST_CASE("each architecture's state facts: N_S main and all, Δ, the main state's axes") {
+  struct Facts {
+    std::string arch;
+    int64_t main_elements, all_elements;
+    bool delta;
+    std::vector<std::string> axes;
+  };
+  // The tiny configs (D 8, W 4) by hand, per layer: Mamba-1 E·N + conv (W−1)·E; Mamba-2 H·P·N +
+  // conv (W−1)·(E + 2GN); RWKV H·K·K + two token shifts of D; HGRN-2 H·K·K alone.
+  const Facts facts[] = {
+      {"mamba1", 2 * 16 * 4, 2 * (16 * 4 + 3 * 16), true, {"n"}},
+      {"mamba2", 2 * 4 * 4 * 4, 2 * (4 * 4 * 4 + 3 * (16 + 2 * 2 * 4)), true, {"p", "n"}},
+      {"rwkv5", 2 * 2 * 4 * 4, 2 * (2 * 4 * 4 + 2 * 8), false, {"k", "v"}},
+      {"rwkv6", 2 * 2 * 4 * 4, 2 * (2 * 4 * 4 + 2 * 8), false, {"k", "v"}},
+      {"hgrn2", 3 * 2 * 4 * 4, 3 * 2 * 4 * 4, false, {"k", "v"}},
+  };
+  for (const Facts& f : facts) {
+    SUBCASE(f.arch.c_str()) {
+      auto model = make_model(tiny(f.arch), 20, 1);
+      CHECK(model->main_state_elements() == f.main_elements);
+      CHECK(model->all_state_elements() == f.all_elements);
+      CHECK(model->has_delta() == f.delta);
+      CHECK(model->state_axis_names() == f.axes);
+      const Tensor h = model->init_state(1, Device::cpu()).layers.at(0).at(model->recurrent_state_name());
+      CHECK(static_cast<int64_t>(model->state_axis_names().size()) == h.dim() - 2);  // after (batch, head)
+    }
+  }
+}
+
+TEST_CASE("N_S of the public checkpoints' shapes (docs/architectures.md#state-size)") {
+  struct Sizes {
+    const char* name;
+    std::string arch;
+    int64_t d_model, n_layer, main_elements, all_elements;
+  };
+  // Mamba-1 E·N = 32·d, conv 3·2d; Mamba-2 2·d·N = 256·d, conv 3·(2d + 2N) (docs/paper_protocols.md's
+  // 12.583M and 12.915M for 370m); RWKV 64·d, token shifts 2·d; HGRN-2 128·d. All per layer.
+  const Sizes sizes[] = {
+      {"mamba-130m", "mamba1", 768, 24, 589'824, 700'416},
+      {"mamba2-370m", "mamba2", 1024, 48, 12'582'912, 12'914'688},
+      {"rwkv6-1b6", "rwkv6", 2048, 24, 3'145'728, 3'244'032},
+      {"hgrn2-1.3b", "hgrn2", 2048, 24, 6'291'456, 6'291'456},
+  };
+  for (const Sizes& s : sizes) {
+    ModelConfig cfg = default_model_config(s.arch);
+    cfg.d_model = s.d_model;
+    cfg.n_layer = s.n_layer;
+    auto model = make_model(cfg, 50277, 1, Dtype::f32, /*initialize=*/false);
+    INFO(s.name);
+    CHECK(model->main_state_elements() == s.main_elements);
+    CHECK(model->all_state_elements() == s.all_elements);
   }
 }
 

@@ -1,8 +1,9 @@
 // tests/models/test_scan_mitigations.cpp — the paper's mitigations as exact transformations of the scans:
 // RRI against a hand-written recurrence, the sliding window against a fresh scan over only the
 // window's tokens, streaming with windows, and whole models (a window longer than the input
-// changes nothing; windowed streaming equals one call).
+// changes nothing; windowed streaming equals one call), and probes that report the mitigated inputs.
 #include <cmath>
+#include <map>
 
 #include "autograd/grad_mode.h"
 #include "core/philox.h"
@@ -230,6 +231,55 @@ TEST_CASE("controls that do not apply, or are out of range, are clear errors") {
                        doctest::Contains("Δ-scaling applies to Mamba only: rwkv6 has no Δ"), UserError);
   ScanMitigations bad;
   bad.retention_scale = 1.5;
-  CHECK_THROWS_WITH_AS(check_scan_mitigations(bad, "mamba2"), doctest::Contains("λ must be in (0, 1]"), UserError);
+  CHECK_THROWS_WITH_AS(check_scan_mitigations(bad, *model), doctest::Contains("λ must be in (0, 1]"), UserError);
   CHECK(ScanMitigations{0.9999, 0.75, 1.0, 8192}.describe() == "RRI λ=0.9999 γ=0.75, window 8192");
+}
+
+TEST_CASE("probes report the inputs the mitigated scan uses: c·Δ, log λ + log-decay, γ·B and γ·k") {
+  autograd::NoGradGuard no_grad;
+  const double lambda = 0.9, gamma = 0.8, c = 0.5;
+  for (const std::string arch : {"mamba1", "mamba2", "rwkv5", "rwkv6", "hgrn2"}) {
+    SUBCASE(arch.c_str()) {
+      ModelConfig cfg = default_model_config(arch);
+      cfg.d_model = 8;
+      cfg.n_layer = 1;
+      cfg.headdim = 4;
+      cfg.d_state = 4;
+      cfg.d_ffn = 12;
+      cfg.chunk_size = 4;
+      cfg.lora_rank_mix = cfg.lora_rank_decay = 2;
+      auto model = make_model(cfg, 20, 9, Dtype::f64);
+      const Tensor tokens = Tensor::from_vector(std::vector<int64_t>{3, 1, 4, 1, 5, 9, 2, 6, 5}, {1, 9});
+      // One layer: its probes depend on the tokens alone, so the two runs differ by the controls only.
+      auto probes = [&](const ScanMitigations& controls) {
+        std::map<std::string, std::vector<double>> seen;
+        ForwardOptions options;
+        options.mitigations = controls;
+        options.probe = [&](int, const std::string& name, const Tensor& v) { seen[name] = v.to_vector<double>(); };
+        model->forward(tokens, nullptr, options);
+        return seen;
+      };
+      ScanMitigations controls;
+      controls.retention_scale = lambda;
+      controls.insertion_scale = gamma;
+      if (model->has_delta()) controls.delta_scale = c;
+      const auto plain = probes({}), mitigated = probes(controls);
+      REQUIRE(plain.size() == mitigated.size());
+      REQUIRE(plain.count("log_decay"));
+      for (const auto& [name, before] : plain) {
+        CAPTURE(name);
+        const std::vector<double>& after = mitigated.at(name);
+        REQUIRE(after.size() == before.size());
+        double max_err = 0;
+        for (size_t i = 0; i < before.size(); ++i) {
+          double want = before[i];  // C, x, q, r, v: untouched
+          if (name == "dt") want = c * before[i];
+          if (name == "log_decay") want = (model->has_delta() ? c : 1.0) * before[i] + std::log(lambda);
+          if (name == "B" || name == "k") want = gamma * before[i];
+          max_err = std::max(max_err, std::abs(after[i] - want));
+        }
+        CHECK(max_err < 1e-12);
+      }
+    }
+  }
 }

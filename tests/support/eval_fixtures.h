@@ -42,6 +42,8 @@ class ScriptedModel : public LanguageModel {
   int64_t vocab_size() const override { return 258; }
   int64_t num_layers() const override { return 1; }
   std::string recurrent_state_name() const override { return "history"; }
+  std::vector<std::string> state_axis_names() const override { return {"i"}; }  // (B, 1, capacity + 1)
+  bool has_delta() const override { return false; }
   RecurrentState init_state(int64_t batch, Device device) const override {
     RecurrentState state;
     state.layers.push_back(LayerState{{"history", Tensor::zeros({batch, 1, capacity_ + 1}, Dtype::i64, device)}});
