@@ -1,9 +1,11 @@
 // cuda/elementwise.cu — copy (strided, converting dtype), unary and broadcasting binary kernels:
 // the GPU twin of ops/cpu/elementwise.cpp. One thread per output element (grid-stride), inputs
 // read through their strides, so broadcast (stride-0) and transposed views need no copy.
-// f32, f64 and bf16 (bf16 computes in f32 and rounds once on store).
+// f32, f64 and bf16 (bf16 computes in f32 and rounds once on store). The unary formulas and their
+// derivatives are the CPU's own, from ops/unary_math.h.
 #include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: Num, StridedIndex, dispatch_floating, grid_for
+#include "ops/unary_math.h"      // defines: unary_value, unary_derivative
 
 namespace ssm::cuda {
 namespace {
@@ -58,56 +60,11 @@ void copy_bits(const Tensor& src, const Tensor& dst, int64_t n) {
 }
 
 // ---- unary -----------------------------------------------------------------------------------------
-template <typename A>
-__device__ A sigmoid_of(A x) { return A(1) / (A(1) + dexp(-x)); }
-
-template <typename A>
-__device__ A apply_unary(UnaryOp op, A x, A s) {
-  switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return dexp(x);
-    case UnaryOp::log: return dlog(x);
-    case UnaryOp::sqrt: return dsqrt(x);
-    case UnaryOp::square: return x * x;
-    case UnaryOp::sigmoid: return sigmoid_of(x);
-    case UnaryOp::tanh: return dtanh(x);
-    case UnaryOp::silu: return x * sigmoid_of(x);
-    case UnaryOp::softplus: return x > A(20) ? x : dlog1p(dexp(x));
-    case UnaryOp::relu: return x > A(0) ? x : A(0);
-    case UnaryOp::add_scalar: return x + s;
-    case UnaryOp::mul_scalar: return x * s;
-  }
-  return x;
-}
-
-// f'(x), given x and y = f(x).
-template <typename A>
-__device__ A unary_derivative(UnaryOp op, A x, A y, A s) {
-  switch (op) {
-    case UnaryOp::neg: return A(-1);
-    case UnaryOp::exp: return y;
-    case UnaryOp::log: return A(1) / x;
-    case UnaryOp::sqrt: return A(0.5) / y;
-    case UnaryOp::square: return A(2) * x;
-    case UnaryOp::sigmoid: return y * (A(1) - y);
-    case UnaryOp::tanh: return A(1) - y * y;
-    case UnaryOp::silu: {
-      const A sg = sigmoid_of(x);
-      return sg * (A(1) + x * (A(1) - sg));
-    }
-    case UnaryOp::softplus: return x > A(20) ? A(1) : sigmoid_of(x);
-    case UnaryOp::relu: return x > A(0) ? A(1) : A(0);
-    case UnaryOp::add_scalar: return A(1);
-    case UnaryOp::mul_scalar: return s;
-  }
-  return A(1);
-}
-
 template <typename T>
 __global__ void unary_kernel(UnaryOp op, const T* x, StridedIndex xi, T* out, int64_t n, Acc<T> s) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    out[i] = Num<T>::store(apply_unary(op, Num<T>::load(x[xi(i)]), s));
+    out[i] = Num<T>::store(unary_math::unary_value(op, Num<T>::load(x[xi(i)]), s));
   }
 }
 
@@ -115,7 +72,7 @@ template <typename T>
 __global__ void unary_backward_kernel(UnaryOp op, const T* x, const T* y, const T* dy, T* dx, int64_t n, Acc<T> s) {
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const Acc<T> d = unary_derivative(op, Num<T>::load(x[i]), Num<T>::load(y[i]), s);
+    const Acc<T> d = unary_math::unary_derivative(op, Num<T>::load(x[i]), Num<T>::load(y[i]), s);
     dx[i] = Num<T>::store(Num<T>::load(dy[i]) * d);
   }
 }

@@ -72,12 +72,8 @@ __device__ inline float dexp(float v) { return expf(v); }
 __device__ inline double dexp(double v) { return exp(v); }
 __device__ inline float dlog(float v) { return logf(v); }
 __device__ inline double dlog(double v) { return log(v); }
-__device__ inline float dlog1p(float v) { return log1pf(v); }
-__device__ inline double dlog1p(double v) { return log1p(v); }
 __device__ inline float dsqrt(float v) { return sqrtf(v); }
 __device__ inline double dsqrt(double v) { return sqrt(v); }
-__device__ inline float dtanh(float v) { return tanhf(v); }
-__device__ inline double dtanh(double v) { return tanh(v); }
 
 // ---- reductions (blockDim.x must be a multiple of 32 and at most 1024; every thread calls) -----
 template <typename A>

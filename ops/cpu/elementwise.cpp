@@ -1,59 +1,14 @@
-// ops/cpu/elementwise.cpp — copy, unary and broadcasting binary kernels (CPU reference).
-#include <cmath>
-
+// ops/cpu/elementwise.cpp — copy, unary and broadcasting binary kernels (CPU reference). The
+// unary formulas and their derivatives live in ops/unary_math.h, shared with cuda/elementwise.cu.
 #include "ops/cpu/cpu_backend.h"
 #include "ops/cpu/strided.h"  // defines: for_each_strided
+#include "ops/unary_math.h"   // defines: unary_value, unary_derivative
 
 namespace ssm {
 
 void CpuBackend::copy(const Tensor& src, const Tensor& dst) { cpu_copy(src, dst); }
 
 namespace {
-
-template <typename T>
-T sigmoid_of(T x) { return T(1) / (T(1) + std::exp(-x)); }
-
-template <typename T>
-T apply_unary(UnaryOp op, T x, T s) {
-  switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::square: return x * x;
-    case UnaryOp::sigmoid: return sigmoid_of(x);
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::silu: return x * sigmoid_of(x);
-    case UnaryOp::softplus: return x > T(20) ? x : std::log1p(std::exp(x));
-    case UnaryOp::relu: return x > T(0) ? x : T(0);
-    case UnaryOp::add_scalar: return x + s;
-    case UnaryOp::mul_scalar: return x * s;
-  }
-  return x;
-}
-
-// f'(x), given x and y = f(x).
-template <typename T>
-T unary_derivative(UnaryOp op, T x, T y, T s) {
-  switch (op) {
-    case UnaryOp::neg: return T(-1);
-    case UnaryOp::exp: return y;
-    case UnaryOp::log: return T(1) / x;
-    case UnaryOp::sqrt: return T(0.5) / y;
-    case UnaryOp::square: return T(2) * x;
-    case UnaryOp::sigmoid: return y * (T(1) - y);
-    case UnaryOp::tanh: return T(1) - y * y;
-    case UnaryOp::silu: {
-      const T sg = sigmoid_of(x);
-      return sg * (T(1) + x * (T(1) - sg));
-    }
-    case UnaryOp::softplus: return x > T(20) ? T(1) : sigmoid_of(x);
-    case UnaryOp::relu: return x > T(0) ? T(1) : T(0);
-    case UnaryOp::add_scalar: return T(1);
-    case UnaryOp::mul_scalar: return s;
-  }
-  return T(1);
-}
 
 template <typename T>
 T apply_binary(BinaryOp op, T a, T b) {
@@ -75,7 +30,7 @@ void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double sc
     const T s = static_cast<T>(scalar);
     cpu::for_each_strided<1>(out.shape(), {&x.strides()}, {x.offset()},
                              [&](int64_t i, const std::array<int64_t, 1>& o) {
-                               po[i] = apply_unary(op, px[o[0]], s);
+                               po[i] = unary_math::unary_value(op, px[o[0]], s);
                              });
   });
 }
@@ -90,7 +45,7 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
     const T s = static_cast<T>(scalar);
     const int64_t n = x.numel();
 #pragma omp parallel for schedule(static) if (worth_parallel(n))
-    for (int64_t i = 0; i < n; ++i) pdx[i] = pdy[i] * unary_derivative(op, px[i], py[i], s);
+    for (int64_t i = 0; i < n; ++i) pdx[i] = pdy[i] * unary_math::unary_derivative(op, px[i], py[i], s);
   });
 }
 
