@@ -70,13 +70,21 @@ Fixture make_fixture(const std::string& kind) {
     f.model = tiny_model("hgrn2", 24);
     f.config = {{"model_type", "hgrn2"}, {"hidden_size", 8}, {"num_hidden_layers", 2}, {"expand_ratio", 4},
                 {"attn", nullptr},       {"hidden_act", "swish"}, {"intermediate_size", 12}};
+  } else if (kind == "hf-rwkv5") {
+    f.model = tiny_model("rwkv5", 24);
+    f.config = {{"model_type", "rwkv5"},         {"hidden_size", 8},        {"num_hidden_layers", 2},
+                {"head_size", 4},                {"attention_hidden_size", 8}, {"intermediate_size", 12},
+                {"head_size_divisor", 8},        {"tie_word_embeddings", false}};
   } else {  // rwkv5, rwkv6: official names and the converter's config.json
     f.model = tiny_model(kind, 24);
     f.config = {{"architecture", kind}, {"n_embd", 8}, {"n_layer", 2}, {"head_size", 4}, {"dim_ffn", 12},
                 {"vocab_size", 24}};
   }
   for (auto& [name, t] : model_tensors(*f.model)) {
-    f.tensors.emplace_back(kind.starts_with("hf-mamba") ? hf_name(name) : name, t);
+    const std::string stored = kind.starts_with("hf-mamba") ? hf_name(name)
+                               : kind == "hf-rwkv5"        ? pretrained_tensor_name("hf-rwkv", name)
+                                                           : name;
+    f.tensors.emplace_back(stored, t);
   }
   f.write();
   return f;
@@ -116,7 +124,7 @@ void check_loads(Fixture& f) {
 }  // namespace
 
 TEST_CASE("every fixture loads before it is damaged") {
-  for (const char* kind : {"hf-mamba", "hf-mamba2", "state-spaces", "state-spaces-2", "fla", "rwkv5", "rwkv6"}) {
+  for (const char* kind : {"hf-mamba", "hf-mamba2", "state-spaces", "state-spaces-2", "fla", "rwkv5", "rwkv6", "hf-rwkv5"}) {
     CAPTURE(kind);
     Fixture f = make_fixture(kind);
     check_loads(f);
@@ -234,6 +242,8 @@ TEST_CASE("config features ssmlab does not implement are refused by name, not ig
          "tie_word_embeddings = true (a head tied to the embedding; ssmlab loads lm_head.weight)");
   expect("rwkv6", [](json& c) { c["tie_word_embeddings"] = true; },
          "tie_word_embeddings = true (a head tied to the embedding; RWKV's head.weight is its own)");
+  expect("hf-rwkv5", [](json& c) { c["head_size_divisor"] = 4; },
+         "head_size_divisor = 4 (a GroupNorm input scale other than 1/8)");
 }
 
 TEST_CASE("what config.json states must match the tensors; the defaults it may state load") {
@@ -252,6 +262,18 @@ TEST_CASE("what config.json states must match the tensors; the defaults it may s
     f.write();
     CHECK(error_of(f.dir) == f.config_path().string() +
                                  ": architecture is \"rwkv5\", but the tensors are rwkv6's (blocks.0.att.time_maa_x present)");
+  }
+  SUBCASE("transformers' RWKV config: sizes and family against the tensors") {
+    Fixture f = make_fixture("hf-rwkv5");
+    f.config["attention_hidden_size"] = 16;
+    f.write();
+    CHECK(error_of(f.dir) == f.config_path().string() +
+                                 ": attention_hidden_size is 16, but the tensors say 8 (rwkv.embeddings.weight (24, 8))");
+    f.config["attention_hidden_size"] = 8;
+    f.config["model_type"] = "rwkv6";
+    f.write();
+    CHECK(error_of(f.dir) == f.config_path().string() + ": model_type is \"rwkv6\", but the tensors are rwkv5's "
+                                                        "(rwkv.blocks.0.attention.time_maa_x absent)");
   }
   SUBCASE("layers stated and found differ") {
     Fixture f = make_fixture("state-spaces");
