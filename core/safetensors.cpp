@@ -16,7 +16,8 @@
 #include <numeric>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
-#include "core/error.h"  // defines: UserError, SSM_CHECK, SSM_USER_CHECK
+#include "core/error.h"      // defines: UserError, SSM_CHECK, SSM_USER_CHECK
+#include "core/json_read.h"  // defines: parse_json_text, describe_json
 
 namespace ssm {
 
@@ -117,10 +118,15 @@ void check_writable(const std::vector<std::pair<std::string, Tensor>>& tensors, 
   throw UserError(absl::StrCat(path, ": ", what));
 }
 
+// The reference library refuses headers above 100 MB; so does this reader (a real one with
+// ten thousand tensors is about 1 MB).
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+
 // A non-negative JSON integer, or a UserError saying which field of which tensor is bad.
 uint64_t read_unsigned(const json& value, const std::string& path, const std::string& tensor, const char* field) {
   if (!value.is_number_unsigned()) {
-    fail(path, absl::StrCat("tensor '", tensor, "': ", field, " must hold non-negative integers, got ", value.dump()));
+    fail(path, absl::StrCat("tensor '", tensor, "': ", field, " must hold non-negative integers, got ",
+                            describe_json(value)));
   }
   return value.get<uint64_t>();
 }
@@ -132,68 +138,112 @@ struct ParsedEntry {
   uint64_t begin, end;
 };
 
+std::string offsets_str(const ParsedEntry& e) { return absl::StrCat("[", e.begin, ", ", e.end, "]"); }
+
 ParsedEntry parse_entry(const std::string& path, const std::string& name, const json& info) {
-  if (!info.is_object()) fail(path, absl::StrCat("tensor '", name, "': expected a JSON object, got ", info.dump()));
+  if (!info.is_object()) fail(path, absl::StrCat("tensor '", name, "': expected a JSON object, got ", describe_json(info)));
   for (const char* field : {"dtype", "shape", "data_offsets"}) {
     if (!info.contains(field)) fail(path, absl::StrCat("tensor '", name, "': missing '", field, "'"));
   }
   ParsedEntry e{name, Dtype::f32, {}, 0, 0};
   const json& dtype = info["dtype"];
   if (!dtype.is_string() || !parse_safetensors_dtype(dtype.get<std::string>(), &e.dtype)) {
-    fail(path, absl::StrCat("tensor '", name, "': unsupported dtype ", dtype.dump(),
+    fail(path, absl::StrCat("tensor '", name, "': unsupported dtype ", describe_json(dtype),
                             " (supported: F32, F64, BF16, F16, I32, I64)"));
   }
   const json& shape = info["shape"];
-  if (!shape.is_array()) fail(path, absl::StrCat("tensor '", name, "': shape must be an array, got ", shape.dump()));
+  if (!shape.is_array()) fail(path, absl::StrCat("tensor '", name, "': shape must be an array, got ", describe_json(shape)));
   uint64_t numel = 1;
   for (const json& dim : shape) {
     const uint64_t d = read_unsigned(dim, path, name, "shape");
     if (d > static_cast<uint64_t>(INT64_MAX) || __builtin_mul_overflow(numel, d, &numel)) {
-      fail(path, absl::StrCat("tensor '", name, "': shape ", shape.dump(), " is too large"));
+      fail(path, absl::StrCat("tensor '", name, "': a shape of ", shape.size(), " dimensions with ",
+                              describe_json(dim), " in it is too large to address"));
     }
     e.shape.push_back(static_cast<int64_t>(d));
   }
   const json& offsets = info["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2) {
-    fail(path, absl::StrCat("tensor '", name, "': data_offsets must be [begin, end], got ", offsets.dump()));
+    fail(path, absl::StrCat("tensor '", name, "': data_offsets must be [begin, end], got ", describe_json(offsets)));
   }
   e.begin = read_unsigned(offsets[0], path, name, "data_offsets");
   e.end = read_unsigned(offsets[1], path, name, "data_offsets");
   if (e.begin > e.end) {
-    fail(path, absl::StrCat("tensor '", name, "': data_offsets [", e.begin, ", ", e.end, "] end before they begin"));
+    fail(path, absl::StrCat("tensor '", name, "': data_offsets ", offsets_str(e), " end before they begin"));
   }
   uint64_t needed = 0;
-  if (__builtin_mul_overflow(numel, dtype_size(e.dtype), &needed) || e.end - e.begin != needed) {
-    fail(path, absl::StrCat("tensor '", name, "': data_offsets [", e.begin, ", ", e.end, "] span ", e.end - e.begin,
-                            " bytes, but ", safetensors_dtype_name(e.dtype), " ", shape_str(e.shape), " needs ",
-                            numel * dtype_size(e.dtype)));
+  if (__builtin_mul_overflow(numel, dtype_size(e.dtype), &needed)) {
+    fail(path, absl::StrCat("tensor '", name, "': ", safetensors_dtype_name(e.dtype), " ", shape_str(e.shape),
+                            " has more bytes than can be addressed"));
+  }
+  if (e.end - e.begin != needed) {
+    fail(path, absl::StrCat("tensor '", name, "': data_offsets ", offsets_str(e), " span ", e.end - e.begin,
+                            " bytes, but ", safetensors_dtype_name(e.dtype), " ", shape_str(e.shape), " needs ", needed));
   }
   return e;
 }
 
 std::map<std::string, std::string> parse_metadata(const std::string& path, const json& meta) {
-  if (!meta.is_object()) fail(path, absl::StrCat("__metadata__ must be an object of strings, got ", meta.dump()));
+  if (!meta.is_object()) fail(path, absl::StrCat("__metadata__ must be an object of strings, got ", describe_json(meta)));
   std::map<std::string, std::string> out;
   for (const auto& [key, value] : meta.items()) {
     if (!value.is_string()) {
-      fail(path, absl::StrCat("__metadata__ value of '", key, "' must be a string, got ", value.dump()));
+      fail(path, absl::StrCat("__metadata__ value of '", key, "' must be a string, got ", describe_json(value)));
     }
     out[key] = value.get<std::string>();
   }
   return out;
 }
 
+// The reference library's layout rule: sorted by offsets, the tensors tile the data section
+// exactly, from byte 0 to its last byte, without gaps or overlaps. Anything else means the header
+// and the data disagree (a header length off by one reads every tensor shifted), so it is refused.
+void check_layout(const std::string& path, std::vector<ParsedEntry> entries, uint64_t data_size) {
+  uint64_t last_end = 0;
+  for (const ParsedEntry& e : entries) last_end = std::max(last_end, e.end);
+  if (last_end > data_size) {
+    fail(path, absl::StrCat("truncated: header says ", last_end, " bytes of tensor data, file has ", data_size));
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const ParsedEntry& a, const ParsedEntry& b) {
+    return std::pair(a.begin, a.end) < std::pair(b.begin, b.end);
+  });
+  uint64_t at = 0;
+  const ParsedEntry* previous = nullptr;
+  for (const ParsedEntry& e : entries) {
+    if (e.begin < at) {
+      fail(path, absl::StrCat("tensor '", e.name, "': data_offsets ", offsets_str(e), " overlap tensor '",
+                              previous->name, "' ", offsets_str(*previous)));
+    }
+    if (e.begin > at) {
+      fail(path, absl::StrCat("tensor '", e.name, "': data_offsets ", offsets_str(e), " leave bytes [", at, ", ",
+                              e.begin, ") of the data section unused", previous ? " after tensor '" : "",
+                              previous ? previous->name : "", previous ? "'" : ""));
+    }
+    at = e.end;
+    previous = &e;
+  }
+  if (at != data_size) {
+    fail(path, absl::StrCat("the tensors end at byte ", at, " of the data section, but the file holds ",
+                            data_size, " bytes after the header (a wrong header length, or bytes appended)"));
+  }
+}
+
 // Maps the whole file read-write-private: tensors may be modified in place (copy-on-write)
 // without ever touching the file.
 std::shared_ptr<void> map_file(const std::string& path, size_t* size_out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below as not regular.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw UserError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+  if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
-    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a safetensors file");
     throw UserError(absl::StrCat("cannot open '", path, "': ", std::strerror(err)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a safetensors file");
+    fail(path, "is not a regular file (a FIFO or a device?), not a safetensors file");
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size < kLengthBytes) {
@@ -255,28 +305,29 @@ SafetensorsFile load_safetensors(const std::string& path) {
     fail(path, absl::StrCat("truncated: header length field says ", header_length, " bytes, file has ",
                             after_length, " after it"));
   }
-  json header;
-  try {
-    header = json::parse(base + kLengthBytes, base + kLengthBytes + header_length);
-  } catch (const json::parse_error& e) {
-    fail(path, absl::StrCat("header is not valid JSON (", e.what(), ")"));
+  if (header_length > kMaxHeaderBytes) {
+    fail(path, absl::StrCat("the header length field says ", header_length, " bytes, more than the ",
+                            kMaxHeaderBytes, " a safetensors header may have"));
   }
-  if (!header.is_object()) fail(path, absl::StrCat("header must be a JSON object, got a ", header.type_name()));
+  // Depth-limited and duplicate-refusing (core/json_read.h): a repeated tensor name would leave
+  // one of the two tensors unread, and a deeply nested value would overflow the stack later.
+  const json header = parse_json_text(std::string_view(base + kLengthBytes, header_length),
+                                      absl::StrCat(path, ": header"));
+  if (!header.is_object()) fail(path, absl::StrCat("header must be a JSON object, got ", describe_json(header)));
 
   file.data_ = base + kLengthBytes + header_length;
   const uint64_t data_size = after_length - header_length;
-  uint64_t data_needed = 0;
+  std::vector<ParsedEntry> entries;
   for (const auto& [name, info] : header.items()) {
     if (name == kMetadataKey) {
       file.metadata_ = parse_metadata(path, info);
       continue;
     }
-    ParsedEntry e = parse_entry(path, name, info);
-    data_needed = std::max(data_needed, e.end);
-    file.entries_[name] = {e.dtype, e.shape, static_cast<size_t>(e.begin), static_cast<size_t>(e.end)};
+    entries.push_back(parse_entry(path, name, info));
   }
-  if (data_needed > data_size) {
-    fail(path, absl::StrCat("truncated: header says ", data_needed, " bytes of tensor data, file has ", data_size));
+  check_layout(path, entries, data_size);
+  for (const ParsedEntry& e : entries) {
+    file.entries_[e.name] = {e.dtype, e.shape, static_cast<size_t>(e.begin), static_cast<size_t>(e.end)};
   }
   return file;
 }
@@ -288,6 +339,12 @@ std::vector<std::string> SafetensorsFile::names() const {
     return entries_.at(a).begin < entries_.at(b).begin;
   });
   return out;
+}
+
+const Shape& SafetensorsFile::shape(const std::string& name) const {
+  const auto it = entries_.find(name);
+  if (it == entries_.end()) fail(path_, absl::StrCat("no tensor named '", name, "'"));
+  return it->second.shape;
 }
 
 Tensor SafetensorsFile::get(const std::string& name) const {

@@ -10,8 +10,9 @@
 //
 // Writing goes to `path + ".tmp"` and is renamed over `path` at the end, so a crash never leaves
 // a half-written file under the real name. Reading maps the file into memory and hands out
-// tensors that point straight into the mapping (no copy); the mapping lives as long as any
-// tensor or SafetensorsFile uses it. Every defect in a file is a UserError naming the path.
+// tensors that point straight into the mapping (no copy; a tensor at an offset misaligned for its
+// dtype is copied instead); the mapping lives as long as any tensor or SafetensorsFile uses it.
+// Every defect in a file is a UserError naming the path.
 #pragma once
 
 #include <map>
@@ -38,6 +39,8 @@ class SafetensorsFile {
   // dtype. Writing into it changes this process's copy only (the mapping is private).
   // UserError naming the path when there is no such tensor.
   Tensor get(const std::string& name) const;
+  // The stored shape alone (no tensor made, nothing copied); UserError when there is no such tensor.
+  const Shape& shape(const std::string& name) const;
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& path() const { return path_; }
 
@@ -58,7 +61,10 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Maps and validates a file: header length, JSON, dtypes, shapes and offsets.
+// Maps and validates a file as the reference library does: a header length within the file, a
+// JSON object (nesting limited, no name twice), known dtypes, shapes whose byte count (overflow-
+// checked) equals their data_offsets span, and offsets that tile the data section exactly —
+// sorted, from 0, without gaps or overlaps, ending at the file's last byte.
 SafetensorsFile load_safetensors(const std::string& path);
 
 }  // namespace ssm

@@ -6,13 +6,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <set>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"
+#include "core/json_read.h"    // defines: read_json_file, describe_json
 #include "core/safetensors.h"  // defines: save_safetensors, load_safetensors
 #include "models/model_factory.h"  // defines: make_model
 #include "train/text/tokenizer.h"   // defines: make_tokenizer
@@ -31,12 +35,6 @@ void write_text(const fs::path& path, const std::string& text) {
   SSM_USER_CHECK(out.good(), "cannot write '", path.string(), "'");
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  SSM_USER_CHECK(in.good(), "cannot read '", path.string(), "'");
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Flushes a directory's entries to disk so the rename that follows is durable.
 void sync_dir(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
@@ -51,11 +49,13 @@ fs::path kept_name(const fs::path& target, int64_t step) {
   return target.string() + absl::StrFormat("-%08d", step);
 }
 
-// The step a checkpoint directory holds, or -1 when unreadable.
+// The step a checkpoint directory holds, or -1 when unreadable (it then is not kept by name).
 int64_t step_of(const fs::path& dir) {
-  std::ifstream in(dir / "trainer_state.json");
-  const nlohmann::json meta = nlohmann::json::parse(in, nullptr, false);
-  return meta.is_object() ? meta.value("step", int64_t{-1}) : -1;
+  try {
+    return load_trainer_state(dir.string()).step;
+  } catch (const UserError&) {
+    return -1;
+  }
 }
 
 // Moves `staged` to `target`, atomically replacing an existing `target` directory. The replaced
@@ -85,6 +85,45 @@ void swap_into_place(const fs::path& staged, const fs::path& target, const fs::p
 
 void require_file(const fs::path& dir, const char* name) {
   SSM_USER_CHECK(fs::exists(dir / name), "checkpoint '", dir.string(), "' is incomplete: missing ", name);
+}
+
+// Steps and counters are exact integers in JSON readers (2^53); a larger step is no real run's
+// and would overflow the step arithmetic that follows.
+constexpr int64_t kMaxCount = int64_t{1} << 53;
+
+// A non-negative integer of trainer_state.json, at most kMaxCount; `fallback` when absent (a
+// required key has none). Every other case is a UserError naming the file and the key.
+int64_t state_count(const nlohmann::json& meta, const std::string& file, const char* key,
+                    std::optional<int64_t> fallback) {
+  const auto it = meta.find(key);
+  if (it == meta.end()) {
+    SSM_USER_CHECK(fallback.has_value(), file, ": missing \"", key, "\"; without it the run cannot resume (and ",
+                   "restarting at step 0 would discard its metrics)");
+    return *fallback;
+  }
+  // Non-negative JSON integers parse as unsigned; negative ones, floats and strings do not.
+  const bool ok = it->is_number_unsigned() && it->get<uint64_t>() <= static_cast<uint64_t>(kMaxCount);
+  SSM_USER_CHECK(ok, file, ": \"", key, "\" must be an integer in [0, ", kMaxCount, "], got ", describe_json(*it));
+  return it->get<int64_t>();
+}
+
+// Checks `stored` (read from `file`) against `targets` (the model's parameters or the optimizer's
+// moments): every one must be there with the same shape, and every tensor of the file must be
+// one of them — one left over means config.yaml describes a different model than the weights.
+void check_matching(const SafetensorsFile& stored, const fs::path& file,
+                    const std::vector<std::pair<std::string, Tensor>>& targets, const std::string& owner) {
+  std::set<std::string> expected;
+  for (const auto& [name, target] : targets) {
+    SSM_USER_CHECK(stored.contains(name), file.string(), ": missing tensor '", name, "'");
+    const Shape& shape = stored.shape(name);
+    SSM_USER_CHECK(shape == target.shape(), file.string(), ": tensor '", name, "' has shape ", shape_str(shape), ", ",
+                   owner, " expects ", shape_str(target.shape()));
+    expected.insert(name);
+  }
+  for (const std::string& name : stored.names()) {
+    SSM_USER_CHECK(expected.count(name) != 0, file.string(), ": tensor '", name, "' ", shape_str(stored.shape(name)),
+                   " has no place in ", owner, "; the checkpoint's config.yaml does not describe these weights");
+  }
 }
 
 }  // namespace
@@ -157,48 +196,50 @@ Config read_checkpoint_config(const std::string& dir) {
 TrainerState load_trainer_state(const std::string& dir) {
   const fs::path path(dir);
   require_file(path, "trainer_state.json");
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(read_text(path / "trainer_state.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw UserError(absl::StrCat((path / "trainer_state.json").string(), ": not valid JSON (", e.what(), ")"));
-  }
-  SSM_USER_CHECK(meta.value("format_version", 0) == kFormatVersion, (path / "trainer_state.json").string(),
-                 ": unsupported checkpoint format version ", meta.value("format_version", 0));
+  const std::string file = (path / "trainer_state.json").string();
+  const nlohmann::json meta = read_json_file(file);
+  SSM_USER_CHECK(meta.is_object(), file, ": must be a JSON object of the run's counters, got ", describe_json(meta));
+  const auto version = meta.find("format_version");
+  SSM_USER_CHECK(version != meta.end() && version->is_number_integer() && version->get<int64_t>() == kFormatVersion,
+                 file, ": unsupported checkpoint format version ",
+                 version == meta.end() ? std::string("(none)") : describe_json(*version));
   TrainerState state;
-  state.step = meta.value("step", int64_t{0});
-  state.tokens_seen = meta.value("tokens_seen", int64_t{0});
-  state.elapsed_s = meta.value("elapsed_s", 0.0);
-  state.micro_batches_per_step = meta.value("micro_batches_per_step", int64_t{0});
-
-  state.optimizer_step = meta.value("optimizer_step", state.step);
+  state.step = state_count(meta, file, "step", std::nullopt);
+  state.tokens_seen = state_count(meta, file, "tokens_seen", 0);
+  state.micro_batches_per_step = state_count(meta, file, "micro_batches_per_step", 0);
+  state.optimizer_step = state_count(meta, file, "optimizer_step", state.step);
+  if (const auto elapsed = meta.find("elapsed_s"); elapsed != meta.end()) {
+    SSM_USER_CHECK(elapsed->is_number() && std::isfinite(elapsed->get<double>()) && elapsed->get<double>() >= 0, file,
+                   ": \"elapsed_s\" must be a finite number >= 0, got ", describe_json(*elapsed));
+    state.elapsed_s = elapsed->get<double>();
+  }
   return state;
 }
 
 TrainerState load_checkpoint(const std::string& dir, LanguageModel& model, AdamW* optimizer) {
   const fs::path path(dir);
   require_file(path, "model.safetensors");
-  require_file(path, "trainer_state.json");
-  SafetensorsFile weights = load_safetensors((path / "model.safetensors").string());
-  for (NamedParameter& p : model.named_parameters()) {
-    SSM_USER_CHECK(weights.contains(p.name), (path / "model.safetensors").string(), ": missing tensor '", p.name, "'");
-    Tensor stored = weights.get(p.name);
-    SSM_USER_CHECK(stored.shape() == p.tensor.shape(), (path / "model.safetensors").string(), ": tensor '", p.name,
-                   "' has shape ", shape_str(stored.shape()), ", the model expects ", shape_str(p.tensor.shape()));
-    p.tensor.copy_from(stored.dtype() == p.tensor.dtype() ? stored : stored.to(p.tensor.dtype()));
-  }
-
+  // The counters first: they are cheap to check, and a bad one must stop a resume before anything.
   const TrainerState state = load_trainer_state(dir);
+  std::vector<std::pair<std::string, Tensor>> params;
+  for (NamedParameter& p : model.named_parameters()) params.emplace_back(p.name, p.tensor);
+  const SafetensorsFile weights = load_safetensors((path / "model.safetensors").string());
+  // The writer records the architecture; a config.yaml of another one cannot describe the weights.
+  const auto arch = weights.metadata().find("architecture");
+  SSM_USER_CHECK(arch == weights.metadata().end() || arch->second == model.architecture(),
+                 (path / "model.safetensors").string(), ": holds ", arch->second, " weights, but config.yaml describes ",
+                 "a ", model.architecture(), " model");
+  check_matching(weights, path / "model.safetensors", params,
+                 absl::StrCat("the ", model.architecture(), " model of config.yaml"));
+  for (auto& [name, tensor] : params) {
+    const Tensor stored = weights.get(name);
+    tensor.copy_from(stored.dtype() == tensor.dtype() ? stored : stored.to(tensor.dtype()));
+  }
   if (optimizer) {
     require_file(path, "optimizer.safetensors");
-    SafetensorsFile moments = load_safetensors((path / "optimizer.safetensors").string());
-    optimizer->load_state(
-        [&](const std::string& name) {
-          SSM_USER_CHECK(moments.contains(name), (path / "optimizer.safetensors").string(), ": missing tensor '",
-                         name, "'");
-          return moments.get(name);
-        },
-        state.optimizer_step);
+    const SafetensorsFile moments = load_safetensors((path / "optimizer.safetensors").string());
+    check_matching(moments, path / "optimizer.safetensors", optimizer->state_tensors(), "the optimizer for that model");
+    optimizer->load_state([&](const std::string& name) { return moments.get(name); }, state.optimizer_step);
   }
   return state;
 }

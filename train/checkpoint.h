@@ -42,11 +42,16 @@ std::vector<std::string> previous_checkpoints(const std::string& dir);
 // the directory or the file is missing.
 Config read_checkpoint_config(const std::string& dir);
 
-// Loads weights into `model` (shapes must match: UserError naming the tensor otherwise), the
-// optimizer's moments when `optimizer` is non-null, and returns the trainer state.
+// Loads weights into `model`, the optimizer's moments when `optimizer` is non-null, and returns
+// the trainer state. Strict: every tensor the model (or optimizer) has must be in the file with
+// the same shape, and every tensor of the file must be one of them; otherwise a UserError naming
+// the file, the tensor and both shapes (config.yaml then describes another model than the weights).
 TrainerState load_checkpoint(const std::string& dir, LanguageModel& model, AdamW* optimizer);
 
-// Only trainer_state.json: the step and counters of a checkpoint.
+// Only trainer_state.json: the step and counters of a checkpoint. A JSON object with
+// format_version 1 and an integer "step" in [0, 2^53] (the other counters likewise, when
+// present); anything else (an array, null, a string, float, huge or missing step) is a UserError
+// naming the file and the key — never a silent restart at step 0.
 TrainerState load_trainer_state(const std::string& dir);
 
 // Builds the model a checkpoint describes and loads its weights.

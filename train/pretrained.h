@@ -9,9 +9,13 @@
 //                  safetensors by scripts/convert_checkpoint.py; config.json optional
 //   hf-rwkv        config.json "model_type": "rwkv5" / "rwkv6" (rwkv.* names)
 //   fla            config.json "model_type": "hgrn2" (flash-linear-attention, model.* names)
-// The architecture's sizes come from config.json where it states them and from the tensor shapes
-// otherwise (vocabulary rows, RWKV head size and LoRA ranks: docs/architectures.md, pitfalls). Weights stored in
-// bf16 or f16 are upcast. Anything missing or mis-shaped is a UserError naming the file and tensor.
+// The architecture's sizes come from the tensor shapes (vocabulary rows, widths, RWKV head size and
+// LoRA ranks: docs/architectures.md, pitfalls); config.json adds what shapes cannot say (Mamba-2's
+// d_state, HGRN-2's heads, norm eps) and every size it states must agree with the tensors. Loading
+// is strict (train/pretrained_config.h): a config feature ssmlab does not implement is refused by
+// name, and so is any tensor of the file the model does not load; the one harmless extra is a
+// Mamba lm_head.weight equal to the embedding (a tied head saved twice). Weights stored in bf16 or
+// f16 are upcast. Anything missing or mis-shaped is a UserError naming the file and tensor.
 #pragma once
 
 #include <memory>

@@ -1,6 +1,8 @@
 // tests/core/test_safetensors.cpp — the safetensors reader and writer: exact round trips of every
 // dtype, the byte layout the format prescribes (checked against a file written by hand), zero-copy
 // mapping, atomic writes, and a clear UserError for each kind of damaged file.
+#include <sys/stat.h>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -248,13 +250,128 @@ TEST_CASE("missing files and damaged files are UserErrors naming the path and th
     expect_error(with(R"({"dtype":"F32","shape":[1],"data_offsets":[0]})"), "tensor 't': data_offsets must be [begin, end]");
     expect_error(safetensors_bytes(R"({"__metadata__":{"k":1}})", ""), "__metadata__ value of 'k' must be a string");
   }
-  SUBCASE("overlapping tensors are allowed") {
-    write_bytes(path, safetensors_bytes(R"({"x":{"dtype":"I32","shape":[2],"data_offsets":[0,8]},)"
-                                        R"("y":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}})",
-                                        std::string("\x01\0\0\0\x02\0\0\0", 8)));
-    SafetensorsFile file = load_safetensors(path);
-    CHECK(file.get("y").to_vector<int32_t>() == std::vector<int32_t>{2});
+  SUBCASE("overlapping tensors are refused, as the reference library refuses them") {
+    expect_error(safetensors_bytes(R"({"x":{"dtype":"I32","shape":[2],"data_offsets":[0,8]},)"
+                                   R"("y":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}})",
+                                   std::string("\x01\0\0\0\x02\0\0\0", 8)),
+                 "tensor 'y': data_offsets [4, 8] overlap tensor 'x' [0, 8]");
   }
+}
+
+// The reference library's rules for data_offsets (safetensors' Metadata::validate): sorted by
+// offset, the tensors tile the data section from byte 0 to its end. Each file below breaks one rule.
+TEST_CASE("data_offsets must tile the data section exactly: no gap, no overlap, nothing after") {
+  const fs::path dir = fresh_dir("layout_rules");
+  const std::string path = (dir / "bad.safetensors").string();
+  auto expect_error = [&](const std::string& contents, const std::string& expected) {
+    write_bytes(path, contents);
+    CHECK_THROWS_WITH_AS(load_safetensors(path), doctest::Contains((path + ": " + expected).c_str()), UserError);
+  };
+  const std::string i32 = R"({"dtype":"I32","shape":[1],"data_offsets":)";
+  SUBCASE("a gap between two tensors") {
+    expect_error(safetensors_bytes(R"({"a":)" + i32 + R"([0,4]},"b":)" + i32 + "[8,12]}}", std::string(12, '\0')),
+                 "tensor 'b': data_offsets [8, 12] leave bytes [4, 8) of the data section unused after tensor 'a'");
+  }
+  SUBCASE("the first tensor does not start at 0") {
+    expect_error(safetensors_bytes(R"({"a":)" + i32 + "[4,8]}}", std::string(8, '\0')),
+                 "tensor 'a': data_offsets [4, 8] leave bytes [0, 4) of the data section unused");
+  }
+  SUBCASE("two tensors at the same bytes") {
+    expect_error(safetensors_bytes(R"({"a":)" + i32 + R"([0,4]},"b":)" + i32 + "[0,4]}}", std::string(4, '\0')),
+                 "tensor 'b': data_offsets [0, 4] overlap tensor 'a' [0, 4]");
+  }
+  SUBCASE("bytes after the last tensor") {
+    expect_error(safetensors_bytes(R"({"a":)" + i32 + "[0,4]}}", std::string(5, '\0')),
+                 "the tensors end at byte 4 of the data section, but the file holds 5 bytes after the header");
+  }
+  SUBCASE("the same name twice: one of the two would be silently dropped") {
+    expect_error(safetensors_bytes(R"({"a":)" + i32 + R"([0,4]},"a":)" + i32 + "[4,8]}}", std::string(8, '\0')),
+                 "header holds the key \"a\" twice in one object");
+  }
+  SUBCASE("a shape whose byte count overflows 64 bits") {
+    expect_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4611686018427387904],"data_offsets":[0,0]}})", ""),
+                 "tensor 'a': F32 (4611686018427387904) has more bytes than can be addressed");
+    expect_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""),
+                 "tensor 'a': a shape of 2 dimensions with 4294967296 in it is too large to address");
+  }
+  SUBCASE("zero-sized tensors may share an offset") {
+    write_bytes(path, safetensors_bytes(R"({"e":{"dtype":"F32","shape":[0,3],"data_offsets":[4,4]},"a":)" + i32 +
+                                            R"([0,4]},"f":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})",
+                                        std::string("\x07\0\0\0", 4)));
+    CHECK(load_safetensors(path).get("a").to_vector<int32_t>() == std::vector<int32_t>{7});
+    CHECK(load_safetensors(path).shape("e") == Shape{0, 3});
+  }
+}
+
+// The writer pads its header with spaces; a length field one byte short still parses, and used to
+// read every tensor one byte early (the loss came out NaN, exit 0). The exact-size rule refuses it.
+TEST_CASE("a header length one byte short is refused, not read shifted") {
+  const fs::path dir = fresh_dir("short_length");
+  const std::string path = (dir / "m.safetensors").string();
+  // Metadata of a chosen length makes the header end in padding whatever the JSON's length.
+  std::string note;
+  for (;;) {
+    save_safetensors(path, {{"w", Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2})}}, {{"note", note}});
+    const std::string bytes = read_bytes(path);
+    if (bytes[8 + static_cast<unsigned char>(bytes[0]) - 1] == ' ') break;
+    note += "x";
+  }
+  std::string bytes = read_bytes(path);
+  REQUIRE(load_safetensors(path).get("w").to_vector<float>() == std::vector<float>{1, 2, 3, 4});
+  bytes[0] = static_cast<char>(bytes[0] - 1);  // the length is below 256: one byte holds it
+  write_bytes(path, bytes);
+  CHECK_THROWS_WITH_AS(load_safetensors(path),
+                       doctest::Contains((path + ": the tensors end at byte 16 of the data section, but the file "
+                                                 "holds 17 bytes after the header").c_str()),
+                       UserError);
+}
+
+TEST_CASE("a header nested a million levels deep is an error, not a stack overflow") {
+  const fs::path dir = fresh_dir("deep");
+  const std::string path = (dir / "deep.safetensors").string();
+  const size_t depth = 1'000'000;
+  for (const std::string& header : {R"({"t":)" + std::string(depth, '[') + std::string(depth, ']') + "}",
+                                    std::string(depth, '[') + std::string(depth, ']'),
+                                    R"({"t":{"dtype":"F32","shape":)" + std::string(depth, '[') +
+                                        std::string(depth, ']') + R"(,"data_offsets":[0,0]}})"}) {
+    write_bytes(path, safetensors_bytes(header, ""));
+    CHECK_THROWS_WITH_AS(load_safetensors(path),
+                         doctest::Contains((path + ": header nests deeper than 64 levels").c_str()), UserError);
+  }
+  // Error messages name a bad value by its type, never by dumping it.
+  write_bytes(path, safetensors_bytes(R"({"t":{"dtype":"F32","shape":[[[1]]],"data_offsets":[0,4]}})", ""));
+  CHECK_THROWS_WITH_AS(load_safetensors(path),
+                       doctest::Contains("tensor 't': shape must hold non-negative integers, got an array of 1"),
+                       UserError);
+}
+
+TEST_CASE("tensors at offsets misaligned for their dtype are copied and read correctly") {
+  const fs::path dir = fresh_dir("misaligned_offset");
+  const std::string path = (dir / "m.safetensors").string();
+  // BF16 at [0, 2) puts the F32 at byte 2 of an 8-aligned data section: misaligned for 4 bytes.
+  const float value = -7.25f;
+  std::string data("\x80\x3f", 2);  // bf16 1.0
+  data.append(reinterpret_cast<const char*>(&value), 4);
+  write_bytes(path, safetensors_bytes(R"({"h":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]},)"
+                                      R"("f":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}})",
+                                      data));
+  const SafetensorsFile file = load_safetensors(path);
+  CHECK(file.get("f").item() == -7.25);
+  CHECK(file.get("h").item() == 1.0);
+}
+
+TEST_CASE("a FIFO or a huge header length is refused without waiting or reading") {
+  const fs::path dir = fresh_dir("special");
+  const std::string fifo = (dir / "model.safetensors").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(load_safetensors(fifo), doctest::Contains((fifo + ": is not a regular file").c_str()), UserError);
+  // A header length above the reference library's 100 MB limit, in a sparse file that big.
+  const std::string big = (dir / "big.safetensors").string();
+  write_bytes(big, safetensors_bytes(std::string(1, '{'), "").replace(0, 8, std::string("\x01\xe1\xf5\x05\0\0\0\0", 8)));
+  fs::resize_file(big, 8 + 100'000'001);
+  CHECK_THROWS_WITH_AS(load_safetensors(big),
+                       doctest::Contains("the header length field says 100000001 bytes, more than the 100000000"),
+                       UserError);
 }
 
 TEST_CASE("F16 tensors (fp16 checkpoints) round-trip and upcast exactly") {

@@ -1,6 +1,7 @@
 // tests/models/test_pretrained.cpp — loading public-checkpoint layouts: an ssmlab model written out the
 // way each family publishes it (names, config.json, shards, bf16) must load back into a model
-// with identical logits; bad directories give a UserError naming the file and tensor.
+// with identical logits; bad directories give a UserError naming the file and tensor (the strict
+// checks of config keys and tensor shapes: test_pretrained_strict.cpp).
 // (The golden tests check the same loader against files written by the reference libraries.)
 #include <filesystem>
 #include <fstream>
@@ -10,67 +11,17 @@
 #include "core/safetensors.h"
 #include "ops/ops.h"
 #include "models/model_factory.h"
+#include "tests/support/pretrained_fixtures.h"
 #include "tests/support/testing.h"
 #include "train/pretrained.h"
 
 using namespace ssm;
+using namespace ssm::testing;
 namespace fs = std::filesystem;
 
 namespace {
 
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_pretrained";
-
-std::unique_ptr<LanguageModel> tiny_model(const std::string& arch, int64_t vocab) {
-  ModelConfig c = default_model_config(arch);
-  c.d_model = 8;
-  c.n_layer = 2;
-  c.headdim = arch == "mamba2" ? 4 : c.headdim;
-  c.d_state = arch == "mamba2" ? 4 : c.d_state;
-  if (arch == "rwkv5" || arch == "rwkv6" || arch == "hgrn2") {
-    c.headdim = 4;
-    c.d_ffn = 12;
-  }
-  if (arch == "rwkv6") {
-    c.lora_rank_mix = 2;
-    c.lora_rank_decay = 3;
-  }
-  c.pad_vocab_multiple = 1;
-  auto model = make_model(c, vocab, 5);
-  autograd::NoGradGuard no_grad;
-  int64_t i = 0;
-  for (NamedParameter& p : model->named_parameters()) {
-    p.tensor.copy_from(p.tensor + Tensor::randn(p.tensor.shape(), 50 + i++, Dtype::f32, Device::cpu(), 0.2));
-  }
-  return model;
-}
-
-// The model's tensors under `rename(name)`, in `dtype`, as one file or split into two shards.
-void write_weights(LanguageModel& model, const fs::path& dir, const std::function<std::string(const std::string&)>& rename,
-                   Dtype dtype = Dtype::f32, bool sharded = false) {
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  std::vector<std::pair<std::string, Tensor>> a, b;
-  for (const NamedParameter& p : model.named_parameters()) {
-    Tensor t = p.tensor.detach().to(dtype);
-    (sharded && a.size() > b.size() ? b : a).emplace_back(rename(p.name), t);
-  }
-  if (!sharded) {
-    save_safetensors((dir / "model.safetensors").string(), a);
-    return;
-  }
-  save_safetensors((dir / "model-00001-of-00002.safetensors").string(), a);
-  save_safetensors((dir / "model-00002-of-00002.safetensors").string(), b);
-  std::ofstream index(dir / "model.safetensors.index.json");
-  index << "{\"metadata\": {}, \"weight_map\": {";
-  for (size_t i = 0; i < a.size() + b.size(); ++i) {
-    const bool first = i < a.size();
-    index << (i ? ", " : "") << "\"" << (first ? a[i].first : b[i - a.size()].first) << "\": \""
-          << (first ? "model-00001-of-00002" : "model-00002-of-00002") << ".safetensors\"";
-  }
-  index << "}}";
-}
-
-void write_text(const fs::path& path, const std::string& text) { std::ofstream(path) << text; }
 
 Tensor logits_of(LanguageModel& model) {
   autograd::NoGradGuard no_grad;
@@ -182,10 +133,21 @@ TEST_CASE("bad pretrained directories name the file and the tensor") {
     CHECK(error_of(dir.string()).find("missing tensor 'backbone.norm_f.weight'") != std::string::npos);
   }
   SUBCASE("wrong shape") {
+    // Sizes are read off layer 0; layer 1's x_proj disagrees with them.
+    NamedTensors tensors = model_tensors(*model);
+    for (auto& [name, t] : tensors) {
+      if (name == "backbone.layers.1.mixer.x_proj.weight") t = Tensor::zeros({t.size(0) + 1, t.size(1)});
+    }
+    write_tensors(dir, tensors);
+    write_text(dir / "config.json", config);
+    CHECK(error_of(dir.string()).find("mixer.x_proj.weight' has shape") != std::string::npos);
+  }
+  SUBCASE("a config size that disagrees with the tensors") {
     write_weights(*model, dir, identity);
     write_text(dir / "config.json", R"({"model_type": "mamba", "hidden_size": 8, "num_hidden_layers": 2,
         "state_size": 8, "expand": 2, "conv_kernel": 4})");
-    CHECK(error_of(dir.string()).find("mixer.x_proj.weight' has shape") != std::string::npos);
+    CHECK(error_of(dir.string()) == (dir / "config.json").string() + ": state_size is 8, but the tensors say 16 "
+                                    "(backbone.layers.0.mixer.A_log (16, 16))");
   }
   SUBCASE("an untied head") {
     fs::create_directories(dir);
