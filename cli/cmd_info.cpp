@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/eval_flags.h"  // defines: tokenizer_option
 #include "core/error.h"
 #include "eval/eval_model.h"  // defines: load_eval_model
 
@@ -11,8 +12,7 @@ namespace ssm::cli {
 
 int cmd_info(int argc, char** argv) {
   Args args("info",
-            {{"model", "checkpoint directory (runs/<run>/ckpt, or a public checkpoint)"},
-             {"tokenizer", "tokenizer file, when the checkpoint ships none", false, false, "the checkpoint's"}},
+            {{"model", "checkpoint directory (runs/<run>/ckpt, or a public checkpoint)"}, tokenizer_option()},
             argc, argv, 2);
   if (args.help_requested()) {
     std::fputs(args.usage("--model DIR").c_str(), stdout);

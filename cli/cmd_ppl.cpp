@@ -1,7 +1,12 @@
 // cli/cmd_ppl.cpp — `ssmlab ppl --model DIR`: per-token loss against position on long documents
 // or a synthetic prompt, streamed through the state (eval/position_loss.h), with the collapse
-// verdict on the terminal and the files of eval/position_loss_report.h.
+// verdict on the terminal and the files of eval/position_loss_report.h. --per-token FILE also
+// writes every scored position's loss unrounded and unbucketed (docs/loss_by_position.md), for
+// comparing with another implementation token by token.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 
 #include "cli/args.h"                   // defines: Args
 #include "cli/commands.h"               // defines: the cmd_* entry points
@@ -17,7 +22,11 @@ int cmd_ppl(int argc, char** argv) {
             join({model_options(), text_options("the loss", "16x the training length", "4"),
                   {{"bucket", "positions per bucket of the loss curve", false, false, "128"},
                    {"smooth", "buckets in the trailing mean the collapse rule reads (1 = none)", false, false, "8"},
-                   {"chunk", "tokens per forward call (memory is that of one chunk)", false, false, "2048"}},
+                   {"chunk", "tokens per forward call (memory is that of one chunk)", false, false, "2048"},
+                   {"per-token",
+                    "also write every scored position to FILE, as CSV: sequence,position,token,target,loss\n"
+                    "(position t reads token and predicts target, the token at t+1; loss in nats, %.17g,\n"
+                    "unrounded and unbucketed)"}},
                   mitigation_options(), output_options("ppl")}),
             argc, argv, 2);
   if (args.help_requested()) {
@@ -32,6 +41,14 @@ int cmd_ppl(int argc, char** argv) {
   options.chunk = args.get_int("chunk");
   const int64_t docs = args.get_int("docs");
   SSM_USER_CHECK(docs > 0, "--docs must be positive, got ", docs);
+  // Opened before the model loads, so a path that cannot be written fails at once.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> per_token(nullptr, &std::fclose);
+  const std::string per_token_path = args.has("per-token") ? args.get("per-token") : "";
+  if (args.has("per-token")) {
+    per_token.reset(std::fopen(per_token_path.c_str(), "w"));
+    SSM_USER_CHECK(per_token != nullptr, "--per-token: cannot write '", per_token_path, "': ", std::strerror(errno));
+    std::fputs("sequence,position,token,target,loss\n", per_token.get());
+  }
 
   LoadedModel m = load_model(args);
   LanguageModel& model = *m.eval.model;
@@ -53,7 +70,19 @@ int cmd_ppl(int argc, char** argv) {
           std::fflush(stdout);
           next_report = done + std::max<int64_t>(total / 10, 1);
         }
+      },
+      [&](int64_t sequence, int64_t position, TokenId token, TokenId target, double loss) {
+        if (per_token) {
+          std::fprintf(per_token.get(), "%lld,%lld,%lld,%lld,%.17g\n", static_cast<long long>(sequence),
+                       static_cast<long long>(position), static_cast<long long>(token),
+                       static_cast<long long>(target), loss);
+        }
       });
+  if (per_token) {  // a full disk shows up here, at the latest
+    const bool written = std::ferror(per_token.get()) == 0;
+    SSM_USER_CHECK(std::fclose(per_token.release()) == 0 && written, "--per-token: cannot write '", per_token_path,
+                   "': ", std::strerror(errno));
+  }
   const ReportTarget target{out_dir(args, "ppl"), "", mitigations.describe() == "none" ? "" : mitigations.describe(),
                             m.eval.train_length};
   write_position_loss_report(target, result, options);
@@ -64,6 +93,7 @@ int cmd_ppl(int argc, char** argv) {
                 static_cast<long long>(result.length), mitigations.describe().c_str(),
                 static_cast<long long>(options.train_length), result.loss_within, result.loss_beyond,
                 result.verdict().c_str(), target.dir.c_str());
+    if (!per_token_path.empty()) std::printf("per-token losses: %s\n", per_token_path.c_str());
   }
   return 0;
 }

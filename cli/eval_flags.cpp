@@ -11,9 +11,17 @@
 
 namespace ssm::cli {
 
+OptionSpec tokenizer_option() {
+  // make_tokenizer's specs (train/text/tokenizer.h): not only files.
+  return {"tokenizer",
+          "byte (one id per byte, 0-255), or a tokenizer file (tokenizer.json, rwkv_vocab*.txt)\n"
+          "or a folder holding one; instead of the checkpoint's, or where it ships none",
+          false, false, "the checkpoint's"};
+}
+
 std::vector<OptionSpec> model_options() {
   return {{"model", "checkpoint directory (runs/<run>/ckpt, or a public checkpoint)"},
-          {"tokenizer", "tokenizer file, when the checkpoint ships none", false, false, "the checkpoint's"},
+          tokenizer_option(),
           {"train-length", "the model's training length in tokens (the red line, the collapse baseline)", false,
            false, "data.seq_len, or the publisher's"},
           {"device", "auto | cpu | cuda", false, false, "auto"}};

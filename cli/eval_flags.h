@@ -16,6 +16,8 @@ namespace ssm::cli {
 
 // --model, --tokenizer, --train-length, --device
 std::vector<OptionSpec> model_options();
+// --tokenizer alone (ssmlab info takes it too): byte, or a tokenizer file or folder
+OptionSpec tokenizer_option();
 // --rri, --delta-scale, --window, --state-norm, --norm-reference (formulas in their help)
 std::vector<OptionSpec> mitigation_options();
 // --data, --prompt, --length, --docs; `what` says what the text is for, `length_default`

@@ -25,7 +25,7 @@ EvalModel load_eval_model(const std::string& dir, const EvalModelOptions& option
     out.model = load_pretrained(dir, &info);
     out.tokenizer = options.tokenizer.empty() ? find_tokenizer_in_dir(dir) : make_tokenizer(options.tokenizer);
     SSM_USER_CHECK(out.tokenizer != nullptr, "'", dir, "' ships no tokenizer (tokenizer.json or rwkv_vocab*.txt): ",
-                   "pass --tokenizer FILE");
+                   "pass --tokenizer FILE (or --tokenizer byte)");
     out.train_length = options.train_length > 0 ? options.train_length : publisher_train_length(info.model.arch);
     out.description = absl::StrFormat("%s (%s layout, %s, %d parameters)", dir, info.layout, info.model.arch,
                                       out.model->num_parameters());

@@ -63,7 +63,7 @@ CollapseVerdict detect_collapse(const std::vector<double>& curve, int64_t bucket
 
 PositionLossResult measure_position_loss(LanguageModel& model, const std::vector<std::vector<TokenId>>& sequences,
                                          const PositionLossOptions& o, const Mitigations& mitigations, Device device,
-                                         const LossProgress& progress) {
+                                         const LossProgress& progress, const TokenLossFn& on_token) {
   SSM_USER_CHECK(!sequences.empty(), "loss by position: no sequences to evaluate");
   SSM_USER_CHECK(o.bucket > 0 && o.smooth > 0 && o.chunk > 0 && o.skip_buckets >= 0,
                  "loss by position: bucket, smoothing and chunk must be positive (got ", o.bucket, ", ", o.smooth,
@@ -85,7 +85,8 @@ PositionLossResult measure_position_loss(LanguageModel& model, const std::vector
   int64_t done = 0;
 
   StateStream stream(model, device, mitigations, o.chunk);
-  for (const std::vector<TokenId>& seq : sequences) {
+  for (size_t i = 0; i < sequences.size(); ++i) {
+    const std::vector<TokenId>& seq = sequences[i];
     stream.reset();
     // Positions [begin, end) predict tokens [begin + 1, end + 1); the last token is only a target.
     stream.feed(seq, 0, seq.size() - 1, [&](const Tensor& logits, int64_t begin, int64_t end) {
@@ -99,6 +100,9 @@ PositionLossResult measure_position_loss(LanguageModel& model, const std::vector
         count[static_cast<size_t>(t / o.bucket)] += 1;
         (t < o.train_length ? within : beyond) += l;
         (t < o.train_length ? n_within : n_beyond) += 1;
+        if (on_token) {
+          on_token(static_cast<int64_t>(i), t, seq[static_cast<size_t>(t)], seq[static_cast<size_t>(t + 1)], l);
+        }
       }
       done += end - begin;
       if (progress) progress(done, total);

@@ -65,9 +65,16 @@ CollapseVerdict detect_collapse(const std::vector<double>& curve, int64_t bucket
 // Called after every forward call: (tokens done, tokens in total) over all sequences.
 using LossProgress = std::function<void(int64_t done, int64_t total)>;
 
+// Called for every scored position, sequence by sequence and in position order: position t of
+// sequence `sequence` reads `token` (and everything before it) and predicts `target`, the token
+// at t+1; `loss` is −log p(target) in nats, as computed (before any bucketing or averaging).
+using TokenLossFn =
+    std::function<void(int64_t sequence, int64_t position, TokenId token, TokenId target, double loss)>;
+
 // UserError when a sequence has fewer than 2 tokens or an option is out of range.
 PositionLossResult measure_position_loss(LanguageModel& model, const std::vector<std::vector<TokenId>>& sequences,
                                          const PositionLossOptions& options, const Mitigations& mitigations,
-                                         Device device, const LossProgress& progress = {});
+                                         Device device, const LossProgress& progress = {},
+                                         const TokenLossFn& on_token = {});
 
 }  // namespace ssm

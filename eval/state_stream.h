@@ -19,8 +19,9 @@ namespace ssm {
 
 class StateStream {
  public:
-  // `mitigations` must outlive the stream; with the state norm on, its thresholds must have
-  // been recorded (prepare_state_norm).
+  // The stream keeps its own copy of `mitigations` (callers pass temporaries, e.g.
+  // Mitigations{}); with the state norm on, its thresholds must have been recorded
+  // (prepare_state_norm) before the stream is made.
   StateStream(LanguageModel& model, Device device, const Mitigations& mitigations, int64_t chunk = 2048);
 
   // Called after each forward call with its logits (1, T, V) on the device and the positions
@@ -54,7 +55,7 @@ class StateStream {
 
   LanguageModel& model_;
   Device device_;
-  const Mitigations& mitigations_;
+  const Mitigations mitigations_;  // a copy: a reference outlived the callers' temporaries
   int64_t chunk_;
   ForwardOptions options_;
   RecurrentState state_;

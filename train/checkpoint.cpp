@@ -19,6 +19,7 @@
 #include "core/json_read.h"    // defines: read_json_file, describe_json
 #include "core/safetensors.h"  // defines: save_safetensors, load_safetensors
 #include "models/model_factory.h"  // defines: make_model
+#include "train/run_dir.h"         // defines: write_file_atomically
 #include "train/text/tokenizer.h"   // defines: make_tokenizer
 
 namespace ssm {
@@ -28,12 +29,9 @@ namespace {
 
 constexpr int kFormatVersion = 1;
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  out.flush();
-  SSM_USER_CHECK(out.good(), "cannot write '", path.string(), "'");
-}
+// Fsynced before the staged directory is swapped in, like the safetensors files beside it, so
+// the swap never publishes a checkpoint whose small files are still only in the page cache.
+void write_text(const fs::path& path, const std::string& text) { write_file_atomically(path.string(), text); }
 
 // Flushes a directory's entries to disk so the rename that follows is durable.
 void sync_dir(const fs::path& dir) {

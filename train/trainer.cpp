@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
+#include <optional>
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"
@@ -18,6 +19,7 @@
 #include "train/data/dataset.h"       // defines: TrainingData, Batch
 #include "train/optimizer.h"     // defines: AdamW, learning_rate
 #include "train/progress.h"      // defines: Progress
+#include "train/run_dir.h"       // defines: RunDirLock, write_file_atomically, rewrite_metrics
 #include "train/stop_signal.h"   // defines: StopSignalGuard
 #include "train/tbptt.h"         // defines: train_segments, evaluate_segments
 #include "train/text/tokenizer.h"     // defines: make_tokenizer
@@ -51,21 +53,6 @@ double validation_loss(LanguageModel& model, const TrainingData& data, int64_t b
   return total[0] / static_cast<double>(std::max<int64_t>(batches, 1));
 }
 
-// On resume, drop metric rows past the checkpoint: the interrupted run may have logged steps
-// that the checkpoint does not contain, and they are about to be run again.
-void truncate_metrics(const fs::path& path, int64_t last_step) {
-  if (!fs::exists(path)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
-    if (!row.is_discarded() && row.value("step", int64_t{0}) <= last_step) kept += line + "\n";
-  }
-  in.close();
-  std::ofstream(path, std::ios::trunc) << kept;
-}
-
 // The corpora are tokenized into the shared cache by rank 0 alone; the others wait, then map it.
 std::unique_ptr<TrainingData> load_data(const Config& config, const Tokenizer& tokenizer, Communicator& comm) {
   std::unique_ptr<TrainingData> data;
@@ -97,6 +84,11 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
                  ": run.precision bf16-mixed needs a CUDA device; this run is on ", device.str());
   // bf16-mixed: the CUDA GEMMs round their operands to bf16 and accumulate in fp32 (ops/precision.h).
   const ops::MatmulPrecisionGuard matmul_precision(ops::matmul_precision_for_run(config.run.precision));
+  // The run directory is this process's alone until it returns (train/run_dir.h): taken before
+  // the data is tokenized and the checkpoint read, so a second `ssmlab train` on it is refused at
+  // once, before it reads a checkpoint being replaced or appends to metrics.jsonl.
+  std::optional<RunDirLock> run_dir_lock;
+  if (lead) run_dir_lock.emplace(options.run_dir);
   std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(config.data.tokenizer);
   std::unique_ptr<TrainingData> data = load_data(config, *tokenizer, comm);
   // Fail before the first step, not at the first evaluation, when no source has held-out data.
@@ -120,17 +112,22 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
                                   micro_batches, ", so its batches differ from the uninterrupted run's"));
   }
   state.micro_batches_per_step = micro_batches;
+  // From here a SIGINT or SIGTERM stops the run at a step boundary with a checkpoint; the run
+  // files are replaced only under it, and never in place (train/run_dir.h), so neither a signal
+  // nor a kill between the rewrite and the first new row can lose metrics rows.
+  const StopSignalGuard stop_signals;
   const fs::path metrics_path = run_dir / "metrics.jsonl";
   std::ofstream metrics;
   if (lead) {
-    fs::create_directories(run_dir);
-    std::ofstream(run_dir / "config.yaml") << config_to_yaml(config);
+    write_file_atomically((run_dir / "config.yaml").string(), config_to_yaml(config));
+    // On resume, rows past the checkpoint go: they are about to be run again.
     if (state.step > 0) {
-      truncate_metrics(metrics_path, state.step);
+      rewrite_metrics(metrics_path.string(), state.step);
     } else {
-      std::ofstream(metrics_path, std::ios::trunc);
+      write_file_atomically(metrics_path.string(), "");
     }
     metrics.open(metrics_path, std::ios::app);
+    SSM_USER_CHECK(metrics.is_open(), "cannot append to '", metrics_path.string(), "'");
   }
 
   const int64_t total = config.train.steps;
@@ -147,7 +144,6 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
 
   TrainSummary summary;
   summary.first_step = state.step;
-  const StopSignalGuard stop_signals;
   const auto wall_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_s;
   const double grad_scale = 1.0 / static_cast<double>(micro_batches);

@@ -5,6 +5,9 @@
 //   metrics.jsonl    one JSON object per optimizer step {"step", "loss", "lr", "grad_norm",
 //                    "tokens", "tokens_per_s", "elapsed_s"} and per evaluation {"step", "val_loss"}
 //   ckpt/            the latest checkpoint (train/checkpoint.h); ckpt-<step>/ older ones kept
+//   .lock            held by the one `ssmlab train` writing here (train/run_dir.h)
+// No file is rewritten in place: config.yaml and, on resume, metrics.jsonl (cut back to the
+// checkpoint's step) are replaced by rename, under the signal handlers (train/run_dir.h).
 // Every batch is a pure function of (seed, step, global micro-batch), so resuming from ckpt/
 // replays exactly the batches the uninterrupted run would have seen: on CPU the losses match bit
 // for bit.

@@ -1,7 +1,8 @@
 // tests/cli/test_cli_eval.cpp — the evaluation front doors end to end on a tiny trained checkpoint:
 // `ssmlab passkey`, `ppl`, `states` and `capacity` (with each mitigation), the files they write and
-// the numbers in capacity's report.md; --help documents the mitigations' formulas; bad inputs give
-// one line on stderr and exit code 2.
+// the numbers in capacity's report.md, ppl's unrounded per-token losses; --help documents the
+// mitigations' formulas and what --tokenizer takes; bad inputs give one line on stderr and exit
+// code 2.
 
 #include <cstdio>
 #include <filesystem>
@@ -96,6 +97,60 @@ TEST_CASE("ssmlab ppl: loss by position on a prompt or a corpus, with the collap
            "ppl on held-out documents with the state norm");
 }
 
+// Splits a CSV line (no quoting: numbers only).
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  for (char c : line) {
+    if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back().push_back(c);
+    }
+  }
+  return out;
+}
+
+TEST_CASE("ssmlab ppl --per-token: every position's loss unrounded; bucket means are position_loss.csv's") {
+  const std::string model = checkpoint(), out = (kWork / "ppl_tokens").string();
+  const std::string file = (kWork / "per_token.csv").string();
+  std::ofstream(kWork / "two_docs.jsonl") << "{\"text\": \"" << std::string(400, 'a') << "\"}\n{\"text\": \""
+                                           << std::string(350, 'b') << "\"}\n";
+  const RunResult r = run("ppl --model " + model + " --data " + (kWork / "two_docs.jsonl").string() +
+                          " --length 300 --docs 2 --bucket 64 --chunk 50 --per-token " + file + " --out " + out);
+  check_ok(r, "ppl --per-token");
+  CHECK(r.out.find("per-token losses: " + file) != std::string::npos);
+  std::ifstream in(file);
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "sequence,position,token,target,loss");
+  std::vector<std::vector<std::string>> rows;
+  while (std::getline(in, line)) rows.push_back(csv_fields(line));
+  REQUIRE(rows.size() == 2 * 299);  // every position but the last (only a target) of both sequences
+  std::vector<double> sum(5, 0.0), count(5, 0.0);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    REQUIRE(rows[i].size() == 5);
+    const int64_t position = static_cast<int64_t>(i % 299);
+    CHECK(std::stoll(rows[i][0]) == static_cast<int64_t>(i / 299));
+    CHECK(std::stoll(rows[i][1]) == position);
+    if (position + 1 < 299) CHECK(rows[i][3] == rows[i + 1][2]);  // the target is the next row's token
+    const double loss = std::stod(rows[i][4]);
+    char again[32];
+    std::snprintf(again, sizeof(again), "%.17g", loss);
+    CHECK(rows[i][4] == again);  // all 17 digits, not a rounded value
+    sum[static_cast<size_t>(position / 64)] += loss;
+    count[static_cast<size_t>(position / 64)] += 1;
+  }
+  // position_loss.csv: the same losses bucketed over both sequences, 6 significant digits.
+  std::ifstream curve(out + "/position_loss.csv");
+  std::getline(curve, line);
+  for (size_t k = 0; k < 5; ++k) {
+    REQUIRE(std::getline(curve, line));
+    CAPTURE(line);
+    CHECK(sum[k] / count[k] == doctest::Approx(std::stod(csv_fields(line)[2])).epsilon(1e-5));
+  }
+  CHECK_FALSE(std::getline(curve, line));
+}
+
 TEST_CASE("ssmlab states: per-layer, per-head files for the selection") {
   const std::string model = checkpoint(), out = (kWork / "states").string();
   const RunResult r = run("states --model " + model + " --length 512 --layers 1 --heads 0:1 --delta-scale 0.5 --out " +
@@ -147,6 +202,18 @@ TEST_CASE("--help documents each mitigation with its formula") {
   }
 }
 
+TEST_CASE("--help of every command that takes --tokenizer says that byte works as well as a file") {
+  for (const char* cmd : {"info", "passkey", "ppl", "states", "capacity"}) {
+    CAPTURE(cmd);
+    const RunResult r = run(std::string(cmd) + " --help");
+    CHECK(r.exit_code == 0);
+    const size_t at = r.out.find("--tokenizer");
+    REQUIRE(at != std::string::npos);
+    CHECK(r.out.substr(at, r.out.find("--", at + 2) - at).find("byte (one id per byte") != std::string::npos);
+  }
+  CHECK(run("ppl --help").out.find("--per-token VALUE") != std::string::npos);
+}
+
 TEST_CASE("bad inputs to the evaluation commands: one line on stderr and exit code 2") {
   const std::string m = "--model " + checkpoint();
   std::ofstream(kWork / "bad.jsonl") << "{\"text\": \"fine\"}\n{broken\n";
@@ -171,4 +238,7 @@ TEST_CASE("bad inputs to the evaluation commands: one line on stderr and exit co
   check_user_error("capacity " + m + " --start-length 300 --max-length 200", "--max-length");
   check_user_error("capacity " + m + " --frobnicate", "unknown option '--frobnicate'");
   check_user_error("passkey " + m + " extra", "no positional arguments");
+  check_user_error("ppl " + m + " --per-token " + (kWork / "missing" / "losses.csv").string(),
+                   "--per-token: cannot write");
+  check_user_error("ppl " + m + " --per-token " + kWork.string(), "--per-token: cannot write");
 }

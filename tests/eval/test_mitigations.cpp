@@ -239,6 +239,37 @@ TEST_CASE("mitigations describe themselves and refuse what cannot work") {
   CHECK_THROWS_AS(StateStream(model, Device::cpu(), unprepared), Error);
 }
 
+TEST_CASE("a stream keeps its own copy of the mitigations: neither a temporary's end nor a later change reaches it") {
+  // Regression: StateStream held a reference to its Mitigations, and callers pass temporaries
+  // (StateStream(model, device, Mitigations{}, chunk)): every feed then read a dead object
+  // (stack-use-after-scope under ASan, in test_position_loss and test_state_stats).
+  Mamba2Model model = tiny_mamba2(1);
+  const std::vector<TokenId> tokens = some_text(kT);
+  Mitigations m;
+  m.state_norm = true;
+  m.norm_every = 8;
+  m.thresholds.tau = {std::vector<double>(static_cast<size_t>(capture(model, tokens).H), 1e-9)};  // all above τ
+  StateStream reference(model, Device::cpu(), m, 16);
+  reference.feed(tokens);
+  REQUIRE(reference.rescaled_heads() > 0);
+  const std::vector<double> want = reference.state().layers[0].at("ssm").to_vector<double>();
+
+  // Changed after the stream was made: a stream that only referred to it would stop normalising.
+  Mitigations changed = m;
+  StateStream stream(model, Device::cpu(), changed, 16);
+  changed.state_norm = false;
+  changed.thresholds.tau.clear();
+  stream.feed(tokens);
+  CHECK(stream.rescaled_heads() == reference.rescaled_heads());
+  CHECK(stream.state().layers[0].at("ssm").to_vector<double>() == want);
+
+  // A temporary, gone before the first feed.
+  StateStream from_temporary(model, Device::cpu(), Mitigations(m), 16);
+  from_temporary.feed(tokens);
+  CHECK(from_temporary.rescaled_heads() == reference.rescaled_heads());
+  CHECK(from_temporary.state().layers[0].at("ssm").to_vector<double>() == want);
+}
+
 TEST_CASE("every architecture: the window's read-out state and RRI against the hand recurrence") {
   // One layer, f64. The hand recurrence reads the layer's own probes: GLA families
   // S = λ·exp(g)·S + γ·k vᵀ per head (K x V); Mamba-1 h = λ·exp(ΔA)·h + γ·Δ·B·x per channel (N).

@@ -1,7 +1,8 @@
 // tests/eval/test_position_loss.cpp — loss by position: the collapse rule on synthetic curves (a lone
 // spike does not count once smoothed, a sustained rise does, the first bucket stays out of the
-// baseline), bucketing, streamed == one pass == cross-entropy, averaging over sequences, memory
-// that does not grow with the input, and the evaluation text (corpora, synthetic prompts, sizing).
+// baseline), bucketing, streamed == one pass == cross-entropy, averaging over sequences, the
+// per-token losses behind the curve, memory that does not grow with the input, and the evaluation
+// text (corpora, synthetic prompts, sizing).
 #include <malloc.h>
 
 #include <cmath>
@@ -10,6 +11,7 @@
 
 #include "autograd/grad_mode.h"
 #include "eval/eval_text.h"
+#include "eval/inference.h"
 #include "eval/position_loss.h"
 #include "eval/state_stream.h"
 #include "tests/support/eval_fixtures.h"
@@ -99,6 +101,59 @@ TEST_CASE("buckets average over sequences; within/beyond split at the training l
   CHECK(ra.loss_within == doctest::Approx((ra.bucket_loss[0] + ra.bucket_loss[1]) / 2));
   CHECK(ra.loss_beyond == doctest::Approx((ra.bucket_loss[2] + ra.bucket_loss[3] + ra.bucket_loss[4]) / 3));
   CHECK(both.sequences == 2);
+}
+
+TEST_CASE("per-token losses (ppl --per-token): every position once, the curve's bucket means, the model's losses") {
+  Mamba2Model model = tiny_mamba2();
+  const std::vector<TokenId> a = some_text(41), text = some_text(60), b(text.begin() + 19, text.end());
+  const std::vector<std::vector<TokenId>> seqs = {a, b};
+  PositionLossOptions o;
+  o.bucket = 8;
+  o.smooth = 1;
+  o.chunk = 7;  // positions cross call boundaries
+  struct Row {
+    int64_t sequence, position;
+    TokenId token, target;
+    double loss;
+  };
+  std::vector<Row> rows;
+  const TokenLossFn collect = [&](int64_t s, int64_t t, TokenId token, TokenId target, double loss) {
+    rows.push_back({s, t, token, target, loss});
+  };
+  const PositionLossResult r = measure_position_loss(model, seqs, o, Mitigations{}, Device::cpu(), {}, collect);
+  REQUIRE(rows.size() == 80);  // 40 predictions per sequence
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::vector<TokenId>& seq = seqs[i / 40];
+    const size_t t = i % 40;
+    CHECK(rows[i].sequence == static_cast<int64_t>(i / 40));
+    CHECK(rows[i].position == static_cast<int64_t>(t));
+    CHECK(rows[i].token == seq[t]);
+    CHECK(rows[i].target == seq[t + 1]);
+  }
+  // Averaged over a bucket (and the sequences), in the order they came: the curve, to the bit.
+  REQUIRE(r.bucket_loss.size() == 5);
+  for (size_t k = 0; k < 5; ++k) {
+    double sum = 0, n = 0;
+    for (const Row& row : rows) {
+      if (row.position / 8 != static_cast<int64_t>(k)) continue;
+      sum += row.loss;
+      n += 1;
+    }
+    CHECK(sum / n == r.bucket_loss[k]);
+  }
+  // In one forward call from a zero state they are the model's own per-token cross-entropies.
+  rows.clear();
+  o.chunk = 10000;
+  measure_position_loss(model, {a}, o, Mitigations{}, Device::cpu(), {}, collect);
+  autograd::NoGradGuard no_grad;
+  RecurrentState state = model.init_state(1, Device::cpu());
+  const Tensor logits = model.forward(token_batch(a, 0, 40, Device::cpu()), &state, ForwardOptions{});
+  const std::vector<double> want =
+      ops::cross_entropy_per_token(ops::reshape(logits, {40, logits.size(-1)}),
+                                   ops::reshape(token_batch(a, 1, 41, Device::cpu()), {40}))
+          .to_vector<double>();
+  REQUIRE(rows.size() == 40);
+  for (size_t t = 0; t < 40; ++t) CHECK(rows[t].loss == want[t]);
 }
 
 TEST_CASE("streaming keeps memory flat and builds no autograd graph, however long the input") {

@@ -2,14 +2,19 @@
 // and SIGINT save a checkpoint at the next step boundary and exit 143 / 130; a run killed with
 // SIGKILL mid-step resumes from its last checkpoint; either way the resumed run logs exactly the
 // losses of an uninterrupted one. A diverging run stops naming the step and keeps the last good
-// checkpoint; only the last K checkpoints are kept. These run the real executable.
+// checkpoint; only the last K checkpoints are kept. Resuming cuts metrics.jsonl back by writing a
+// new file and renaming it (the old one is never truncated); a second `train` on a live run
+// directory is refused; a run directory that cannot be one is refused naming it. These run the
+// real executable.
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/cli_runner.h"
 #include "tests/support/testing.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/run_dir.h"
 #include "train/trainer.h"
 
 using namespace ssm;
@@ -145,4 +150,113 @@ TEST_CASE("keep_checkpoints K: ckpt/ is the newest, the K-1 before it stay as ck
                                     kWork);
   REQUIRE(again.exit_code == 0);
   CHECK(previous_checkpoints((run_dir / "ckpt").string()).empty());
+}
+
+// The run files (train/run_dir.h): no rewrite in place, one writer per run directory.
+
+TEST_CASE("resume cuts metrics.jsonl back to the checkpoint in a new file renamed over the old one") {
+  const fs::path config = write_config();
+  const std::vector<std::string>& whole = reference_losses(config);
+  const fs::path run_dir = kWork / "rewrite", metrics = run_dir / "metrics.jsonl";
+  REQUIRE(run_shell(kSsmlab.string() + " " + train_args(config, run_dir) + " --stop-after 5", kWork).exit_code == 0);
+  REQUIRE(load_trainer_state((run_dir / "ckpt").string()).step == 5);
+  // What an interrupted run leaves: rows past its checkpoint, a row torn by the kill, and the
+  // temp file of a rewrite killed before its rename.
+  std::ofstream(metrics, std::ios::app) << "{\"step\": 6, \"loss\": 1.5}\n{\"step\": 7, \"val_loss\": 2.5}\n"
+                                           "{\"step\": 8, \"lo";
+  std::ofstream(run_dir / "metrics.jsonl.tmp") << "left behind by a killed rewrite\n";
+  const std::string before = slurp(metrics);
+  // A rewrite in place would truncate the very file this descriptor still reads.
+  const int old_file = ::open(metrics.c_str(), O_RDONLY);
+  REQUIRE(old_file >= 0);
+  const RunResult rest =
+      run_shell(kSsmlab.string() + " " + train_args(config, run_dir) + " --resume --stop-after 3", kWork);
+  std::string old_content(before.size() + 4096, '\0');
+  const ssize_t n = ::pread(old_file, old_content.data(), old_content.size(), 0);
+  ::close(old_file);
+  INFO(rest.err);
+  REQUIRE(rest.exit_code == 0);
+  CHECK(old_content.substr(0, static_cast<size_t>(std::max<ssize_t>(n, 0))) == before);
+  // The new file: the 5 rows up to the checkpoint, then 3 new ones, as the uninterrupted run.
+  CHECK(logged_losses(metrics) == std::vector<std::string>(whole.begin(), whole.begin() + 8));
+  CHECK(count_lines_with(metrics, "\"step\"") == 8);
+  CHECK_FALSE(fs::exists(run_dir / "metrics.jsonl.tmp"));
+  CHECK_FALSE(fs::exists(run_dir / "config.yaml.tmp"));
+}
+
+TEST_CASE("a rewrite that cannot complete leaves metrics.jsonl as it was and says why") {
+  const fs::path config = write_config();
+  const fs::path run_dir = kWork / "blocked", metrics = run_dir / "metrics.jsonl";
+  REQUIRE(run_shell(kSsmlab.string() + " " + train_args(config, run_dir) + " --stop-after 3", kWork).exit_code == 0);
+  std::ofstream(metrics, std::ios::app) << "{\"step\": 9, \"loss\": 1.5}\n";
+  const std::string before = slurp(metrics);
+  fs::create_directories(run_dir / "metrics.jsonl.tmp" / "x");  // the new file cannot be made
+  const RunResult r = run_shell(kSsmlab.string() + " " + train_args(config, run_dir) + " --resume", kWork);
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(ssm::testing::count_lines(r.err) == 1);
+  CHECK(r.err.find("cannot write '" + (run_dir / "metrics.jsonl.tmp").string() + "'") != std::string::npos);
+  CHECK(slurp(metrics) == before);
+  CHECK_THROWS_AS(rewrite_metrics(metrics.string(), 1), UserError);
+  CHECK(slurp(metrics) == before);
+
+  // What a rewrite keeps: rows up to the step, rows without a numeric step; not a torn last line.
+  const fs::path rows = kWork / "rows.jsonl";
+  std::ofstream(rows) << "{\"step\": 1, \"loss\": 3}\n{\"step\": 2, \"val_loss\": 2}\n{\"note\": \"no step\"}\n"
+                         "{\"step\": 3, \"loss\": 1}\n[1, 2]\n{\"step\": 2, \"lo";
+  CHECK(rewrite_metrics(rows.string(), 2) == 3);
+  CHECK(slurp(rows) == "{\"step\": 1, \"loss\": 3}\n{\"step\": 2, \"val_loss\": 2}\n{\"note\": \"no step\"}\n");
+  CHECK(rewrite_metrics((kWork / "absent.jsonl").string(), 2) == 0);
+  CHECK_FALSE(fs::exists(kWork / "absent.jsonl"));
+}
+
+TEST_CASE("a second train on a live run directory is refused naming the holder's pid; rows never interleave") {
+  const fs::path config = write_config();
+  const fs::path run_dir = kWork / "locked", metrics = run_dir / "metrics.jsonl";
+  const pid_t first = spawn_ssmlab({"train", config.string(), "--quiet", "--run-dir", run_dir.string(), "--set",
+                                    "train.steps=100000"});
+  REQUIRE(first > 0);
+  const bool started = wait_for_rows(metrics, "\"loss\"", 2, 120);
+  const RunResult resumed = run_shell(kSsmlab.string() + " " + train_args(config, run_dir) + " --resume", kWork);
+  const RunResult fresh = run_shell(kSsmlab.string() + " " + train_args(config, run_dir), kWork);
+  kill(first, SIGTERM);
+  CHECK(wait_exit_code(first) == 143);
+  REQUIRE(started);
+  for (const RunResult& r : {resumed, fresh}) {
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(ssm::testing::count_lines(r.err) == 1);
+    CHECK(r.err.find("run directory '" + run_dir.string() + "' is in use by another ssmlab train (pid " +
+                     std::to_string(first) + ",") != std::string::npos);
+  }
+  // Only the first process wrote: steps 1..its checkpoint, once each, in order.
+  const int64_t saved = load_trainer_state((run_dir / "ckpt").string()).step;
+  std::vector<int64_t> steps;
+  std::ifstream in(metrics);
+  for (std::string line; std::getline(in, line);) steps.push_back(nlohmann::json::parse(line).at("step").get<int64_t>());
+  REQUIRE(static_cast<int64_t>(steps.size()) == saved);
+  for (size_t i = 0; i < steps.size(); ++i) CHECK(steps[i] == static_cast<int64_t>(i) + 1);
+  // The lock went with its process: the .lock file it left does not stop the next run.
+  CHECK(fs::exists(run_dir / ".lock"));
+  const RunResult next = run_shell(kSsmlab.string() + " " + train_args(config, run_dir) +
+                                       " --resume --stop-after 1 --set train.steps=100000",
+                                   kWork);
+  INFO(next.err);
+  CHECK(next.exit_code == 0);
+  CHECK(count_lines_with(metrics, "\"loss\"") == saved + 1);
+}
+
+TEST_CASE("a run directory that is a file, lies under a file or is a symlink loop is refused naming it") {
+  const fs::path config = write_config();
+  const fs::path file = kWork / "a_file", loop = kWork / "loop";
+  std::ofstream(file) << "not a folder\n";
+  check_user_error(train_args(config, file), "run directory '" + file.string() + "' exists and is not a directory",
+                   kWork);
+  check_user_error(train_args(config, file / "run"), "cannot create run directory '" + (file / "run").string() + "'",
+                   kWork);
+  fs::remove(loop);
+  fs::create_symlink(loop.filename(), loop);
+  check_user_error(train_args(config, loop / "run"), "cannot create run directory '" + (loop / "run").string() + "'",
+                   kWork);
+  CHECK(slurp(file) == "not a folder\n");
 }
