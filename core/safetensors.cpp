@@ -258,7 +258,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   json header;
   try {
     header = json::parse(base + kLengthBytes, base + kLengthBytes + header_length);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e999
     fail(path, absl::StrCat("header is not valid JSON (", e.what(), ")"));
   }
   if (!header.is_object()) fail(path, absl::StrCat("header must be a JSON object, got a ", header.type_name()));
