@@ -37,7 +37,9 @@ double max_norm_at(const StateStatsResult& s, int64_t position) {
   return best;
 }
 
-std::string num(double v, const char* fmt = "%.4f") { return std::isnan(v) ? "-" : absl::StrFormat(fmt, v); }
+// A FormatSpec, not a const char*: clang checks absl formats at compile time and refuses a
+// runtime string (the fuzz build, tests/fuzz/, is compiled with clang).
+std::string num(double v, const absl::FormatSpec<double>& fmt = "%.4f") { return std::isnan(v) ? "-" : absl::StrFormat(fmt, v); }
 
 // One row per quantity, one column per arm.
 std::vector<TextRow> summary_rows(const CapacityResult& r) {

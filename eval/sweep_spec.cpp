@@ -25,7 +25,9 @@ class Node {
     if (!node_ || node_.IsNull()) return;
     if (!node_.IsMap()) fail(absl::StrCat(where(), " must be a mapping (keys: ", absl::StrJoin(allowed, ", "), ")"));
     for (const auto& kv : node_) {
-      const std::string key = kv.first.as<std::string>();
+      // A key that is itself a list or a mapping (YAML's "? [a]") names nothing.
+      if (!kv.first.IsScalar()) fail(absl::StrCat("a key of ", where(), " is not a plain name"));
+      const std::string key = kv.first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         fail(absl::StrCat("unknown key '", full(key), "' (allowed: ", absl::StrJoin(allowed, ", "), ")"));
       }
@@ -110,9 +112,10 @@ SweepStatePoint read_state(const Node& parent, const YAML::Node& item, size_t in
   if (model) {
     if (!model.IsMap()) n.fail(absl::StrCat("'", n.full("model"), "' must be a mapping of model keys"));
     for (const auto& kv : model) {
-      if (!kv.second.IsScalar()) n.fail(absl::StrCat("'", n.full("model"), ".", kv.first.as<std::string>(),
+      if (!kv.first.IsScalar()) n.fail(absl::StrCat("a key of '", n.full("model"), "' is not a plain name"));
+      if (!kv.second.IsScalar()) n.fail(absl::StrCat("'", n.full("model"), ".", kv.first.Scalar(),
                                                      "' must be a single value"));
-      p.overrides.push_back(absl::StrCat("model.", kv.first.as<std::string>(), "=", kv.second.Scalar()));
+      p.overrides.push_back(absl::StrCat("model.", kv.first.Scalar(), "=", kv.second.Scalar()));
     }
   }
   for (const std::string& s : n.strings("set")) p.overrides.push_back(s);

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # scripts/install_deps.sh — installs the Debian packages ssmlab builds and runs with, if missing.
 # Needs root or sudo when something is missing; does nothing when all are present.
+# `install_deps.sh fuzz` adds what `make fuzz` needs: clang, its libFuzzer and sanitizer runtimes
+# (libclang-rt-dev) and clang's OpenMP (libomp-dev).
 set -euo pipefail
 # libopenmpi-dev + openmpi-bin: data-parallel training (`mpirun -np N ssmlab train`) and its test.
 packages=(build-essential cmake ninja-build libabsl-dev libyaml-cpp-dev doctest-dev
           libopenblas-dev nlohmann-json3-dev bible-kjv libopenmpi-dev openmpi-bin)
+if [ "${1:-}" = fuzz ]; then packages+=(clang libclang-rt-dev libomp-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

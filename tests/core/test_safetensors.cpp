@@ -237,6 +237,9 @@ TEST_CASE("missing files and damaged files are UserErrors naming the path and th
     for (size_t i = 8; i < 8 + n; ++i) garbage[i] = '!';
     expect_error(garbage, "header is not valid JSON");
     expect_error(safetensors_bytes("[1, 2]", ""), "header must be a JSON object");
+    // A number past double's range is nlohmann's out_of_range, not a parse_error (tests/fuzz/).
+    expect_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1e999],"data_offsets":[0,4]}})", "abcd"),
+                 "header is not valid JSON");
     expect_error(std::string(8, '\xff') + "{}", "truncated: header length field says");
   }
   SUBCASE("bad dtype, shape and offsets") {

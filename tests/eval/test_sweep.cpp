@@ -107,6 +107,11 @@ TEST_CASE("sweep file and spec errors name the file and the key, in one line") {
   CHECK_THROWS_WITH_AS(parse_sweep_spec("fit: {collapse_factor: x}\n", "s.yaml"),
                        doctest::Contains("'fit.collapse_factor' must be a number"), UserError);
   CHECK_THROWS_WITH_AS(parse_sweep_spec("base: [", "s.yaml"), doctest::Contains("s.yaml: not valid YAML"), UserError);
+  // Keys that are lists or mappings (found by tests/fuzz/fuzz_sweep.cpp; yaml-cpp's BadConversion before).
+  CHECK_THROWS_WITH_AS(parse_sweep_spec("base: x\n? [a]\n: 1\n", "s.yaml"),
+                       "s.yaml: a key of the sweep file is not a plain name", UserError);
+  CHECK_THROWS_WITH_AS(parse_sweep_spec("states:\n  - {model: {? [a] : 1}}\n", "s.yaml"),
+                       "s.yaml: a key of 'states[0].model' is not a plain name", UserError);
   SweepSpec s = tiny_spec("errors");
   s.states[1].name = "N8";
   CHECK_THROWS_WITH_AS(check_sweep_spec(s), "sweep: two state points are named 'N8'", UserError);

@@ -187,6 +187,13 @@ TEST_CASE("corrupt tokenizer.json files are UserErrors naming the path and the p
     check_bad("ids", replace(R"("id": 0,)", R"("id": 5,)"), "added token '<|endoftext|>' has id 5");
   }
   SUBCASE("not a tokenizer") { check_bad("array", "[1, 2, 3]", "not a tokenizer.json"); }
+  // Found by tests/fuzz/fuzz_tokenizer_json.cpp: a float id was converted to int with undefined
+  // behaviour, a 64-bit one wrapped silently.
+  SUBCASE("vocabulary ids that are no int") {
+    check_bad("float_id", replace(R"("!": 2)", R"("!": 8.9e19)"), "a vocabulary id must be an integer in [0, 2^31), got 8.9e+19");
+    check_bad("wide_id", replace(R"("!": 2)", R"("!": 4294967298)"), "a vocabulary id must be an integer in [0, 2^31)");
+    check_bad("added_id", replace(R"("id": 0,)", R"("id": -1,)"), "an added token's id must be an integer in [0, 2^31)");
+  }
   SUBCASE("no end-of-text token") {
     check_bad("noeos", replace(R"("special": true)", R"("special": false)"), "no end-of-text token");
   }

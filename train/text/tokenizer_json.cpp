@@ -4,6 +4,7 @@
 #include "train/text/tokenizer_json.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -17,6 +18,14 @@ namespace ssm {
 using nlohmann::json;
 
 namespace {
+
+// A non-negative integer field as an int (ids, counts). json's get<int>() turns a float past int's
+// range into undefined behaviour and wraps a large integer silently (tests/fuzz/fuzz_tokenizer_json).
+int non_negative_int(const std::string& path, const json& value, const char* what) {
+  SSM_USER_CHECK(value.is_number_integer() && value.get<int64_t>() >= 0 && value.get<int64_t>() <= INT32_MAX, path,
+                 ": ", what, " must be an integer in [0, 2^31), got ", value.dump());
+  return static_cast<int>(value.get<int64_t>());
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -134,8 +143,8 @@ void read_decoder(const std::string& path, const json& node, std::vector<Decoder
   } else if (type == "Strip") {
     step.kind = Kind::kStrip;
     step.content = node.at("content").get<std::string>();
-    step.start = node.at("start").get<int>();
-    step.stop = node.at("stop").get<int>();
+    step.start = non_negative_int(path, node.at("start"), "the Strip decoder's start");
+    step.stop = non_negative_int(path, node.at("stop"), "the Strip decoder's stop");
   } else {
     unsupported(path, "decoder", node, "ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence");
   }
@@ -159,7 +168,7 @@ TokenId read_post_processor(const std::string& path, const json& node) {
   const json& ids = node.at("special_tokens").at(name).at("ids");
   SSM_USER_CHECK(ids.size() == 1, path, ": the post_processor's leading special token '", name,
                  "' must be one id");
-  return ids[0].get<TokenId>();
+  return non_negative_int(path, ids[0], "the post_processor's special token id");
 }
 
 void read_model(const std::string& path, const json& model, TokenizerJson& out) {
@@ -177,7 +186,9 @@ void read_model(const std::string& path, const json& model, TokenizerJson& out) 
   out.bpe.fuse_unk = bool_or(model, "fuse_unk", false);
   out.bpe.byte_fallback = bool_or(model, "byte_fallback", false);
   out.bpe.ignore_merges = bool_or(model, "ignore_merges", false);
-  for (const auto& [token, id] : model.at("vocab").items()) out.vocab.emplace(token, id.get<TokenId>());
+  for (const auto& [token, id] : model.at("vocab").items()) {
+    out.vocab.emplace(token, non_negative_int(path, id, "a vocabulary id"));
+  }
   for (const json& merge : model.at("merges")) {
     if (merge.is_array()) {
       SSM_USER_CHECK(merge.size() == 2, path, ": a merge must be a pair, got ", merge.dump());
@@ -194,7 +205,7 @@ void read_model(const std::string& path, const json& model, TokenizerJson& out) 
 
 void read_added_tokens(const std::string& path, const json& list, TokenizerJson& out) {
   for (const json& t : list) {
-    AddedToken token{t.at("id").get<TokenId>(), t.at("content").get<std::string>(), bool_or(t, "special", false),
+    AddedToken token{non_negative_int(path, t.at("id"), "an added token's id"), t.at("content").get<std::string>(), bool_or(t, "special", false),
                      bool_or(t, "normalized", true)};
     for (const char* option : {"single_word", "lstrip", "rstrip"}) {
       SSM_USER_CHECK(!bool_or(t, option, false), path, ": added token '", token.content, "' sets ", option,
