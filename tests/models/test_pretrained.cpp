@@ -6,10 +6,10 @@
 #include <fstream>
 
 #include "autograd/grad_mode.h"
-#include "core/philox.h"
 #include "core/safetensors.h"
 #include "ops/ops.h"
 #include "models/model_factory.h"
+#include "tests/support/model_fixtures.h"  // defines: perturb, random_tokens
 #include "tests/support/testing.h"
 #include "train/pretrained.h"
 
@@ -36,11 +36,7 @@ std::unique_ptr<LanguageModel> tiny_model(const std::string& arch, int64_t vocab
   }
   c.pad_vocab_multiple = 1;
   auto model = make_model(c, vocab, 5);
-  autograd::NoGradGuard no_grad;
-  int64_t i = 0;
-  for (NamedParameter& p : model->named_parameters()) {
-    p.tensor.copy_from(p.tensor + Tensor::randn(p.tensor.shape(), 50 + i++, Dtype::f32, Device::cpu(), 0.2));
-  }
+  testing::perturb(*model, 50);
   return model;
 }
 
@@ -74,10 +70,7 @@ void write_text(const fs::path& path, const std::string& text) { std::ofstream(p
 
 Tensor logits_of(LanguageModel& model) {
   autograd::NoGradGuard no_grad;
-  Rng rng(3);
-  std::vector<int64_t> ids(2 * 9);
-  for (auto& id : ids) id = static_cast<int64_t>(rng.below(model.vocab_size()));
-  return model.forward(Tensor::from_vector(ids, {2, 9}), nullptr);
+  return model.forward(testing::random_tokens(2, 9, model.vocab_size(), 3), nullptr);
 }
 
 std::string identity(const std::string& name) { return name; }
