@@ -14,26 +14,13 @@
 #include "tests/support/testing.h"
 
 using namespace ssm;
+using testing::read_bytes;
+using testing::write_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ssmlab_test_safetensors_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+fs::path fresh_dir(const std::string& name) { return testing::empty_temp_dir("safetensors_" + name); }
 
 // A file in the format's own terms: 8-byte little-endian length, the header text, the data.
 std::string safetensors_bytes(const std::string& header, const std::string& data) {

@@ -23,21 +23,9 @@ SSM_CUDA_AVAILABILITY_TEST()
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ssmlab_test_cuda_train_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::empty_temp_dir("cuda_train_" + name); }
 
-fs::path write_corpus(const fs::path& dir) {
-  fs::create_directories(dir / "corpus");
-  for (int d = 0; d < 3; ++d) {
-    std::ofstream out(dir / "corpus" / ("doc" + std::to_string(d) + ".txt"));
-    for (int i = 0; i < 40; ++i) out << "the cat sat on the mat. the dog ate the log. " << (i % 7) << "\n";
-  }
-  return dir / "corpus";
-}
+fs::path write_corpus(const fs::path& dir) { return write_sentence_corpus(dir / "corpus", 3, 40); }
 
 // A tiny Mamba-2 (2 layers, N 8, P 8, chunk 16 over 37 tokens: the last chunk is partial).
 Config tiny_config(const fs::path& corpus, const std::string& device, const std::string& precision) {

@@ -15,6 +15,7 @@
 #include "eval/mitigations.h"
 #include "eval/state_stream.h"
 #include "tests/support/eval_fixtures.h"
+#include "tests/support/model_fixtures.h"  // defines: tiny_model_config
 #include "models/model_factory.h"
 #include "ops/ops.h"
 #include "tests/support/testing.h"
@@ -277,14 +278,8 @@ TEST_CASE("every architecture: the window's read-out state and RRI against the h
   const double lambda = 0.9, gamma = 0.8;
   for (const std::string arch : {"mamba1", "rwkv5", "rwkv6", "hgrn2"}) {
     SUBCASE(arch.c_str()) {
-      ModelConfig cfg = default_model_config(arch);
-      cfg.d_model = 8;
+      ModelConfig cfg = tiny_model_config(arch);
       cfg.n_layer = 1;
-      cfg.headdim = 4;
-      cfg.d_state = 4;
-      cfg.d_ffn = 12;
-      cfg.chunk_size = 4;
-      cfg.lora_rank_mix = cfg.lora_rank_decay = 2;
       auto model = make_model(cfg, 258, 11, Dtype::f64);
       const std::vector<TokenId> tokens = some_text(T);
       std::map<std::string, std::vector<double>> probe;

@@ -7,57 +7,20 @@
 #include <set>
 
 #include "autograd/grad_mode.h"
-#include "core/philox.h"
 #include "models/init.h"
 #include "models/model_factory.h"
 #include "ops/ops.h"
+#include "tests/support/model_fixtures.h"  // defines: tiny_model_config, random_tokens, perturb
 #include "tests/support/testing.h"
 
 using namespace ssm;
+using testing::perturb;
+using testing::random_tokens;
+using testing::tiny_model_config;
 
 namespace {
 
-ModelConfig tiny(const std::string& arch) {
-  ModelConfig c = default_model_config(arch);
-  c.d_model = 8;
-  c.n_layer = 2;
-  c.chunk_size = 4;
-  if (arch == "mamba1") c.d_state = 4;
-  if (arch == "mamba2") {
-    c.d_state = 4;
-    c.headdim = 4;
-    c.ngroups = 2;
-  }
-  if (arch == "rwkv5" || arch == "rwkv6" || arch == "hgrn2") {
-    c.headdim = 4;
-    c.d_ffn = 12;
-  }
-  if (arch == "rwkv6") {
-    c.lora_rank_mix = 2;
-    c.lora_rank_decay = 3;
-  }
-  if (arch == "hgrn2") c.n_layer = 3;  // layers 1 and 2 have lower bounds, layer 0 none
-  return c;
-}
-
 const std::vector<std::string> kArchs = {"mamba1", "mamba2", "rwkv5", "rwkv6", "hgrn2"};
-
-// Adds N(0, 0.2²) to every parameter so no branch starts at zero.
-void perturb(LanguageModel& model, uint64_t seed) {
-  autograd::NoGradGuard no_grad;
-  int64_t i = 0;
-  for (NamedParameter& p : model.named_parameters()) {
-    Tensor noise = Tensor::randn(p.tensor.shape(), seed + static_cast<uint64_t>(i++), p.tensor.dtype(), Device::cpu(), 0.2);
-    p.tensor.copy_from(p.tensor + noise);
-  }
-}
-
-Tensor random_tokens(int64_t B, int64_t T, int64_t vocab, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int64_t> ids(B * T);
-  for (auto& id : ids) id = static_cast<int64_t>(rng.below(vocab));
-  return Tensor::from_vector(ids, {B, T});
-}
 
 void check_states_close(const std::string& what, const RecurrentState& a, const RecurrentState& b, double tol) {
   REQUIRE(a.layers.size() == b.layers.size());
@@ -115,7 +78,7 @@ TEST_CASE("parameter counts of the public checkpoints' shapes equal docs/archite
 TEST_CASE("parameter names are unique and each architecture's counts follow its formula") {
   for (const std::string& arch : kArchs) {
     SUBCASE(arch.c_str()) {
-      const ModelConfig c = tiny(arch);
+      const ModelConfig c = tiny_model_config(arch);
       auto model = make_model(c, 20, 1);
       std::set<std::string> names;
       for (const NamedParameter& p : model->named_parameters()) {
@@ -136,8 +99,9 @@ TEST_CASE("parameter names are unique and each architecture's counts follow its 
       } else if (arch == "hgrn2") {  // F 12
         const int64_t F = 12;
         expected = L * (D + 4 * D * D + D + D + 3 * F * D) + 2 * V * D + L * D + D;
-      } else {
-        continue;  // Mamba-2 has its own test file
+      } else {  // mamba2: E 16, H 4, G 2, N 4, W 4
+        const int64_t E = 16, H = 4, G = 2, N = 4, W = 4;
+        expected = L * (D * (2 * E + 2 * G * N + H) + (E + 2 * G * N) * (W + 1) + 3 * H + E + E * D + D) + V * D + D;
       }
       CHECK(model->num_parameters() == expected);
     }
@@ -203,7 +167,7 @@ TEST_CASE("chunked == recurrent == token-by-token, streamed == whole, observer s
   const int64_t B = 2, T = 11;
   for (const std::string& arch : kArchs) {
     SUBCASE(arch.c_str()) {
-      auto model = make_model(tiny(arch), 20, 3, Dtype::f64);
+      auto model = make_model(tiny_model_config(arch), 20, 3, Dtype::f64);
       perturb(*model, 100);
       Tensor tokens = random_tokens(B, T, 20, 5);
 
@@ -250,11 +214,14 @@ TEST_CASE("chunked == recurrent == token-by-token, streamed == whole, observer s
 TEST_CASE("f64 gradient check of every model through its parameters and a carried state") {
   for (const std::string& arch : kArchs) {
     SUBCASE(arch.c_str()) {
-      ModelConfig cfg = tiny(arch);
+      ModelConfig cfg = tiny_model_config(arch);
       cfg.d_model = 4;
       cfg.n_layer = arch == "hgrn2" ? 2 : 1;
       cfg.chunk_size = 3;
-      if (arch == "mamba2") cfg.headdim = 2;
+      if (arch == "mamba2") {
+        cfg.headdim = 2;  // E = 8, H = 4, P = 2
+        cfg.d_state = 3;  // N = 3 differs from every other size, so an index that mixes N up fails
+      }
       if (arch != "mamba1" && arch != "mamba2") {
         cfg.headdim = 2;
         cfg.d_ffn = 6;
@@ -293,7 +260,7 @@ TEST_CASE("reference inits: RWKV's lerps, decays and zero output; HGRN-2 bounds;
   for (const std::string& arch : {std::string("mamba1"), std::string("rwkv5"), std::string("rwkv6"),
                                   std::string("hgrn2")}) {
     SUBCASE(arch.c_str()) {
-      auto model = make_model(tiny(arch), 20, 1);
+      auto model = make_model(tiny_model_config(arch), 20, 1);
       for (const NamedParameter& p : model->named_parameters()) {
         const std::vector<double> v = p.tensor.to_vector<double>();
         if (p.name.find("time_mix") != std::string::npos || p.name.find("time_maa_") != std::string::npos) {
@@ -314,29 +281,6 @@ TEST_CASE("reference inits: RWKV's lerps, decays and zero output; HGRN-2 bounds;
       }
     }
   }
-}
-
-TEST_CASE("Mamba-2's A init: U(1, 16) by default, U(a_init_min, a_init_max) when given") {
-  for (const auto& [lo, hi] : {std::pair<double, double>{1.0, 16.0}, {0.001, 0.1}, {0.5, 0.5}}) {
-    ModelConfig c = tiny("mamba2");
-    c.a_init_min = lo;
-    c.a_init_max = hi;
-    auto model = make_model(c, 20, 1);
-    int heads = 0;
-    for (const NamedParameter& p : model->named_parameters()) {
-      if (!p.name.ends_with("mixer.A_log")) continue;
-      for (double x : p.tensor.to_vector<double>()) {
-        CHECK(std::exp(x) >= lo * (1 - 1e-6));
-        CHECK(std::exp(x) <= hi * (1 + 1e-6));
-        ++heads;
-      }
-    }
-    CHECK(heads == 2 * 4);  // 2 layers x (2·8 / 4) heads
-  }
-  ModelConfig bad = tiny("mamba2");
-  bad.a_init_min = 2;
-  bad.a_init_max = 1;
-  CHECK(validate_model_config(bad) == "model.a_init_min (2) must be positive and at most model.a_init_max (1)");
 }
 
 TEST_CASE("orthogonal init: QᵀQ = gain²·I for tall and wide matrices") {

@@ -7,11 +7,11 @@
 #include <fstream>
 
 #include "autograd/grad_mode.h"
-#include "core/philox.h"
 #include "core/safetensors.h"
 #include "ops/ops.h"
 #include "models/model_factory.h"
 #include "tests/support/pretrained_fixtures.h"
+#include "tests/support/model_fixtures.h"  // defines: perturb, random_tokens
 #include "tests/support/testing.h"
 #include "train/pretrained.h"
 
@@ -25,10 +25,7 @@ const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_pretrained";
 
 Tensor logits_of(LanguageModel& model) {
   autograd::NoGradGuard no_grad;
-  Rng rng(3);
-  std::vector<int64_t> ids(2 * 9);
-  for (auto& id : ids) id = static_cast<int64_t>(rng.below(model.vocab_size()));
-  return model.forward(Tensor::from_vector(ids, {2, 9}), nullptr);
+  return model.forward(testing::random_tokens(2, 9, model.vocab_size(), 3), nullptr);
 }
 
 std::string identity(const std::string& name) { return name; }

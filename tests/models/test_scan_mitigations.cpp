@@ -6,36 +6,25 @@
 #include <map>
 
 #include "autograd/grad_mode.h"
-#include "core/philox.h"
 #include "models/mitigated_scan.h"
 #include "models/model_factory.h"
 #include "ops/ops.h"
+#include "tests/support/model_fixtures.h"  // defines: tiny_model_config, perturb, random_tokens
+#include "tests/support/scan_inputs.h"     // defines: make_ssd_inputs, make_gla_inputs, make_selective_scan_inputs
 #include "tests/support/testing.h"
 
 using namespace ssm;
+using testing::GlaInputs;
+using testing::SsdInputs;
 
 namespace {
 
-Tensor randn(const Shape& shape, uint64_t seed, double scale = 1.0) {
-  return Tensor::randn(shape, seed, Dtype::f64, Device::cpu(), scale);
-}
-
-// Inputs of each family's scan over T tokens (batch 2), with realistic decays.
-struct SsdInputs {
-  Tensor x, dt, A, B, C;
-};
-SsdInputs ssd_inputs(int64_t T, uint64_t seed) {
-  autograd::NoGradGuard no_grad;
-  return {randn({2, T, 3, 2}, seed), ops::softplus(randn({2, T, 3}, seed + 1)) * 0.5,
-          -ops::exp(randn({3}, seed + 2, 0.5)), randn({2, T, 1, 4}, seed + 3), randn({2, T, 1, 4}, seed + 4)};
-}
-struct GlaInputs {
-  Tensor q, k, v, g, u;
-};
+// Inputs of each family's scan over T tokens (batch 2). GLA's log-decays are shifted by -1.5 (about
+// -0.22 a step, weaker than the op tests' -1): the tokens a window drops still weigh on the full
+// scan's output, so dropping them makes a clear difference.
+SsdInputs ssd_inputs(int64_t T, uint64_t seed) { return testing::make_ssd_inputs({2, T, 3, 2, 1, 4}, seed); }
 GlaInputs gla_inputs(int64_t T, uint64_t seed) {
-  autograd::NoGradGuard no_grad;
-  return {randn({2, T, 2, 3}, seed), randn({2, T, 2, 3}, seed + 1), randn({2, T, 2, 4}, seed + 2),
-          -ops::exp(randn({2, T, 2, 3}, seed + 3, 0.5) - 1.5), randn({2, 3}, seed + 4)};
+  return testing::make_gla_inputs({2, T, 2, 3, 4}, seed, ops::GlaReadout::pre_update_bonus, Dtype::f64, -1.5);
 }
 
 // Rows [begin, end) along time.
@@ -137,13 +126,13 @@ TEST_CASE("sliding window == a fresh scan over only the window's tokens") {
   }
   SUBCASE("selective scan (Mamba-1), through its GLA form") {
     autograd::NoGradGuard guard;
-    const Tensor x = randn({2, T, 3}, 60), dt = ops::softplus(randn({2, T, 3}, 61)) * 0.5;
-    const Tensor A = -ops::exp(randn({3, 4}, 62, 0.5)), B = randn({2, T, 4}, 63), C = randn({2, T, 4}, 64);
-    const Tensor y = mitigated_selective_scan(x, dt, A, B, C, window, nullptr, "ssm", ops::ScanImpl::chunked, 4).y;
+    const testing::SelectiveScanInputs in = testing::make_selective_scan_inputs({2, T, 3, 4}, 60);
+    const Tensor y =
+        mitigated_selective_scan(in.x, in.dt, in.A, in.B, in.C, window, nullptr, "ssm", ops::ScanImpl::chunked, 4).y;
     for (int64_t t = 0; t < T; ++t) {
       const int64_t begin = std::max<int64_t>(0, t - r + 1);
-      const Tensor fresh = ops::selective_scan(rows(x, begin, t + 1), rows(dt, begin, t + 1), A,
-                                               rows(B, begin, t + 1), rows(C, begin, t + 1)).y;
+      const Tensor fresh = ops::selective_scan(rows(in.x, begin, t + 1), rows(in.dt, begin, t + 1), in.A,
+                                               rows(in.B, begin, t + 1), rows(in.C, begin, t + 1)).y;
       CHECK_CLOSE("selective window t=" + std::to_string(t), rows(y, t, t + 1), last_row(fresh), 1e-10);
     }
   }
@@ -176,23 +165,9 @@ TEST_CASE("whole models: controls are no-ops when they should be, and stream") {
   autograd::NoGradGuard no_grad;
   for (const std::string arch : {"mamba1", "mamba2", "rwkv5", "rwkv6", "hgrn2"}) {
     SUBCASE(arch.c_str()) {
-      ModelConfig cfg = default_model_config(arch);
-      cfg.d_model = 8;
-      cfg.n_layer = 2;
-      cfg.headdim = 4;
-      cfg.d_state = 4;
-      cfg.d_ffn = 12;
-      cfg.chunk_size = 4;
-      cfg.lora_rank_mix = 2;
-      cfg.lora_rank_decay = 2;
-      auto model = make_model(cfg, 20, 9, Dtype::f64);
-      for (NamedParameter& p : model->named_parameters()) {
-        p.tensor.copy_from(p.tensor + randn(p.tensor.shape(), 90 + p.name.size(), 0.2));
-      }
-      Rng rng(3);
-      std::vector<int64_t> ids(2 * 17);
-      for (auto& id : ids) id = static_cast<int64_t>(rng.below(20));
-      const Tensor tokens = Tensor::from_vector(ids, {2, 17});
+      auto model = make_model(testing::tiny_model_config(arch), 20, 9, Dtype::f64);
+      testing::perturb(*model, 90);
+      const Tensor tokens = testing::random_tokens(2, 17, 20, 3);
       const Tensor plain = model->forward(tokens, nullptr);
 
       ForwardOptions long_window;

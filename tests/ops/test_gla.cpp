@@ -6,64 +6,26 @@
 #include <cmath>
 #include <string>
 
-#include "autograd/engine.h"     // defines: backward
-#include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "ops/ops.h"             // defines: add, exp, slice, concat, reshape
 #include "ops/scan/gla.h"        // defines: gla, GlaReadout, ScanImpl
+#include "tests/support/scan_inputs.h"  // defines: make_gla_inputs, GlaInputs, loss_grads
 #include "tests/support/testing.h"             // defines: CHECK_CLOSE, CHECK_GRADCHECK, leaf64
 
 using namespace ssm;
 using Inputs = std::vector<Tensor>;
 using ops::GlaReadout;
 using ops::ScanImpl;
+using testing::GlaInputs;
+using testing::loss_grads;
+using testing::make_gla_inputs;
 
 namespace {
 
 const char* readout_name(GlaReadout r) { return r == GlaReadout::post_update ? "post" : "bonus"; }
 
-struct Problem {
-  Tensor q, k, v, g, u, h0;  // u undefined for the post-update readout
-  Inputs all() const { return {q, k, v, g, u, h0}; }
-};
-
-// Realistic ranges: RWKV-6 style log-decays g = -exp(N(0,1)·0.5 - 1) (about -0.37 typical,
-// from -0.1 to -1.5), bonus and initial state N(0, 0.5²).
-Problem make_problem(int64_t B, int64_t T, int64_t H, int64_t K, int64_t V, GlaReadout readout, uint64_t seed,
-                     Dtype dtype = Dtype::f64) {
-  autograd::NoGradGuard no_grad;
-  auto leaf = [&](Tensor t) {
-    t = t.to(dtype);
-    t.set_requires_grad(true);
-    return t;
-  };
-  Problem p;
-  p.q = leaf(Tensor::randn({B, T, H, K}, seed, Dtype::f64));
-  p.k = leaf(Tensor::randn({B, T, H, K}, seed + 1, Dtype::f64));
-  p.v = leaf(Tensor::randn({B, T, H, V}, seed + 2, Dtype::f64));
-  p.g = leaf(-ops::exp(ops::add_scalar(Tensor::randn({B, T, H, K}, seed + 3, Dtype::f64, Device::cpu(), 0.5), -1.0)));
-  if (readout == GlaReadout::pre_update_bonus) {
-    p.u = leaf(Tensor::randn({H, K}, seed + 4, Dtype::f64, Device::cpu(), 0.5));
-  }
-  p.h0 = leaf(Tensor::randn({B, H, K, V}, seed + 5, Dtype::f64, Device::cpu(), 0.5));
-  return p;
-}
-
 std::vector<Tensor> run(const Inputs& in, GlaReadout readout, ScanImpl impl, int64_t Q) {
   ops::GlaResult r = ops::gla(in[0], in[1], in[2], in[3], in[4], in[5], readout, impl, Q);
   return {r.o, r.final_state};
-}
-
-// Gradients of L = <o, Wo> + <hT, Wh> (fixed random W) with respect to every input of p.
-std::vector<Tensor> grads_of(const Problem& p, const std::vector<Tensor>& out) {
-  for (Tensor t : p.all()) {
-    if (t.defined()) t.zero_grad();
-  }
-  Tensor wo = Tensor::randn(out[0].shape(), 99, out[0].dtype());
-  Tensor wh = Tensor::randn(out[1].shape(), 98, out[1].dtype());
-  autograd::backward(out, {wo, wh});
-  std::vector<Tensor> g;
-  for (const Tensor& t : p.all()) g.push_back(t.defined() ? t.grad() : Tensor());
-  return g;
 }
 
 const char* kGradNames[] = {"dq", "dk", "dv", "dg", "du", "dh0"};
@@ -109,7 +71,7 @@ TEST_CASE("hand-computed: T2 K2 V1, both readouts") {
 
 TEST_CASE("f64 gradient checks of both algorithms and readouts through o and the final state") {
   for (GlaReadout readout : {GlaReadout::post_update, GlaReadout::pre_update_bonus}) {
-    Problem p = make_problem(2, 7, 2, 3, 2, readout, 7);
+    GlaInputs p = make_gla_inputs({2, 7, 2, 3, 2}, 7, readout);
     SUBCASE((std::string("recurrent ") + readout_name(readout) + " B2 T7 H2 K3 V2").c_str()) {
       CHECK_GRADCHECK([readout](const Inputs& in) { return run(in, readout, ScanImpl::recurrent, 0); }, p.all());
     }
@@ -123,12 +85,12 @@ TEST_CASE("recurrent == chunked, forward, final state and every gradient") {
   for (GlaReadout readout : {GlaReadout::post_update, GlaReadout::pre_update_bonus}) {
     for (int64_t Q : {1, 3, 8, 16, 64}) {
       SUBCASE((std::string(readout_name(readout)) + " B2 T37 H3 K5 V4 Q" + std::to_string(Q) + " f64").c_str()) {
-        Problem p = make_problem(2, 37, 3, 5, 4, readout, 11);
+        GlaInputs p = make_gla_inputs({2, 37, 3, 5, 4}, 11, readout);
         std::vector<Tensor> a = run(p.all(), readout, ScanImpl::recurrent, 0);
         std::vector<Tensor> b = run(p.all(), readout, ScanImpl::chunked, Q);
         CHECK_CLOSE("o", b[0], a[0], 1e-12);
         CHECK_CLOSE("final state", b[1], a[1], 1e-12);
-        std::vector<Tensor> ga = grads_of(p, a), gb = grads_of(p, b);
+        std::vector<Tensor> ga = loss_grads(p.all(), a), gb = loss_grads(p.all(), b);
         for (int i = 0; i < 6; ++i) {
           if (!p.all()[i].defined()) continue;  // u of the post-update readout
           CHECK_CLOSE(std::string(kGradNames[i]), gb[i], ga[i], 1e-12);
@@ -144,7 +106,7 @@ TEST_CASE("streaming: pieces 5+1+31 with the state carried equal one call, value
       const std::string name = std::string(impl == ScanImpl::recurrent ? "recurrent " : "chunked Q4 ") +
                                readout_name(readout) + " B2 T37 H3 K5 V4";
       SUBCASE(name.c_str()) {
-        Problem p = make_problem(2, 37, 3, 5, 4, readout, 17);
+        GlaInputs p = make_gla_inputs({2, 37, 3, 5, 4}, 17, readout);
         std::vector<Tensor> whole = run(p.all(), readout, impl, 4);
         Tensor state = p.h0;
         std::vector<Tensor> os;
@@ -157,7 +119,7 @@ TEST_CASE("streaming: pieces 5+1+31 with the state carried equal one call, value
         std::vector<Tensor> streamed{ops::concat(os, 1), state};
         CHECK_CLOSE("o", streamed[0], whole[0], 1e-12);
         CHECK_CLOSE("final state", streamed[1], whole[1], 1e-12);
-        std::vector<Tensor> gw = grads_of(p, whole), gs = grads_of(p, streamed);
+        std::vector<Tensor> gw = loss_grads(p.all(), whole), gs = loss_grads(p.all(), streamed);
         for (int i = 0; i < 6; ++i) {
           if (!p.all()[i].defined()) continue;
           CHECK_CLOSE(std::string(kGradNames[i]), gs[i], gw[i], 1e-12);  // dh0: the first piece's initial state
@@ -172,7 +134,7 @@ TEST_CASE("stability: f32 chunked with steps of g = -60 and Q64 matches the f64 
   // the factorised scores (q·e^{b})(k·e^{-b}) would overflow even in f64; pairwise ones cannot.
   for (GlaReadout readout : {GlaReadout::post_update, GlaReadout::pre_update_bonus}) {
     SUBCASE((std::string(readout_name(readout)) + " B1 T200 H2 K8 V6 Q64 f32").c_str()) {
-      Problem p32 = make_problem(1, 200, 2, 8, 6, readout, 23, Dtype::f32);
+      GlaInputs p32 = make_gla_inputs({1, 200, 2, 8, 6}, 23, readout, Dtype::f32);
       {
         float* g = p32.g.data<float>();
         for (int64_t t = 1; t < 200; t += 4) {
@@ -180,14 +142,7 @@ TEST_CASE("stability: f32 chunked with steps of g = -60 and Q64 matches the f64 
         }
       }
       // The reference sees exactly the f32 inputs, widened to f64.
-      Problem p64;
-      for (auto [dst, src] : std::vector<std::pair<Tensor*, Tensor*>>{
-               {&p64.q, &p32.q}, {&p64.k, &p32.k}, {&p64.v, &p32.v}, {&p64.g, &p32.g}, {&p64.u, &p32.u},
-               {&p64.h0, &p32.h0}}) {
-        if (!src->defined()) continue;
-        *dst = src->to(Dtype::f64);
-        dst->set_requires_grad(true);
-      }
+      const GlaInputs p64 = p32.to(Dtype::f64);
       std::vector<Tensor> a = run(p64.all(), readout, ScanImpl::recurrent, 0);
       std::vector<Tensor> b = run(p32.all(), readout, ScanImpl::chunked, 64);
       for (const Tensor& t : b) {
@@ -197,7 +152,7 @@ TEST_CASE("stability: f32 chunked with steps of g = -60 and Q64 matches the f64 
       }
       CHECK_CLOSE("o f32", b[0], a[0], 1e-5);
       CHECK_CLOSE("final state f32", b[1], a[1], 1e-5);
-      std::vector<Tensor> ga = grads_of(p64, a), gb = grads_of(p32, b);
+      std::vector<Tensor> ga = loss_grads(p64.all(), a), gb = loss_grads(p32.all(), b);
       for (int i = 0; i < 6; ++i) {
         if (!p32.all()[i].defined()) continue;
         CHECK_CLOSE(std::string(kGradNames[i]), gb[i], ga[i], 1e-5);
@@ -208,7 +163,7 @@ TEST_CASE("stability: f32 chunked with steps of g = -60 and Q64 matches the f64 
 
 TEST_CASE("RWKV-5 style decay shared over (B, T): gradient sums back through a broadcasting add") {
   // g = -exp(time_decay) (H,K) added to zeros (B,T,H,K): the add's backward sums dg over (B, T).
-  Problem p = make_problem(2, 6, 2, 3, 2, GlaReadout::pre_update_bonus, 29);
+  GlaInputs p = make_gla_inputs({2, 6, 2, 3, 2}, 29, GlaReadout::pre_update_bonus);
   Tensor time_decay = testing::leaf64({2, 3}, 31, 0.5, -0.5);
   const Tensor zeros = Tensor::zeros({2, 6, 2, 3}, Dtype::f64);
   for (auto [impl_, Q_] : std::vector<std::pair<ScanImpl, int64_t>>{{ScanImpl::recurrent, 0}, {ScanImpl::chunked, 4}}) {
@@ -225,7 +180,7 @@ TEST_CASE("RWKV-5 style decay shared over (B, T): gradient sums back through a b
 }
 
 TEST_CASE("bad arguments give a UserError naming the op and the shapes") {
-  Problem p = make_problem(2, 37, 3, 5, 4, GlaReadout::pre_update_bonus, 37);
+  GlaInputs p = make_gla_inputs({2, 37, 3, 5, 4}, 37, GlaReadout::pre_update_bonus);
   const GlaReadout post = GlaReadout::post_update, bonus = GlaReadout::pre_update_bonus;
   CHECK_THROWS_WITH_AS(ops::gla(p.q, p.k, ops::slice(p.v, 1, 0, 36), p.g, p.u, p.h0, bonus),
                        "gla: v must be (2, 37, 3, V), got (2, 36, 3, 4)", UserError);

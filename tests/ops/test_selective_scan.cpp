@@ -3,7 +3,6 @@
 // sizes, streaming in pieces with the state carried == one call, f32 == f64, the same bits for any
 // thread count, and shape errors that name the op.
 #include <cmath>
-#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,14 +11,17 @@
 #include <omp.h>
 #endif
 
-#include "autograd/engine.h"           // defines: backward
-#include "autograd/grad_mode.h"        // defines: NoGradGuard
-#include "ops/ops.h"                   // defines: softplus, exp, slice, concat
+#include "ops/ops.h"                   // defines: slice, concat
 #include "ops/scan/selective_scan.h"  // defines: selective_scan, SelectiveScanResult
+#include "tests/support/scan_inputs.h"  // defines: make_selective_scan_inputs, loss_grads
 #include "tests/support/testing.h"                   // defines: CHECK_CLOSE, CHECK_GRADCHECK, rel_error
 
 using namespace ssm;
 using Inputs = std::vector<Tensor>;
+using testing::AInit;
+using testing::loss_grads;
+using testing::make_selective_scan_inputs;
+using testing::SelectiveScanInputs;
 
 namespace {
 
@@ -27,70 +29,14 @@ constexpr ops::ScanImpl kRecurrent = ops::ScanImpl::recurrent, kChunked = ops::S
 // std::string, not const char*: doctest streams a char pointer variable as an address.
 const std::string kGradNames[] = {"dx", "ddt", "dA", "dB", "dC", "dh0"};
 
-struct Problem {
-  Tensor x, dt, A, B, C, h0;
-  Inputs all() const { return {x, dt, A, B, C, h0}; }
-};
-
-enum class AInit { random, s4d };
-
-// Realistic ranges: Δ = softplus(N(0,1))·0.5, A = -exp(N(0, 0.5²)) or the S4D init -[1..N].
-Problem make_problem(int64_t Bsz, int64_t T, int64_t E, int64_t N, uint64_t seed, AInit a_init = AInit::random,
-                     Dtype dtype = Dtype::f64) {
-  autograd::NoGradGuard no_grad;
-  auto leaf = [&](Tensor t) {
-    t = t.to(dtype);
-    t.set_requires_grad(true);
-    return t;
-  };
-  Problem p;
-  p.x = leaf(Tensor::randn({Bsz, T, E}, seed, Dtype::f64));
-  p.dt = leaf(ops::softplus(Tensor::randn({Bsz, T, E}, seed + 1, Dtype::f64)) * 0.5);
-  if (a_init == AInit::random) {
-    p.A = leaf(-ops::exp(Tensor::randn({E, N}, seed + 2, Dtype::f64, Device::cpu(), 0.5)));
-  } else {
-    std::vector<double> a(E * N);
-    for (int64_t i = 0; i < E * N; ++i) a[i] = -static_cast<double>(i % N + 1);
-    p.A = leaf(Tensor::from_vector<double>(a, {E, N}));
-  }
-  p.B = leaf(Tensor::randn({Bsz, T, N}, seed + 3, Dtype::f64));
-  p.C = leaf(Tensor::randn({Bsz, T, N}, seed + 4, Dtype::f64));
-  p.h0 = leaf(Tensor::randn({Bsz, E, N}, seed + 5, Dtype::f64, Device::cpu(), 0.5));
-  return p;
-}
-
-// The same values in another dtype, as fresh leaves that require grad.
-Problem convert(const Problem& p, Dtype dtype) {
-  Problem q;
-  Tensor* dst[] = {&q.x, &q.dt, &q.A, &q.B, &q.C, &q.h0};
-  const Inputs src = p.all();
-  for (size_t i = 0; i < src.size(); ++i) {
-    *dst[i] = src[i].detach().to(dtype);
-    dst[i]->set_requires_grad(true);
-  }
-  return q;
-}
-
 std::vector<Tensor> run(const Inputs& in, ops::ScanImpl impl, int64_t Q) {
   ops::SelectiveScanResult r = ops::selective_scan(in[0], in[1], in[2], in[3], in[4], in[5], impl, Q);
   return {r.y, r.final_state};
 }
 
-// Gradients of L = <y, Wy> + <hT, Wh> with respect to every input; f64 weights from fixed seeds,
-// converted to the outputs' dtype so f32 and f64 runs see the same weights.
-std::vector<Tensor> grads_of(const Problem& p, const std::function<std::vector<Tensor>(const Inputs&)>& fn) {
-  for (Tensor t : p.all()) t.zero_grad();
-  std::vector<Tensor> out = fn(p.all());
-  Tensor wy = Tensor::randn(out[0].shape(), 99, Dtype::f64).to(out[0].dtype());
-  Tensor wh = Tensor::randn(out[1].shape(), 98, Dtype::f64).to(out[1].dtype());
-  autograd::backward(out, {wy, wh});
-  std::vector<Tensor> g;
-  for (const Tensor& t : p.all()) g.push_back(t.grad());
-  return g;
-}
-
-std::vector<Tensor> grads(const Problem& p, ops::ScanImpl impl, int64_t Q) {
-  return grads_of(p, [impl, Q](const Inputs& in) { return run(in, impl, Q); });
+// Gradients of L = <y, Wy> + <hT, Wh> with respect to every input.
+std::vector<Tensor> grads(const SelectiveScanInputs& p, ops::ScanImpl impl, int64_t Q) {
+  return loss_grads(p.all(), run(p.all(), impl, Q));
 }
 
 std::string impl_name(ops::ScanImpl impl, int64_t Q) {
@@ -139,7 +85,7 @@ TEST_CASE("f64 gradient checks of both algorithms through y and the final state"
   // T = 9 with Q = 4 ends on a partial chunk; every input requires grad, h0 is nonzero.
   for (AInit a_init : {AInit::random, AInit::s4d}) {
     const char* a_name = a_init == AInit::random ? "A=-exp(N(0,0.5))" : "A=-[1..N]";
-    Problem p = make_problem(2, 9, 3, 4, 7, a_init);
+    SelectiveScanInputs p = make_selective_scan_inputs({2, 9, 3, 4}, 7, Dtype::f64, a_init);
     SUBCASE((std::string("recurrent B2 T9 E3 N4 ") + a_name).c_str()) {
       CHECK_GRADCHECK([](const Inputs& in) { return run(in, kRecurrent, 0); }, p.all());
     }
@@ -155,7 +101,7 @@ TEST_CASE("f64 gradient checks of both algorithms through y and the final state"
 TEST_CASE("recurrent == chunked, forward, final state and every gradient") {
   for (int64_t Q : {1, 3, 8, 64}) {
     SUBCASE(("B2 T37 E6 N5 Q" + std::to_string(Q) + " f64").c_str()) {
-      Problem p = make_problem(2, 37, 6, 5, 11);
+      SelectiveScanInputs p = make_selective_scan_inputs({2, 37, 6, 5}, 11);
       std::vector<Tensor> a = run(p.all(), kRecurrent, 0), b = run(p.all(), kChunked, Q);
       CHECK_CLOSE("y", b[0], a[0], 1e-10);
       CHECK_CLOSE("final state", b[1], a[1], 1e-10);
@@ -164,7 +110,7 @@ TEST_CASE("recurrent == chunked, forward, final state and every gradient") {
     }
   }
   SUBCASE("B2 T37 E6 N5 Q8 A=-[1..N] f64") {
-    Problem p = make_problem(2, 37, 6, 5, 12, AInit::s4d);
+    SelectiveScanInputs p = make_selective_scan_inputs({2, 37, 6, 5}, 12, Dtype::f64, AInit::s4d);
     std::vector<Tensor> a = run(p.all(), kRecurrent, 0), b = run(p.all(), kChunked, 8);
     CHECK_CLOSE("y", b[0], a[0], 1e-10);
     CHECK_CLOSE("final state", b[1], a[1], 1e-10);
@@ -174,7 +120,7 @@ TEST_CASE("recurrent == chunked, forward, final state and every gradient") {
 }
 
 TEST_CASE("streaming: pieces 5+1+31 with the state carried == one call, values and gradients") {
-  Problem p = make_problem(2, 37, 6, 5, 17);
+  SelectiveScanInputs p = make_selective_scan_inputs({2, 37, 6, 5}, 17);
   for (auto [impl, Q] : std::vector<std::pair<ops::ScanImpl, int64_t>>{{kRecurrent, 0}, {kChunked, 8}}) {
     SUBCASE(("B2 T37 E6 N5 " + impl_name(impl, Q)).c_str()) {
       auto pieces = [impl, Q](const Inputs& in) {
@@ -194,7 +140,7 @@ TEST_CASE("streaming: pieces 5+1+31 with the state carried == one call, values a
       CHECK_CLOSE("y", b[0], a[0], 1e-12);
       CHECK_CLOSE("final state", b[1], a[1], 1e-12);
       // dh0 is the gradient of the first piece's initial state.
-      std::vector<Tensor> ga = grads_of(p, whole), gb = grads_of(p, pieces);
+      std::vector<Tensor> ga = loss_grads(p.all(), whole(p.all())), gb = loss_grads(p.all(), pieces(p.all()));
       for (int i = 0; i < 6; ++i) CHECK_CLOSE(kGradNames[i], gb[i], ga[i], 1e-12);
     }
   }
@@ -202,8 +148,8 @@ TEST_CASE("streaming: pieces 5+1+31 with the state carried == one call, values a
 
 TEST_CASE("f32 agrees with f64 on the same inputs") {
   // The f64 run reads the f32-rounded inputs, so only the f32 kernels' rounding is measured.
-  Problem p32 = convert(make_problem(2, 37, 6, 5, 23), Dtype::f32);
-  Problem p64 = convert(p32, Dtype::f64);
+  SelectiveScanInputs p32 = make_selective_scan_inputs({2, 37, 6, 5}, 23).to(Dtype::f32);
+  SelectiveScanInputs p64 = p32.to(Dtype::f64);
   for (auto [impl, Q] : std::vector<std::pair<ops::ScanImpl, int64_t>>{{kRecurrent, 0}, {kChunked, 8}}) {
     SUBCASE(("B2 T37 E6 N5 " + impl_name(impl, Q) + " f32").c_str()) {
       std::vector<Tensor> a = run(p64.all(), impl, Q), b = run(p32.all(), impl, Q);
@@ -221,7 +167,8 @@ TEST_CASE("f32 agrees with f64 on the same inputs") {
 
 #ifdef _OPENMP
 TEST_CASE("the same bits for 1 and 3 threads (dB, dC and dA are shared sums)") {
-  Problem p = make_problem(2, 37, 40, 5, 29);  // E = 40: 14 channel blocks of 3, the last of 1
+  // E = 40: 14 channel blocks of 3, the last of 1.
+  SelectiveScanInputs p = make_selective_scan_inputs({2, 37, 40, 5}, 29);
   for (auto [impl, Q] : std::vector<std::pair<ops::ScanImpl, int64_t>>{{kRecurrent, 0}, {kChunked, 8}}) {
     SUBCASE(("B2 T37 E40 N5 " + impl_name(impl, Q)).c_str()) {
       const int saved = omp_get_max_threads();
@@ -242,7 +189,7 @@ TEST_CASE("the same bits for 1 and 3 threads (dB, dC and dA are shared sums)") {
 #endif
 
 TEST_CASE("bad shapes give a UserError naming the op and the shapes") {
-  Problem p = make_problem(1, 4, 3, 2, 31);
+  SelectiveScanInputs p = make_selective_scan_inputs({1, 4, 3, 2}, 31);
   auto call = [&](const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B, const Tensor& C,
                   const Tensor& h0 = Tensor()) { return ops::selective_scan(x, dt, A, B, C, h0); };
   CHECK_THROWS_WITH_AS(call(Tensor::zeros({4, 3}, Dtype::f64), p.dt, p.A, p.B, p.C),

@@ -1,56 +1,26 @@
 // tests/ops/test_ssd.cpp — the Mamba-2 SSD operator: a hand-computed case, f64 gradient checks of both
 // algorithms (inputs, decay parameters and the initial state), recurrent == chunked for several
 // chunk sizes, and streaming with the state carried == one call.
-#include "autograd/engine.h"
-#include "autograd/grad_mode.h"
 #include "ops/ops.h"
 #include "ops/scan/ssd.h"
+#include "tests/support/scan_inputs.h"  // defines: make_ssd_inputs, loss_grads
 #include "tests/support/testing.h"
 
 using namespace ssm;
 using Inputs = std::vector<Tensor>;
+using testing::make_ssd_inputs;
+// make_ssd_inputs takes SsdShape {B, T, H, P, G, N} (ops/backend.h); the test names list N before G.
 
 namespace {
-
-struct Problem {
-  Tensor x, dt, A, B, C, h0;
-  Inputs all() const { return {x, dt, A, B, C, h0}; }
-};
-
-// Realistic ranges: Δ = softplus(·) in roughly (0.01, 1), A = -exp(·) < 0.
-Problem make_problem(int64_t Bsz, int64_t T, int64_t H, int64_t P, int64_t N, int64_t G, uint64_t seed,
-                     Dtype dtype = Dtype::f64) {
-  autograd::NoGradGuard no_grad;
-  auto leaf = [&](Tensor t) {
-    t = t.to(dtype);
-    t.set_requires_grad(true);
-    return t;
-  };
-  Problem p;
-  p.x = leaf(Tensor::randn({Bsz, T, H, P}, seed, Dtype::f64));
-  p.dt = leaf(ops::softplus(Tensor::randn({Bsz, T, H}, seed + 1, Dtype::f64, Device::cpu(), 1.0)) * 0.5);
-  p.A = leaf(-ops::exp(Tensor::randn({H}, seed + 2, Dtype::f64, Device::cpu(), 0.5)));
-  p.B = leaf(Tensor::randn({Bsz, T, G, N}, seed + 3, Dtype::f64));
-  p.C = leaf(Tensor::randn({Bsz, T, G, N}, seed + 4, Dtype::f64));
-  p.h0 = leaf(Tensor::randn({Bsz, H, P, N}, seed + 5, Dtype::f64, Device::cpu(), 0.5));
-  return p;
-}
 
 std::vector<Tensor> run(const Inputs& in, ops::ScanImpl impl, int64_t Q) {
   ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], impl, Q);
   return {r.y, r.final_state};
 }
 
-// Gradients of L = Σ <y, Wy> + <hT, Wh> with respect to every input.
-std::vector<Tensor> grads(const Problem& p, ops::ScanImpl impl, int64_t Q) {
-  for (Tensor t : p.all()) t.zero_grad();
-  std::vector<Tensor> out = run(p.all(), impl, Q);
-  Tensor wy = Tensor::randn(out[0].shape(), 99, out[0].dtype());
-  Tensor wh = Tensor::randn(out[1].shape(), 98, out[1].dtype());
-  autograd::backward(out, {wy, wh});
-  std::vector<Tensor> g;
-  for (const Tensor& t : p.all()) g.push_back(t.grad());
-  return g;
+// Gradients of L = <y, Wy> + <hT, Wh> with respect to every input.
+std::vector<Tensor> grads(const testing::SsdInputs& p, ops::ScanImpl impl, int64_t Q) {
+  return testing::loss_grads(p.all(), run(p.all(), impl, Q));
 }
 
 }  // namespace
@@ -74,7 +44,7 @@ TEST_CASE("hand-computed: T2 P1 N1") {
 }
 
 TEST_CASE("f64 gradient checks of both algorithms through y and the final state") {
-  Problem p = make_problem(2, 11, 4, 3, 5, 2, 7);
+  const testing::SsdInputs p = make_ssd_inputs({2, 11, 4, 3, 2, 5}, 7);
   SUBCASE("recurrent B2 T11 H4 P3 N5 G2") {
     CHECK_GRADCHECK([](const Inputs& in) { return run(in, ops::ScanImpl::recurrent, 0); }, p.all());
   }
@@ -86,7 +56,7 @@ TEST_CASE("f64 gradient checks of both algorithms through y and the final state"
 TEST_CASE("recurrent == chunked, forward and every gradient") {
   for (int64_t Q : {1, 3, 8, 64}) {
     SUBCASE(("B2 T37 H4 P8 N16 G2 Q" + std::to_string(Q) + " f64").c_str()) {
-      Problem p = make_problem(2, 37, 4, 8, 16, 2, 11);
+      const testing::SsdInputs p = make_ssd_inputs({2, 37, 4, 8, 2, 16}, 11);
       std::vector<Tensor> a = run(p.all(), ops::ScanImpl::recurrent, 0), b = run(p.all(), ops::ScanImpl::chunked, Q);
       CHECK_CLOSE("y", b[0], a[0], 1e-12);
       CHECK_CLOSE("final state", b[1], a[1], 1e-12);
@@ -96,7 +66,7 @@ TEST_CASE("recurrent == chunked, forward and every gradient") {
     }
   }
   SUBCASE("f32 B1 T100 H2 P16 N32 G1 Q32") {
-    Problem p = make_problem(1, 100, 2, 16, 32, 1, 13, Dtype::f32);
+    const testing::SsdInputs p = make_ssd_inputs({1, 100, 2, 16, 1, 32}, 13, Dtype::f32);
     std::vector<Tensor> a = run(p.all(), ops::ScanImpl::recurrent, 0), b = run(p.all(), ops::ScanImpl::chunked, 32);
     CHECK_CLOSE("y f32", b[0], a[0], 1e-5);
     CHECK_CLOSE("state f32", b[1], a[1], 1e-5);
@@ -104,7 +74,7 @@ TEST_CASE("recurrent == chunked, forward and every gradient") {
 }
 
 TEST_CASE("streaming: pieces with the state carried equal one call, values and gradients") {
-  Problem p = make_problem(2, 13, 2, 3, 4, 1, 17);
+  const testing::SsdInputs p = make_ssd_inputs({2, 13, 2, 3, 1, 4}, 17);
   for (auto impl : {ops::ScanImpl::recurrent, ops::ScanImpl::chunked}) {
     SUBCASE(impl == ops::ScanImpl::recurrent ? "recurrent 5+1+7" : "chunked Q4 5+1+7") {
       auto pieces = [impl](const Inputs& in) {
@@ -127,7 +97,7 @@ TEST_CASE("streaming: pieces with the state carried equal one call, values and g
 }
 
 TEST_CASE("shape errors name the op") {
-  Problem p = make_problem(1, 4, 2, 2, 3, 1, 19);
+  const testing::SsdInputs p = make_ssd_inputs({1, 4, 2, 2, 1, 3}, 19);
   CHECK_THROWS_WITH_AS(ops::ssd(p.x, p.dt, p.A, p.B, p.C, Tensor::zeros({1, 2, 2, 4}, Dtype::f64)),
                        doctest::Contains("ssd: initial_state"), UserError);
   CHECK_THROWS_WITH_AS(ops::ssd(p.x, p.dt, Tensor::zeros({3}, Dtype::f64), p.B, p.C), doctest::Contains("ssd: A"),

@@ -14,6 +14,7 @@
 #include "core/safetensors.h"
 #include "models/model_factory.h"
 #include "ops/ops.h"
+#include "tests/support/model_fixtures.h"  // defines: perturb
 
 namespace ssm::testing {
 
@@ -39,11 +40,7 @@ inline std::unique_ptr<LanguageModel> tiny_model(const std::string& arch, int64_
   c.pad_vocab_multiple = 1;
   if (adjust) adjust(c);
   auto model = make_model(c, vocab, 5);
-  autograd::NoGradGuard no_grad;
-  int64_t i = 0;
-  for (NamedParameter& p : model->named_parameters()) {
-    p.tensor.copy_from(p.tensor + Tensor::randn(p.tensor.shape(), 50 + i++, Dtype::f32, Device::cpu(), 0.2));
-  }
+  perturb(*model, 50);
   return model;
 }
 

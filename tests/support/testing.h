@@ -1,5 +1,5 @@
 // tests/support/testing.h — helpers shared by the test files: random inputs, error norms, gradcheck
-// assertions, the GPU skip rule and a tiny text corpus.
+// assertions, scratch directories and files, and tiny text corpora.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,25 @@ inline double rel_error(const Tensor& a, const Tensor& b) {
     CHECK(res_.ok);                                                                             \
   } while (0)
 
+// An empty directory ssmlab_test_<name> under the system temp directory, emptied first so a rerun
+// starts clean. Each test file puts its own prefix in `name`: test executables run in parallel.
+inline std::filesystem::path empty_temp_dir(const std::string& name) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("ssmlab_test_" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// A file's bytes, and a file made of `bytes` (replacing any old one).
+inline std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+inline void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
 // Three identical documents a.txt, b.txt and c.txt in `dir`, each `sentence` repeated `repeats`
 // times: enough text to train a tiny model on for a few steps, and documents to hold out.
 inline void write_tiny_corpus(const std::filesystem::path& dir, const std::string& sentence, int repeats) {
@@ -64,6 +84,17 @@ inline void write_tiny_corpus(const std::filesystem::path& dir, const std::strin
   std::string text;
   for (int i = 0; i < repeats; ++i) text += sentence;
   for (const char* name : {"a.txt", "b.txt", "c.txt"}) std::ofstream(dir / name) << text;
+}
+
+// `docs` documents doc0.txt, doc1.txt, ... in `dir`, each `lines` lines of the same two sentences
+// and a digit (line % 7): text with real structure, which a tiny model learns in a few steps.
+inline std::filesystem::path write_sentence_corpus(const std::filesystem::path& dir, int docs, int lines) {
+  std::filesystem::create_directories(dir);
+  for (int d = 0; d < docs; ++d) {
+    std::ofstream out(dir / ("doc" + std::to_string(d) + ".txt"));
+    for (int i = 0; i < lines; ++i) out << "the cat sat on the mat. the dog ate the log. " << (i % 7) << "\n";
+  }
+  return dir;
 }
 
 }  // namespace ssm::testing

@@ -13,25 +13,15 @@
 #include "train/text/tokenizer.h"
 
 using namespace ssm;
+using testing::read_bytes;
+using testing::write_bytes;
 namespace fs = std::filesystem;
 
 namespace {
 
 const ByteTokenizer kBytes;
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ssmlab_test_corpus_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+fs::path fresh_dir(const std::string& name) { return testing::empty_temp_dir("corpus_" + name); }
 
 DataSource source(const std::string& kind, const fs::path& path, int64_t min_doc_tokens = 0) {
   DataSource s;

@@ -21,12 +21,7 @@ const ByteTokenizer kBytes;
 // Byte lengths of the default pieces (counted by hand; checked against the strings below).
 constexpr int64_t kPrefix = 93, kBlock = 90, kSuffix = 37, kNeedle = 57;  // needle with a 5-digit key
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ssmlab_test_data_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::empty_temp_dir("data_" + name); }
 
 size_t count_occurrences(const std::string& text, const std::string& what) {
   size_t n = 0;

@@ -84,14 +84,6 @@ class TimesWorld final : public Communicator {
   int world_;
 };
 
-void write_corpus(const fs::path& dir) {
-  fs::create_directories(dir);
-  for (int d = 0; d < 4; ++d) {
-    std::ofstream out(dir / ("doc" + std::to_string(d) + ".txt"));
-    for (int i = 0; i < 60; ++i) out << "the cat sat on the mat. the dog ate the log. " << (i % 7) << "\n";
-  }
-}
-
 }  // namespace
 
 TEST_CASE("the launcher's environment gives rank and world") {
@@ -178,7 +170,7 @@ TEST_CASE("bucketed all-reduce: every gradient comes back summed, whatever the b
 
 TEST_CASE("mpirun -np 2 trains the parameters of one process with the same global batch" * doctest::skip(!kHaveMpi)) {
   fs::remove_all(kWork);
-  write_corpus(kWork / "corpus");
+  write_sentence_corpus(kWork / "corpus", 4, 60);
   std::ofstream(kWork / "dp.yaml") << "run: {seed: 5, device: cpu}\n"
                                       "model: {d_model: 16, n_layer: 2, d_state: 8, headdim: 8, chunk_size: 8}\n"
                                       "data:\n  seq_len: 32\n  batch_size: 2\n  valid_fraction: 0.25\n"

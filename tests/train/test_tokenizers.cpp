@@ -47,12 +47,7 @@ std::string tokenizer_path(const std::string& name, const json& doc) {
   return (kFixtures / name / doc.at("tokenizer_file").get<std::string>()).string();
 }
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ssmlab_test_tokenizers_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::empty_temp_dir("tokenizers_" + name); }
 
 // Every case of a fixture: encode == reference ids, decode == reference text, round trip.
 void check_fixture(const std::string& name) {

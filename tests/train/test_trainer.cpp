@@ -16,22 +16,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path fresh_dir(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("ssmlab_test_trainer_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::empty_temp_dir("trainer_" + name); }
 
 // A tiny corpus with real structure (repeated sentences), so a tiny model can learn it fast.
-fs::path write_corpus(const fs::path& dir) {
-  fs::create_directories(dir / "corpus");
-  for (int d = 0; d < 4; ++d) {
-    std::ofstream out(dir / "corpus" / ("doc" + std::to_string(d) + ".txt"));
-    for (int i = 0; i < 60; ++i) out << "the cat sat on the mat. the dog ate the log. " << (i % 7) << "\n";
-  }
-  return dir / "corpus";
-}
+fs::path write_corpus(const fs::path& dir) { return testing::write_sentence_corpus(dir / "corpus", 4, 60); }
 
 Config tiny_config(const fs::path& corpus, int64_t steps) {
   std::string yaml = R"(
