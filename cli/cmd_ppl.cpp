@@ -25,8 +25,7 @@ int cmd_ppl(int argc, char** argv) {
                    {"chunk", "tokens per forward call (memory is that of one chunk)", false, false, "2048"},
                    {"per-token",
                     "also write every scored position to FILE, as CSV: sequence,position,token,target,loss\n"
-                    "(position t reads token and predicts target, the token at t+1; loss in nats, %.17g,\n"
-                    "unrounded and unbucketed)"}},
+                    "(position t reads token, predicts target, the token at t+1; loss in nats, unrounded)"}},
                   mitigation_options(), output_options("ppl")}),
             argc, argv, 2);
   if (args.help_requested()) {

@@ -14,8 +14,8 @@ namespace ssm::cli {
 OptionSpec tokenizer_option() {
   // make_tokenizer's specs (train/text/tokenizer.h): not only files.
   return {"tokenizer",
-          "byte (one id per byte, 0-255), or a tokenizer file (tokenizer.json, rwkv_vocab*.txt)\n"
-          "or a folder holding one; instead of the checkpoint's, or where it ships none",
+          "byte (one id per byte, 0-255), or a tokenizer file: a tokenizer.json,\n"
+          "an rwkv_vocab*.txt, or a folder holding one",
           false, false, "the checkpoint's"};
 }
 
