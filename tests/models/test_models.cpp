@@ -126,7 +126,7 @@ TEST_CASE("each architecture's state facts: N_S main and all, Δ, the main state
   };
   for (const Facts& f : facts) {
     SUBCASE(f.arch.c_str()) {
-      auto model = make_model(tiny(f.arch), 20, 1);
+      auto model = make_model(tiny_model_config(f.arch), 20, 1);
       CHECK(model->main_state_elements() == f.main_elements);
       CHECK(model->all_state_elements() == f.all_elements);
       CHECK(model->has_delta() == f.delta);
