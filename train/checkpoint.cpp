@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"
+#include "core/regular_file.h"  // defines: read_regular_file
 #include "core/safetensors.h"  // defines: save_safetensors, load_safetensors
 #include "models/model_factory.h"  // defines: make_model
 #include "train/text/tokenizer.h"   // defines: make_tokenizer
@@ -32,9 +33,7 @@ void write_text(const fs::path& path, const std::string& text) {
 }
 
 std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  SSM_USER_CHECK(in.good(), "cannot read '", path.string(), "'");
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return read_regular_file(path.string(), absl::StrCat("cannot read '", path.string(), "'"));
 }
 
 // Flushes a directory's entries to disk so the rename that follows is durable.

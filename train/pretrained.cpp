@@ -4,12 +4,12 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
 #include "autograd/grad_mode.h"    // defines: NoGradGuard
 #include "core/error.h"            // defines: UserError
+#include "core/regular_file.h"     // defines: read_regular_file
 #include "core/safetensors.h"      // defines: load_safetensors, SafetensorsFile
 #include "models/model_factory.h"  // defines: make_model
 
@@ -55,10 +55,10 @@ class WeightIndex {
   }
 
   static json read_json(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    SSM_USER_CHECK(in.good(), "cannot read '", path.string(), "'");
+    // A regular file only (core/regular_file.h): a FIFO named config.json would block.
+    const std::string text = read_regular_file(path.string(), absl::StrCat("cannot read '", path.string(), "'"));
     try {
-      return json::parse(in);
+      return json::parse(text);
     } catch (const json::exception& e) {
       throw UserError(absl::StrCat(path.string(), ": not valid JSON (", e.what(), ")"));
     }
@@ -225,6 +225,11 @@ PretrainedInfo read_pretrained_info(const std::string& dir) {
 std::unique_ptr<LanguageModel> load_pretrained(const std::string& dir, PretrainedInfo* info_out, Dtype dtype) {
   const PretrainedInfo info = read_pretrained_info(dir);
   const WeightIndex w{fs::path(dir)};
+  try {  // every parameter is filled below: its memory must exist (models/model_config.h)
+    check_model_size(info.model, info.vocab_size, static_cast<int64_t>(dtype_size(dtype)), /*check_memory=*/true);
+  } catch (const UserError& e) {
+    throw UserError(absl::StrCat(dir, ": ", e.what()));
+  }
   std::unique_ptr<LanguageModel> model = make_model(info.model, info.vocab_size, 0, dtype, /*initialize=*/false);
   autograd::NoGradGuard no_grad;
   for (NamedParameter& p : model->named_parameters()) {
