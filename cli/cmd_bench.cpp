@@ -1,6 +1,7 @@
 // cli/cmd_bench.cpp — `ssmlab bench`: kernel and training-step benchmarks (bench/bench.h). Without
 // a GPU, `ssmlab bench` says so and exits with code 2; `--device cpu` runs the same benchmarks on
 // the CPU backend.
+#include <climits>
 #include <cstdio>
 
 #include "bench/bench.h"  // defines: run_bench, BenchOptions
@@ -36,8 +37,16 @@ int cmd_bench(int argc, char** argv) {
   if (args.has("only")) options.only = args.get("only");
   if (args.has("filter")) options.filter = args.get("filter");
   if (args.has("precision")) options.precision = args.get("precision");
-  if (args.has("warmup")) options.warmup = static_cast<int>(args.get_int("warmup"));
-  if (args.has("repeats")) options.repeats = static_cast<int>(args.get_int("repeats"));
+  // A count the bench would replace (repeats 0 or below, warmup below 0, the preset's markers)
+  // or truncate (past INT_MAX) is refused instead.
+  auto count = [&](const char* name, int64_t least) {
+    const int64_t value = args.get_int(name);
+    SSM_USER_CHECK(value >= least && value <= INT_MAX, "option '--", name, "' must be an integer in [", least, ", ",
+                   INT_MAX, "], got ", value);
+    return static_cast<int>(value);
+  };
+  if (args.has("warmup")) options.warmup = count("warmup", 0);
+  if (args.has("repeats")) options.repeats = count("repeats", 1);
   if (args.has("json")) options.json_path = args.get("json");
   bench::run_bench(options);
   return 0;

@@ -56,11 +56,11 @@ int cmd_capacity(int argc, char** argv) {
   options.loss.bucket = args.get_int("bucket");
   options.loss.smooth = args.get_int("smooth");
   if (args.has("state-length")) options.state_length = get_length(args, "state-length");
-  options.states.layers = get_index_list(args, "layers");
+  options.states.layers = get_index_list(args, "layers", model.num_layers(), "layer");
+  const int64_t H = model.init_state(1, Device::cpu()).layers.at(0).at(model.recurrent_state_name()).size(1);
   if (args.has("heads")) {
-    options.states.heads = get_index_list(args, "heads");
+    options.states.heads = get_index_list(args, "heads", H, "head");
   } else {
-    const int64_t H = model.init_state(1, Device::cpu()).layers.at(0).at(model.recurrent_state_name()).size(1);
     for (int64_t h = 0; h < std::min<int64_t>(H, 8); ++h) options.states.heads.push_back(h);
   }
   options.mitigations = mitigations_from_args(args, model);

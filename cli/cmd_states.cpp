@@ -6,6 +6,7 @@
 #include "cli/args.h"           // defines: Args
 #include "cli/commands.h"       // defines: the cmd_* entry points
 #include "cli/eval_flags.h"     // defines: model_options, text_from_args, get_index_list, ...
+#include "core/checked_size.h"  // defines: check_allocation
 #include "core/error.h"         // defines: SSM_USER_CHECK
 #include "eval/state_report.h"  // defines: write_state_report
 #include "eval/state_stats.h"   // defines: measure_state_statistics
@@ -30,18 +31,22 @@ int cmd_states(int argc, char** argv) {
   SSM_USER_CHECK(args.positionals().empty(), "ssmlab states takes no positional arguments, got '",
                  args.positionals().front(), "'");
   StateStatsOptions options;
-  options.layers = get_index_list(args, "layers");
   options.chunk = args.get_int("chunk");
   options.top_k = args.get_int("top-k");
   options.histogram_bins = args.get_int("bins");
+  // Each head's histogram holds its edges and two counts per bin (eval/state_stats.h).
+  check_allocation(static_cast<double>(options.histogram_bins) * 3 * sizeof(double),
+                   absl::StrCat("--bins ", options.histogram_bins));
 
   LoadedModel m = load_model(args);
   LanguageModel& model = *m.eval.model;
   options.train_length = m.eval.train_length;
+  // Indices are checked against the model before a range is expanded (cli/eval_flags.h).
+  options.layers = get_index_list(args, "layers", model.num_layers(), "layer");
+  const int64_t H = model.init_state(1, Device::cpu()).layers.at(0).at(model.recurrent_state_name()).size(1);
   if (args.has("heads")) {
-    options.heads = get_index_list(args, "heads");
+    options.heads = get_index_list(args, "heads", H, "head");
   } else {
-    const int64_t H = model.init_state(1, Device::cpu()).layers.at(0).at(model.recurrent_state_name()).size(1);
     for (int64_t h = 0; h < std::min<int64_t>(H, 8); ++h) options.heads.push_back(h);
   }
   const int64_t length = args.has("length") ? get_length(args, "length") : 4 * m.eval.train_length;

@@ -41,7 +41,12 @@ int cmd_train(int argc, char** argv) {
                         : (std::filesystem::path("runs") / std::filesystem::path(config_path).stem()).string();
   options.resume = args.flag("resume");
   options.quiet = args.flag("quiet");
-  if (args.has("stop-after")) options.stop_after_steps = args.get_int("stop-after");
+  if (args.has("stop-after")) {
+    // The trainer reads -1 as "no limit" and 0 as 1: neither is what a user typing it means.
+    options.stop_after_steps = args.get_int("stop-after");
+    SSM_USER_CHECK(options.stop_after_steps >= 1, "option '--stop-after' must be a positive number of steps, got ",
+                   options.stop_after_steps);
+  }
 
   const LaunchInfo launch = launch_from_environment();
   std::unique_ptr<Communicator> comm = make_training_communicator(launch, resolve_device(config.run.device));
@@ -53,7 +58,8 @@ int cmd_train(int argc, char** argv) {
     summary = train_model(config, options);
   } catch (const std::exception& e) {
     if (comm->world() == 1) throw;
-    const bool user = dynamic_cast<const UserError*>(&e) != nullptr;
+    const bool user = dynamic_cast<const UserError*>(&e) != nullptr ||
+                      dynamic_cast<const std::filesystem::filesystem_error*>(&e) != nullptr;  // as cli/main.cpp
     const bool diverged = dynamic_cast<const TrainingDiverged*>(&e) != nullptr;
     std::fprintf(stderr, "ssmlab: %s(process %d of %d) %s\n", user ? "error: " : diverged ? "" : "internal error: ",
                  comm->rank(), comm->world(), e.what());

@@ -1,10 +1,12 @@
 // cli/eval_flags.cpp — shared options of the evaluation commands.
 #include "cli/eval_flags.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"    // defines: absl::SimpleAtoi, absl::SimpleAtod
 #include "absl/strings/str_split.h"  // defines: absl::StrSplit
+#include "core/checked_size.h"       // defines: check_allocation
 #include "core/error.h"              // defines: SSM_USER_CHECK
 #include "eval/passkey.h"            // defines: parse_lengths
 #include "train/trainer.h"           // defines: resolve_device
@@ -82,13 +84,15 @@ Mitigations mitigations_from_args(const Args& args, const LanguageModel& model) 
     SSM_USER_CHECK(parts.size() == 2 && absl::SimpleAtod(parts[0], &m.scan.retention_scale) &&
                        absl::SimpleAtod(parts[1], &m.scan.insertion_scale),
                    "--rri: expected LAMBDA,GAMMA (e.g. 0.9999,0.75), got '", text, "'");
-    SSM_USER_CHECK(m.scan.retention_scale > 0 && m.scan.retention_scale <= 1 && m.scan.insertion_scale > 0,
-                   "--rri: λ must be in (0, 1] and γ > 0, got '", text, "'");
+    SSM_USER_CHECK(m.scan.retention_scale > 0 && m.scan.retention_scale <= 1 && m.scan.insertion_scale > 0 &&
+                       std::isfinite(m.scan.insertion_scale),
+                   "--rri: λ must be in (0, 1] and γ a finite number > 0, got '", text, "'");
   }
   if (args.has("delta-scale")) {
     const std::string text = args.get("delta-scale");
-    SSM_USER_CHECK(absl::SimpleAtod(text, &m.scan.delta_scale) && m.scan.delta_scale > 0,
-                   "--delta-scale: expected a positive number, got '", text, "'");
+    SSM_USER_CHECK(absl::SimpleAtod(text, &m.scan.delta_scale) && m.scan.delta_scale > 0 &&
+                       std::isfinite(m.scan.delta_scale),
+                   "--delta-scale: expected a finite positive number, got '", text, "'");
     SSM_USER_CHECK(model.has_delta(), "--delta-scale applies to Mamba only: ", model.architecture(),
                    " has no Δ (use --rri)");
   }
@@ -104,6 +108,10 @@ EvalSequences text_from_args(const Args& args, const EvalModel& model, int64_t l
                              const std::string& fallback_prompt, std::string* source) {
   const Tokenizer& tok = *model.tokenizer;
   SSM_USER_CHECK(!(args.has("data") && args.has("prompt")), "--data and --prompt exclude each other");
+  // `count` sequences of `length` ids are built in memory; the length may be a default derived
+  // from the training length, so it is checked here, not only where --length is parsed.
+  check_allocation(static_cast<double>(length) * static_cast<double>(count) * sizeof(TokenId),
+                   absl::StrCat("--length ", length, " x --docs ", count));
   std::string prompt = args.has("prompt") ? args.get("prompt") : "";
   if (args.has("data")) {
     const std::string path = args.get("data");
@@ -150,7 +158,8 @@ int64_t get_length(const Args& args, const std::string& name) {
   return v.front();
 }
 
-std::vector<int64_t> get_index_list(const Args& args, const std::string& name) {
+std::vector<int64_t> get_index_list(const Args& args, const std::string& name, int64_t count,
+                                    const std::string& unit) {
   const std::string text = args.get(name);
   std::vector<int64_t> out;
   if (text.empty() || text == "all") return out;
@@ -160,6 +169,8 @@ std::vector<int64_t> get_index_list(const Args& args, const std::string& name) {
     const bool ok = parts.size() <= 2 && absl::SimpleAtoi(parts[0], &lo) &&
                     absl::SimpleAtoi(parts.size() == 2 ? parts[1] : parts[0], &hi) && lo >= 0 && hi >= lo;
     SSM_USER_CHECK(ok, "--", name, ": expected indices like 0,2,5 or a range 0:7, or all; got '", text, "'");
+    SSM_USER_CHECK(hi < count, "--", name, ": ", unit, " ", hi, " does not exist (there are ", count, ": 0 to ",
+                   count - 1, ")");
     for (int64_t i = lo; i <= hi; ++i) out.push_back(i);
   }
   return out;

@@ -53,8 +53,11 @@ std::vector<TokenId> norm_reference_from_args(const Args& args, const EvalModel&
 
 // A positive length with an optional K suffix (1024), e.g. --length 64K.
 int64_t get_length(const Args& args, const std::string& name);
-// "0,2,5", "0:7" (inclusive) or "all" (-> empty) for --layers / --heads.
-std::vector<int64_t> get_index_list(const Args& args, const std::string& name);
+// "0,2,5", "0:7" (inclusive) or "all" (-> empty) for --layers / --heads. Every index must be
+// below `count` (the model's layers or heads; `unit` names one in the message): checked before
+// a range is expanded, so "0:99999999999" is an error at once, not minutes of allocation.
+std::vector<int64_t> get_index_list(const Args& args, const std::string& name, int64_t count,
+                                    const std::string& unit);
 // The report folder.
 std::string out_dir(const Args& args, const std::string& command);
 

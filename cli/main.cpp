@@ -1,10 +1,12 @@
 // cli/main.cpp — the `ssmlab` executable: dispatches to a subcommand and turns errors into exit
-// codes. A UserError (bad config, missing file, bad option) prints one line and exits 2; a
-// training run that diverged (non-finite loss or gradient) prints one line and exits 3; any
-// other error is a bug or an environment failure and exits 1. `ssmlab train` also exits 130/143
-// when SIGINT/SIGTERM stopped it with a checkpoint (cli/cmd_train.cpp).
+// codes. A UserError (bad config, missing file, bad option) prints one line and exits 2, and so
+// does a std::filesystem error about a path the user gave (a symlink loop); a training run that
+// diverged (non-finite loss or gradient) prints one line and exits 3; any other error is a bug
+// or an environment failure and exits 1. `ssmlab train` also exits 130/143 when SIGINT/SIGTERM
+// stopped it with a checkpoint (cli/cmd_train.cpp).
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_passkey, cmd_ppl, cmd_states, cmd_info,
@@ -55,6 +57,13 @@ int main(int argc, char** argv) {
     return 3;
   } catch (const ssm::UserError& e) {
     std::fprintf(stderr, "ssmlab: error: %s\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the user gave that the system refuses (a symlink loop, a file where a directory
+    // must be, no permission): their input to fix, named with the system's reason.
+    std::string where = "'" + e.path1().string() + "'";
+    if (!e.path2().empty()) where += " -> '" + e.path2().string() + "'";
+    std::fprintf(stderr, "ssmlab: error: %s: %s\n", where.c_str(), e.code().message().c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ssmlab: internal error: %s\n", e.what());

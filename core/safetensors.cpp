@@ -16,8 +16,9 @@
 #include <numeric>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
-#include "core/error.h"      // defines: UserError, SSM_CHECK, SSM_USER_CHECK
-#include "core/json_read.h"  // defines: parse_json_text, describe_json
+#include "core/error.h"         // defines: UserError, SSM_CHECK, SSM_USER_CHECK
+#include "core/json_read.h"     // defines: parse_json_text, describe_json
+#include "core/regular_file.h"  // defines: RegularFile
 
 namespace ssm {
 
@@ -231,29 +232,15 @@ void check_layout(const std::string& path, std::vector<ParsedEntry> entries, uin
 // Maps the whole file read-write-private: tensors may be modified in place (copy-on-write)
 // without ever touching the file.
 std::shared_ptr<void> map_file(const std::string& path, size_t* size_out) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below as not regular.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw UserError(absl::StrCat("cannot open '", path, "': ", std::strerror(errno)));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw UserError(absl::StrCat("cannot open '", path, "': ", std::strerror(err)));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    if (S_ISDIR(st.st_mode)) fail(path, "is a directory, not a safetensors file");
-    fail(path, "is not a regular file (a FIFO or a device?), not a safetensors file");
-  }
-  const size_t size = static_cast<size_t>(st.st_size);
+  // A regular file only: a FIFO would block in open(), a device would map garbage.
+  const RegularFile file = RegularFile::open(path, absl::StrCat("cannot open '", path, "'"));
+  const auto size = static_cast<size_t>(file.size());
   if (size < kLengthBytes) {
-    ::close(fd);
     fail(path, absl::StrCat("truncated: the file has ", size, " bytes, fewer than the 8-byte header length ",
                             "(not a safetensors file?)"));
   }
-  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-  const int err = errno;
-  ::close(fd);  // the mapping keeps the file open
+  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.fd(), 0);
+  const int err = errno;  // the mapping keeps the file open once `file` closes it
   if (base == MAP_FAILED) throw UserError(absl::StrCat("cannot map '", path, "': ", std::strerror(err)));
   *size_out = size;
   return std::shared_ptr<void>(base, [size](void* p) { ::munmap(p, size); });

@@ -4,15 +4,28 @@
 #include <cstring>
 
 #include "core/bf16.h"    // defines: bf16_to_float, float_to_bf16
+#include "core/checked_size.h"  // defines: check_allocation, memory_limit_bytes
 #include "core/f16.h"     // defines: f16_to_float, float_to_f16
 #include "core/error.h"   // defines: SSM_CHECK, Error
 #include "core/philox.h"  // defines: Philox
 
 namespace ssm {
 
+namespace {
+
+// Shapes are built from sizes users chose (a config, a flag, a file): a product that wrapped
+// around would allocate a small buffer for a huge tensor, so overflow is an error, never UB.
+[[noreturn]] void throw_too_many_elements(const Shape& shape) {
+  throw UserError(absl::StrCat("shape ", shape_str(shape), " has more elements than a 64-bit size holds"));
+}
+
+}  // namespace
+
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t s : shape) n *= s;
+  for (int64_t s : shape) {
+    if (__builtin_mul_overflow(n, s, &n)) throw_too_many_elements(shape);
+  }
   return n;
 }
 
@@ -27,7 +40,7 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t stride = 1;
   for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
     strides[d] = stride;
-    stride *= shape[d];
+    if (__builtin_mul_overflow(stride, shape[d], &stride)) throw_too_many_elements(shape);
   }
   return strides;
 }
@@ -36,8 +49,19 @@ namespace {
 
 std::shared_ptr<TensorImpl> make_impl(const Shape& shape, Dtype dtype, Device device) {
   for (int64_t s : shape) SSM_CHECK(s >= 0, "negative dimension in shape ", shape_str(shape));
+  const int64_t numel = shape_numel(shape);
+  const auto element = static_cast<int64_t>(dtype_size(dtype));
+  // The last line of defence (callers check the sizes they derive from input, naming the key):
+  // a tensor larger than host memory is refused before the allocator is asked. The message is
+  // built only on failure; this runs for every tensor.
+  int64_t bytes = 0;
+  const bool overflow = __builtin_mul_overflow(numel, element, &bytes);
+  if (overflow || (device.is_cpu() && bytes > memory_limit_bytes())) {
+    check_allocation(static_cast<double>(numel) * static_cast<double>(element),
+                     absl::StrCat("a ", dtype_name(dtype), " tensor of shape ", shape_str(shape)));
+  }
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = allocate_storage(static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype), device);
+  impl->storage = allocate_storage(static_cast<size_t>(bytes), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 #include <sstream>
 
 #include "core/error.h"     // defines: SSM_USER_CHECK
+#include "core/regular_file.h"  // defines: read_regular_file
 #include "train/data/dataset.h"  // defines: load_corpus
 
 namespace ssm {
@@ -15,19 +15,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Regular files only: a FIFO given as --data would block (core/regular_file.h).
 std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  SSM_USER_CHECK(in.good(), "cannot read '", path.string(), "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_regular_file(path.string(), absl::StrCat("cannot read '", path.string(), "'"));
 }
 
 bool has_extension(const fs::path& p, const char* ext) { return p.extension() == ext; }
 
 void read_jsonl(const fs::path& path, std::vector<std::string>& out) {
-  std::ifstream in(path);
-  SSM_USER_CHECK(in.good(), "cannot read '", path.string(), "'");
+  std::istringstream in(slurp(path));
   std::string line;
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -61,9 +57,10 @@ void read_file(const fs::path& path, std::vector<std::string>& out) {
 }  // namespace
 
 std::vector<std::string> read_documents(const std::string& path) {
-  SSM_USER_CHECK(fs::exists(path), "corpus '", path, "' does not exist");
+  std::error_code ec;  // a symlink loop is a message, not an exception
+  SSM_USER_CHECK(fs::exists(path, ec), "corpus '", path, "'", ec ? ": " + ec.message() : " does not exist");
   std::vector<std::string> docs;
-  if (fs::is_directory(path)) {
+  if (fs::is_directory(path, ec)) {
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(path)) {
       if (entry.is_regular_file() && (has_extension(entry.path(), ".txt") || has_extension(entry.path(), ".jsonl"))) {

@@ -7,6 +7,7 @@
 
 #include "absl/strings/numbers.h"    // defines: absl::SimpleAtoi
 #include "absl/strings/str_split.h"  // defines: absl::StrSplit
+#include "core/checked_size.h"       // defines: checked_mul, check_allocation
 #include "core/error.h"              // defines: SSM_USER_CHECK
 #include "core/philox.h"             // defines: Rng
 #include "eval/inference.h"          // defines: greedy_token
@@ -66,7 +67,15 @@ void check_options(const Tokenizer& tokenizer, const PasskeyOptions& o) {
   for (int64_t L : o.lengths) SSM_USER_CHECK(L > 0, "passkey: lengths must be positive, got ", L);
   SSM_USER_CHECK(o.samples > 0, "passkey: --samples must be positive, got ", o.samples);
   SSM_USER_CHECK(o.depth_bins > 0, "passkey: --depth-bins must be positive, got ", o.depth_bins);
+  // The grid has depth_bins rows, and a length's samples are built at once: both must fit.
+  check_allocation(static_cast<double>(o.depth_bins) * sizeof(std::vector<double>),
+                   absl::StrCat("passkey: --depth-bins ", o.depth_bins));
+  const int64_t longest = *std::max_element(o.lengths.begin(), o.lengths.end());
+  check_allocation(static_cast<double>(o.samples) * static_cast<double>(longest) * sizeof(TokenId),
+                   absl::StrCat("passkey: --samples ", o.samples, " prompts of ", longest, " tokens"));
   SSM_USER_CHECK(o.max_new_tokens > 0, "passkey: --max-new-tokens must be positive, got ", o.max_new_tokens);
+  check_allocation(static_cast<double>(o.max_new_tokens) * sizeof(TokenId),
+                   absl::StrCat("passkey: --max-new-tokens ", o.max_new_tokens));
   SSM_USER_CHECK(o.prefill_chunk > 0, "passkey: the prefill chunk must be positive, got ", o.prefill_chunk);
   SSM_USER_CHECK(!o.bos || tokenizer.bos_id() >= 0, "--bos: tokenizer ", tokenizer.name(), " has no BOS token");
 }
@@ -82,7 +91,8 @@ std::vector<double> last_r_curve(const std::vector<std::vector<double>>& grid, c
   const int64_t R = static_cast<int64_t>(grid.size());
   std::vector<double> out(lengths.size(), kNaN);
   for (size_t j = 0; j < lengths.size(); ++j) {
-    const int64_t rows = R * r / lengths[j];  // ⌊R·r/L⌋: the bins that lie within the last r tokens
+    // ⌊R·r/L⌋: the bins that lie within the last r tokens (in 128 bits: R·r may pass 2^63).
+    const auto rows = static_cast<int64_t>(std::min<__int128>(static_cast<__int128>(R) * r / lengths[j], R + 1));
     if (rows <= 0 || rows > R) continue;
     double sum = 0;
     int64_t count = 0;
@@ -188,12 +198,16 @@ std::vector<int64_t> parse_lengths(const std::string& text, const std::string& w
     return UserError(absl::StrCat(what, ": expected lengths like 1K,2K,8K or a range 1K:16K[:STEP] (K = 1024), got '",
                                   text, "'"));
   };
+  // Every length is a sequence of that many token ids (4 bytes each, at the least) held in
+  // memory: a length that wraps (64K past 2^63) or cannot be held is refused, naming the flag.
   auto number = [&](absl::string_view s) {
     int64_t scale = 1;
     if (!s.empty() && (s.back() == 'K' || s.back() == 'k')) scale = 1024, s.remove_suffix(1);
     int64_t v = 0;
     if (!absl::SimpleAtoi(s, &v) || v <= 0) throw bad();
-    return v * scale;
+    const int64_t length = checked_mul(v, scale, what);
+    check_allocation(static_cast<double>(length) * sizeof(int32_t), absl::StrCat(what, ": ", length, " tokens"));
+    return length;
   };
   std::vector<int64_t> out;
   for (absl::string_view item : absl::StrSplit(text, ',')) {
@@ -205,7 +219,10 @@ std::vector<int64_t> parse_lengths(const std::string& text, const std::string& w
     if (parts.size() > 3) throw bad();
     const int64_t lo = number(parts[0]), hi = number(parts[1]), step = parts.size() == 3 ? number(parts[2]) : 1024;
     if (hi < lo) throw bad();
-    for (int64_t v = lo; v <= hi; v += step) out.push_back(v);
+    const int64_t count = (hi - lo) / step + 1;  // counted first: v += step could pass INT64_MAX
+    check_allocation(static_cast<double>(out.size() + count) * sizeof(int64_t),
+                     absl::StrCat(what, ": a list of ", out.size() + count, " lengths"));
+    for (int64_t k = 0; k < count; ++k) out.push_back(lo + k * step);
   }
   if (out.empty()) throw bad();
   return out;

@@ -6,12 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_join.h"  // defines: absl::StrJoin
 #include "core/error.h"             // defines: SSM_USER_CHECK, UserError
+#include "core/regular_file.h"      // defines: read_regular_file, kMaxConfigFileBytes
 #include "eval/passkey.h"           // defines: parse_lengths
 
 namespace ssm {
@@ -204,11 +203,11 @@ SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& sour
 }
 
 SweepSpec load_sweep_spec(const std::string& path) {
-  std::ifstream in(path);
-  SSM_USER_CHECK(in.good(), "sweep file '", path, "' cannot be read");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_sweep_spec(text.str(), path);
+  // A regular file of config size (core/regular_file.h): a FIFO or /dev/zero is refused at once.
+  return parse_sweep_spec(
+      read_regular_file(path, absl::StrCat("sweep file '", path, "' cannot be read"), kMaxConfigFileBytes,
+                        "a sweep file"),
+      path);
 }
 
 void check_sweep_spec(const SweepSpec& s) {

@@ -12,6 +12,10 @@ namespace ssm {
 
 Mamba2Model::Mamba2Model(const ModelConfig& cfg, int64_t vocab_size, uint64_t seed, Dtype dtype, bool initialize)
     : cfg_(cfg), vocab_padded_(round_up(vocab_size, std::max<int64_t>(cfg.pad_vocab_multiple, 1))) {
+  // Built directly (not through make_model), the sizes are still checked before d_inner() and
+  // the shapes are computed in int64: positive, and counted within 64 bits (models/model_config.h).
+  if (const std::string problem = validate_model_config(cfg); !problem.empty()) throw UserError(problem);
+  check_model_size(cfg, vocab_size, static_cast<int64_t>(dtype_size(dtype)), /*check_memory=*/initialize);
   SSM_USER_CHECK(d_inner() % cfg.headdim == 0, "mamba2: d_inner ", d_inner(), " is not a multiple of headdim ",
                  cfg.headdim);
   SSM_USER_CHECK(num_heads() % cfg.ngroups == 0, "mamba2: ", num_heads(), " heads do not split into ",

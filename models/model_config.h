@@ -49,9 +49,20 @@ const std::vector<std::string>& model_config_keys(const std::string& arch);
 // The defaults of an architecture (d_model and n_layer stay 0: they are required).
 ModelConfig default_model_config(const std::string& arch);
 
-// Checks the cross-field rules (divisibility, ranges); returns "" when valid, otherwise one
-// sentence naming the offending keys, e.g. "model.d_model (100) must be divisible by ...".
+// Checks the cross-field rules (positive sizes, divisibility, ranges, a parameter count that
+// 64-bit sizes can hold); returns "" when valid, otherwise one sentence naming the offending
+// keys, e.g. "model.d_model (100) must be divisible by ...".
 std::string validate_model_config(const ModelConfig& cfg);
+
+// The number of parameters make_model builds for `cfg` and a tokenizer of `vocab_size` ids,
+// computed in double so that no size can overflow (exact below 2^53). Sizes must be positive.
+double model_parameter_count(const ModelConfig& cfg, int64_t vocab_size);
+
+// Before a model is built: UserError naming the largest size key when its parameters cannot be
+// counted in 64 bits, or (check_memory) would need more than this machine's memory at
+// `bytes_per_parameter`, e.g. "model.d_model: 1000000000 gives a mamba2 model of 6.25e+18
+// parameters: would need ... bytes (... GiB), more than this machine has (... GiB)".
+void check_model_size(const ModelConfig& cfg, int64_t vocab_size, int64_t bytes_per_parameter, bool check_memory);
 
 // Derived sizes, with the 0 = "reference formula" defaults resolved.
 int64_t mamba1_dt_rank(const ModelConfig& cfg);     // ceil(D/16)

@@ -10,17 +10,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
-#include "absl/strings/str_join.h"  // defines: absl::StrJoin
-#include "core/error.h"             // defines: UserError
+#include "absl/strings/str_join.h"   // defines: absl::StrJoin
+#include "absl/strings/str_split.h"  // defines: absl::StrSplit
+#include "core/checked_size.h"       // defines: checked_mul, check_allocation
+#include "core/error.h"              // defines: UserError
+#include "core/regular_file.h"       // defines: read_regular_file, kMaxConfigFileBytes
 
 namespace ssm {
 
@@ -274,9 +273,10 @@ DataConfig read_data(const Section& s, const std::string& source) {
   DataConfig d;
   // "byte", or the file (or checkpoint directory) of a public tokenizer: train/text/tokenizer.h.
   d.tokenizer = s.text("tokenizer", d.tokenizer);
-  if (d.tokenizer != "byte" && !std::filesystem::exists(d.tokenizer)) {
+  std::error_code ec;  // a symlink loop is a message, not an exception
+  if (d.tokenizer != "byte" && !std::filesystem::exists(d.tokenizer, ec)) {
     s.fail(absl::StrCat("'data.tokenizer' must be byte, a tokenizer.json, an RWKV vocabulary .txt or a directory ",
-                        "holding one; '", d.tokenizer, "' does not exist"));
+                        "holding one; '", d.tokenizer, "'", ec ? ": " + ec.message() : " does not exist"));
   }
   d.seq_len = s.positive_integer("seq_len", d.seq_len);
   d.segments = s.positive_integer("segments", d.segments);
@@ -289,9 +289,18 @@ DataConfig read_data(const Section& s, const std::string& source) {
     s.fail(absl::StrCat("'data.sources' must be a non-empty sequence of {", absl::StrJoin(kSourceKeys, ", "),
                         "}, got ", describe(sources)));
   }
+  // A sequence is seq_len · segments tokens, a batch batch_size of them, held as two i64 tensors
+  // (tokens, targets): refused here, naming the keys, when that cannot be counted or held.
+  const int64_t sequence_tokens =
+      checked_mul(d.seq_len, d.segments, absl::StrCat(source, ": data.seq_len · data.segments"));
+  const int64_t batch_tokens = checked_mul(d.batch_size, sequence_tokens,
+                                           absl::StrCat(source, ": data.batch_size · data.seq_len · data.segments"));
+  check_allocation(static_cast<double>(batch_tokens) * 2 * sizeof(int64_t),
+                   absl::StrCat(source, ": data.batch_size · data.seq_len · data.segments (", batch_tokens,
+                                " tokens per batch)"));
   for (size_t i = 0; i < sources.size(); ++i) {
     const Section item(source, sources[i], absl::StrCat("data.sources[", i, "]"), kSourceKeys);
-    d.sources.push_back(read_source(item, d.seq_len * d.segments));
+    d.sources.push_back(read_source(item, sequence_tokens));
   }
   return d;
 }
@@ -337,8 +346,9 @@ struct PathStep {
 
 std::vector<PathStep> split_key_path(const std::string& override_text, const std::string& path) {
   std::vector<PathStep> steps;
-  std::stringstream stream(path);
-  for (std::string part; std::getline(stream, part, '.');) {
+  // Every piece between dots counts: "train.steps." has an empty last key, which is an error
+  // (reading it as "train.steps" would accept a typo).
+  for (const std::string& part : std::vector<std::string>(absl::StrSplit(path, '.'))) {
     PathStep step;
     const size_t bracket = part.find('[');
     step.key = part.substr(0, bracket);
@@ -347,7 +357,11 @@ std::vector<PathStep> split_key_path(const std::string& override_text, const std
       const bool ok = part.back() == ']' && !digits.empty() &&
                       std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
       if (!ok) throw UserError(absl::StrCat("--set '", override_text, "': bad index in '", part, "'"));
-      step.index = std::stoll(digits);
+      const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), step.index);
+      if (error != std::errc() || end != digits.data() + digits.size()) {
+        throw UserError(absl::StrCat("--set '", override_text, "': index ", digits, " in '", part,
+                                     "' is too large"));
+      }
     }
     if (step.key.empty()) throw UserError(absl::StrCat("--set '", override_text, "': empty key in '", path, "'"));
     steps.push_back(step);
@@ -452,18 +466,20 @@ Config parse_config(const std::string& yaml_text, const std::string& source_name
                                               "schedule", "warmup_steps", "decay_fraction"}));
   config.train = read_train(section("train", {"steps", "grad_accum", "log_every", "eval_every", "eval_batches",
                                               "ckpt_every", "keep_checkpoints", "allreduce_bucket_mb"}));
+  // The trainer counts tokens per step and in total in int64: both must fit.
+  const std::string what = absl::StrCat(source_name, ": data.batch_size · data.seq_len · data.segments");
+  const int64_t per_step = checked_mul(config.data.batch_size * config.data.seq_len * config.data.segments,
+                                       config.train.grad_accum, what + " · train.grad_accum");
+  checked_mul(per_step, config.train.steps, what + " · train.grad_accum · train.steps");
   return config;
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(absl::StrCat("cannot read config '", path, "': ", std::strerror(errno)));
-  if (std::filesystem::is_directory(path)) {
-    throw UserError(absl::StrCat("cannot read config '", path, "': ", std::strerror(EISDIR)));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path, overrides);
+  // A regular file of at most 16 MiB: a FIFO would block, /dev/zero or a 100 MB YAML list would
+  // keep the parser busy for minutes (core/regular_file.h).
+  const std::string text =
+      read_regular_file(path, absl::StrCat("cannot read config '", path, "'"), kMaxConfigFileBytes, "a config");
+  return parse_config(text, path, overrides);
 }
 
 std::string config_to_yaml(const Config& c) {

@@ -80,6 +80,11 @@ std::unique_ptr<LanguageModel> load_pretrained(const std::string& dir, Pretraine
   SSM_USER_CHECK(fs::is_directory(fs::path(dir)), "model directory '", dir, "' does not exist");
   const WeightIndex w(dir);
   const PretrainedInfo info = read_info(w, dir);
+  try {  // every parameter is filled below: its memory must exist (models/model_config.h)
+    check_model_size(info.model, info.vocab_size, static_cast<int64_t>(dtype_size(dtype)), /*check_memory=*/true);
+  } catch (const UserError& e) {
+    throw UserError(absl::StrCat(dir, ": ", e.what()));
+  }
   std::unique_ptr<LanguageModel> model = make_model(info.model, info.vocab_size, 0, dtype, /*initialize=*/false);
   autograd::NoGradGuard no_grad;
   std::set<std::string> used;

@@ -5,19 +5,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
-#include <sstream>
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"               // defines: UserError
+#include "core/regular_file.h"        // defines: RegularFile, read_regular_file
 
 namespace ssm {
 namespace fs = std::filesystem;
@@ -44,31 +42,36 @@ std::vector<fs::path> files_with_extension(const fs::path& dir, const std::strin
 std::vector<fs::path> source_files(const DataSource& source, const std::string& key) {
   const fs::path path(source.path);
   const std::string where = absl::StrCat(key, ".path: '", source.path, "'");
-  if (!fs::exists(path)) {
+  std::error_code ec;  // a symlink loop or an unreadable parent is one line, not an exception
+  const bool exists = fs::exists(path, ec);
+  if (ec) throw UserError(absl::StrCat(where, ": ", ec.message()));
+  if (!exists) {
     if (source.kind == "bible") {
       throw UserError(absl::StrCat(where, " does not exist; create the Bible corpus with `make corpus` (or ",
                                    "scripts/make_bible_corpus.sh ", source.path, ")"));
     }
     throw UserError(absl::StrCat(where, " does not exist"));
   }
-  if (!fs::is_directory(path)) {
+  if (!fs::is_directory(path, ec)) {
     SSM_USER_CHECK(source.kind != "bible", where, " must be a directory of book files, as written by ",
                    "scripts/make_bible_corpus.sh");
+    RegularFile::open(source.path, where);  // a FIFO or a device is refused here, before the cache
     return {path};
   }
   SSM_USER_CHECK(source.kind != "tokens", where, " is a directory; kind tokens reads one token file");
   const std::string extension = source.kind == "jsonl" ? ".jsonl" : ".txt";
-  std::vector<fs::path> files = files_with_extension(path, extension, source.kind != "bible");
+  std::vector<fs::path> files;
+  try {
+    files = files_with_extension(path, extension, source.kind != "bible");
+  } catch (const fs::filesystem_error& e) {  // e.g. a directory symlink that loops
+    throw UserError(absl::StrCat(where, ": cannot list '", e.path1().string(), "': ", e.code().message()));
+  }
   SSM_USER_CHECK(!files.empty(), where, " holds no ", extension, " files");
   return files;
 }
 
 std::string read_whole_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(absl::StrCat("cannot read '", path.string(), "': ", std::strerror(errno)));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return read_regular_file(path.string(), absl::StrCat("cannot read '", path.string(), "'"));
 }
 
 // Calls `emit` with each document of `file`; returns the file's size in bytes (for progress).

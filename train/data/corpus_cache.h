@@ -1,4 +1,4 @@
-// train/data/corpus_cache.h — a corpus source on disk turned into a memory-mapped token file, once.
+// train/data/corpus_cache.h — a corpus source on disk turned into a token file, once.
 //
 // Sources and their documents:
 //   text    a file (one document) or a directory whose *.txt files, searched recursively and
@@ -11,7 +11,7 @@
 // Tokenizing is done once: the documents, each followed by the tokenizer's EOS, are written to
 // <cache dir>/<name>-<key>.tok, where the key hashes the kind, text_key, every file's path, size
 // and modification time, and the tokenizer's identity (name, vocabulary, EOS and the ids of a
-// fixed probe text). A changed corpus or tokenizer gets a new entry; an unchanged one is mapped
+// fixed probe text). A changed corpus or tokenizer gets a new entry; an unchanged one is opened
 // straight away. Entries are written to a temporary name and renamed, so concurrent processes
 // (the ranks of a data-parallel run) never read a partial one. A progress bar is drawn on a
 // terminal. Stale entries are never deleted automatically: remove the directory to reclaim space.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/checked_size.h"    // defines: checked_mul, check_allocation
 #include "core/error.h"           // defines: UserError, SSM_CHECK
 #include "core/philox.h"          // defines: Rng
 #include "train/data/corpus_cache.h"   // defines: corpus_token_file
@@ -84,6 +85,18 @@ TrainingData::Row TrainingData::text_row(const DocumentStream& stream, int64_t l
 TrainingData::TrainingData(const DataConfig& config, const Tokenizer& tokenizer, uint64_t seed)
     : config_(config), tokenizer_(tokenizer), data_seed_(Rng::derive(seed, kDataTag)) {
   SSM_USER_CHECK(!config.sources.empty(), "data.sources: at least one source is required");
+  // Checked where the config is read too (train/config.cpp); here for configs built in code.
+  const int64_t batch_tokens = checked_mul(config.batch_size,
+                                           checked_mul(config.seq_len, config.segments, "data.seq_len · data.segments"),
+                                           "data.batch_size · data.seq_len · data.segments");
+  check_allocation(static_cast<double>(batch_tokens) * 2 * sizeof(int64_t),
+                   absl::StrCat("data.batch_size · data.seq_len · data.segments (", batch_tokens, " tokens per batch)"));
+  // One segment's logits, (batch_size, seq_len, vocabulary) in f32, are held at every step: a
+  // batch whose logits cannot fit is refused now, naming the keys, not by the allocator later.
+  check_allocation(static_cast<double>(config.batch_size) * static_cast<double>(config.seq_len) *
+                       static_cast<double>(tokenizer.vocab_size()) * sizeof(float),
+                   absl::StrCat("data.batch_size · data.seq_len (", config.batch_size, " x ", config.seq_len,
+                                "): the logits over ", tokenizer.vocab_size(), " token ids"));
   for (size_t i = 0; i < config.sources.size(); ++i) {
     const DataSource& ds = config.sources[i];
     Source source;

@@ -1,7 +1,7 @@
 // train/data/dataset.h — training data as token sequences: corpora of documents read from disk, and
 // the batch sampler the trainer draws from.
 //
-// Documents. Every text/jsonl/bible/tokens source becomes a memory-mapped token file once
+// Documents. Every text/jsonl/bible/tokens source becomes a token file once
 // (train/data/corpus_cache.h), split into kept, dropped (min_doc_tokens) and held-out documents
 // (train/data/token_corpus.h). The training stream of a source is its training documents joined with
 // an EOS after each.

@@ -1,4 +1,4 @@
-// train/data/token_corpus.cpp — document tables over a mapped token file (see token_corpus.h).
+// train/data/token_corpus.cpp — document tables over a token file (see token_corpus.h).
 #include "train/data/token_corpus.h"
 
 #include <algorithm>
@@ -37,19 +37,30 @@ void DocumentStream::copy(int64_t start, int64_t n, std::vector<int64_t>& out) c
   // The document holding `start`: the last one whose stream offset is <= start.
   size_t d = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), start) - starts_.begin()) - 1;
   int64_t pos = start;
+  std::vector<TokenId> piece;
   for (const int64_t stop = start + n; pos < stop; ++d) {
     const DocumentRange& doc = docs_[d];
     const int64_t doc_len = doc.end - doc.begin;
-    for (int64_t i = pos - starts_[d]; i <= doc_len && pos < stop; ++i, ++pos) {
-      out.push_back(i < doc_len ? file_.at(doc.begin + i) : eos_);
+    const int64_t i = pos - starts_[d];
+    // One read for the part of this document the window covers, then its EOS if covered too.
+    const int64_t take = std::min(doc_len - i, stop - pos);
+    if (take > 0) {
+      piece.resize(static_cast<size_t>(take));
+      file_.read(doc.begin + i, take, piece.data());
+      out.insert(out.end(), piece.begin(), piece.end());
+      pos += take;
+    }
+    if (pos < stop) {
+      out.push_back(eos_);
+      ++pos;
     }
   }
 }
 
 std::vector<TokenId> DocumentStream::document(size_t i) const {
   SSM_CHECK(i < docs_.size(), "DocumentStream::document(", i, ") of ", docs_.size());
-  std::vector<TokenId> out;
-  for (int64_t t = docs_[i].begin; t < docs_[i].end; ++t) out.push_back(file_.at(t));
+  std::vector<TokenId> out(static_cast<size_t>(docs_[i].end - docs_[i].begin));
+  file_.read(docs_[i].begin, static_cast<int64_t>(out.size()), out.data());
   return out;
 }
 
@@ -78,11 +89,13 @@ TokenCorpus split_token_corpus(const TokenFile& file, TokenId eos, int64_t min_d
       }
     }
   };
-  for (int64_t i = 0; has_separator && i < file.size(); ++i) {
-    if (file.at(i) == separator) {
-      close_document(i);
-      begin = i + 1;
-    }
+  if (has_separator) {
+    file.scan([&](int64_t i, TokenId id) {
+      if (id == separator) {
+        close_document(i);
+        begin = i + 1;
+      }
+    });
   }
   close_document(file.size());
   SSM_USER_CHECK(all_docs > 0, key, ".path: '", name, "' holds no text (empty corpus)");

@@ -7,7 +7,7 @@
 // when valid_fraction > 0 and n >= 2); a single document holds out its last
 // ceil(valid_fraction · length) tokens instead, so one-file corpora can be validated too.
 // A DocumentStream is its documents joined with an EOS after each, without copying: it indexes
-// ranges of the mapped file, so a corpus far larger than memory costs only its document table.
+// ranges of the token file (read as windows are drawn), so a corpus far larger than memory costs only its document table.
 #pragma once
 
 #include <cstdint>

@@ -1,9 +1,6 @@
-// train/data/token_file.cpp — reading (mmap + validation) and writing ssmlab token files.
+// train/data/token_file.cpp — reading (pread + validation) and writing ssmlab token files.
 #include "train/data/token_file.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,7 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
-#include "core/error.h"  // defines: UserError, SSM_CHECK
+#include "core/error.h"         // defines: UserError, SSM_CHECK
+#include "core/regular_file.h"  // defines: RegularFile
 
 namespace ssm {
 
@@ -45,36 +43,22 @@ void encode_header(unsigned char* h, int token_bytes, uint64_t count, uint32_t s
 
 }  // namespace
 
-// The mapping lives as long as any TokenFile copy refers to it.
-struct TokenFile::Mapping {
-  void* base = MAP_FAILED;
-  size_t bytes = 0;
-  ~Mapping() {
-    if (base != MAP_FAILED && bytes > 0) ::munmap(base, bytes);
-  }
+// The open file lives as long as any TokenFile copy refers to it.
+struct TokenFile::Source {
+  RegularFile file;
 };
 
 TokenFile TokenFile::open(const std::string& path, int64_t vocab_size, const std::string& what) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  SSM_USER_CHECK(fd >= 0, what, ": cannot open token file: ", std::strerror(errno));
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw UserError(absl::StrCat(what, ": not a regular file"));
-  }
-  const size_t bytes = static_cast<size_t>(st.st_size);
-  if (bytes < kTokenFileHeaderBytes) {
-    ::close(fd);
+  auto source = std::make_shared<Source>();
+  source->file = RegularFile::open(path, absl::StrCat(what, ": cannot open token file"));
+  source->file.set_what(what);
+  const int64_t bytes = source->file.size();
+  if (bytes < static_cast<int64_t>(kTokenFileHeaderBytes)) {
     throw UserError(absl::StrCat(what, ": truncated token file: ", bytes, " bytes, shorter than its ",
                                  kTokenFileHeaderBytes, "-byte header"));
   }
-  auto mapping = std::make_shared<Mapping>();
-  mapping->base = ::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  ::close(fd);
-  SSM_USER_CHECK(mapping->base != MAP_FAILED, what, ": cannot map token file: ", std::strerror(map_errno));
-  mapping->bytes = bytes;
-  const auto* h = static_cast<const unsigned char*>(mapping->base);
+  unsigned char h[kTokenFileHeaderBytes];
+  source->file.read_at(0, h, sizeof h);
 
   SSM_USER_CHECK(std::memcmp(h, kMagic, 8) == 0, what, ": not an ssmlab token file (bad magic; expected ",
                  "\"SSMLTOK1\", see train/data/token_file.h)");
@@ -85,14 +69,13 @@ TokenFile TokenFile::open(const std::string& path, int64_t vocab_size, const std
   SSM_USER_CHECK(width == 2 || width == 4, what, ": bad token width ", width,
                  " bytes in the header (allowed: 2 = uint16, 4 = uint32)");
   const uint64_t count = read_u64(h + 16);
-  const uint64_t payload = bytes - kTokenFileHeaderBytes;
+  const uint64_t payload = static_cast<uint64_t>(bytes) - kTokenFileHeaderBytes;
   SSM_USER_CHECK(count <= payload / width && count * width == payload, what, ": truncated or corrupt token file: ",
                  "the header says ", count, " tokens of ", width, " bytes (", count * width, " bytes) but the file ",
                  "holds ", payload, " bytes after the header");
 
   TokenFile file;
-  file.mapping_ = std::move(mapping);
-  file.data_ = h + kTokenFileHeaderBytes;
+  file.source_ = std::move(source);
   file.count_ = static_cast<int64_t>(count);
   file.token_bytes_ = static_cast<int>(width);
   file.separator_ = read_u32(h + 24);
@@ -104,15 +87,35 @@ TokenFile TokenFile::open(const std::string& path, int64_t vocab_size, const std
     SSM_USER_CHECK(file.separator_ == kNoSeparator || file.separator_ < vocab_size, what,
                    ": the document separator id ", file.separator_, " is outside the tokenizer's vocabulary of ",
                    vocab_size);
-    for (int64_t i = 0; i < file.count_; ++i) {
-      const TokenId id = file.at(i);
+    file.scan([&](int64_t i, TokenId id) {
       if (id < 0 || id >= vocab_size) {
         throw UserError(absl::StrCat(what, ": token ", i, " has id ", static_cast<uint32_t>(id),
                                      ", outside the tokenizer's vocabulary of ", vocab_size, " (corrupt file?)"));
       }
-    }
+    });
   }
   return file;
+}
+
+void TokenFile::read(int64_t begin, int64_t n, TokenId* out) const {
+  SSM_CHECK(begin >= 0 && n >= 0 && n <= count_ - begin, "TokenFile::read [", begin, ", ", begin + n,
+            ") outside a file of ", count_, " tokens");
+  if (n == 0) return;
+  const size_t width = static_cast<size_t>(token_bytes_);
+  std::vector<unsigned char> bytes(static_cast<size_t>(n) * width);
+  source_->file.read_at(static_cast<int64_t>(kTokenFileHeaderBytes) + begin * token_bytes_, bytes.data(),
+                        bytes.size());
+  const unsigned char* p = bytes.data();
+  for (int64_t i = 0; i < n; ++i, p += width) {
+    out[i] = static_cast<TokenId>(width == 2 ? static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8
+                                             : read_u32(p));
+  }
+}
+
+TokenId TokenFile::at(int64_t i) const {
+  TokenId id = 0;
+  read(i, 1, &id);
+  return id;
 }
 
 TokenFileWriter::TokenFileWriter(const std::string& path, int64_t vocab_size, uint32_t separator)

@@ -1,4 +1,4 @@
-// train/data/token_file.h — the ssmlab token file: a pre-tokenized corpus on disk, read through mmap.
+// train/data/token_file.h — the ssmlab token file: a pre-tokenized corpus on disk, read with pread.
 //
 // It is both an input format (data.sources[i].kind: tokens) and the format of the tokenization
 // cache (train/data/corpus_cache.h). Layout, all integers little-endian:
@@ -16,6 +16,9 @@
 // separators (each separator ends a document; empty runs are no documents). The ids must be
 // below the tokenizer's vocabulary size; opening checks every one of them, so a corrupt or
 // truncated file is a one-line UserError naming the path and what is wrong, never a crash later.
+// Tokens are read with pread, not through a mapping: a file truncated while training reads it
+// is then a UserError ("the file changed while it was read"), where a mapping would die of
+// SIGBUS. Training reads one window per sequence, so the system call costs nothing measurable.
 //
 // Writing from Python (numpy), for a list of documents `docs` of ids and separator `eos`:
 //   ids = np.concatenate([np.append(d, eos) for d in docs]).astype(np.uint16)
@@ -36,11 +39,12 @@ namespace ssm {
 constexpr uint32_t kNoSeparator = 0xFFFFFFFFu;
 constexpr size_t kTokenFileHeaderBytes = 32;
 
-// A read-only, memory-mapped token file. Cheap to copy (the mapping is shared).
+// A read-only token file. Cheap to copy (the open descriptor is shared).
 class TokenFile {
  public:
-  // Maps and validates `path`. `vocab_size` > 0: every id must be below it. `what` names the
-  // file in messages (e.g. "data.sources[0].path 'x.tok'").
+  // Opens and validates `path` (a regular file only: core/regular_file.h). `vocab_size` > 0:
+  // every id must be below it. `what` names the file in messages (e.g. "data.sources[0].path
+  // 'x.tok'").
   static TokenFile open(const std::string& path, int64_t vocab_size, const std::string& what);
 
   int64_t size() const { return count_; }
@@ -48,15 +52,25 @@ class TokenFile {
   uint32_t separator() const { return separator_; }
   uint32_t vocab_size() const { return vocab_size_; }
   const std::string& path() const { return path_; }
-  TokenId at(int64_t i) const {
-    return token_bytes_ == 2 ? static_cast<TokenId>(reinterpret_cast<const uint16_t*>(data_)[i])
-                             : static_cast<TokenId>(reinterpret_cast<const uint32_t*>(data_)[i]);
+  // Tokens [begin, begin + n) into out[0, n); UserError when the file lost them since opening.
+  void read(int64_t begin, int64_t n, TokenId* out) const;
+  TokenId at(int64_t i) const;  // one token (tests; loops read blocks)
+  // Calls fn(i, id) for every token in order, reading blocks of kScanBlock tokens.
+  template <typename Fn>
+  void scan(Fn fn) const {
+    std::vector<TokenId> block;
+    for (int64_t begin = 0; begin < count_; begin += kScanBlock) {
+      const int64_t n = count_ - begin < kScanBlock ? count_ - begin : kScanBlock;
+      block.resize(static_cast<size_t>(n));
+      read(begin, n, block.data());
+      for (int64_t i = 0; i < n; ++i) fn(begin + i, block[static_cast<size_t>(i)]);
+    }
   }
+  static constexpr int64_t kScanBlock = 1 << 20;
 
  private:
-  struct Mapping;
-  std::shared_ptr<Mapping> mapping_;
-  const unsigned char* data_ = nullptr;  // first token
+  struct Source;
+  std::shared_ptr<Source> source_;
   int64_t count_ = 0;
   int token_bytes_ = 4;
   uint32_t separator_ = kNoSeparator;

@@ -30,9 +30,11 @@ BpeModel::BpeModel(Vocab vocab, const std::vector<std::pair<std::string, std::st
   TokenId max_id = -1;
   for (const auto& [token, id] : vocab_) {
     SSM_USER_CHECK(id >= 0, source, ": vocabulary id ", id, " of token '", token, "' is negative");
+    SSM_USER_CHECK(id < kMaxVocabularySize, source, ": vocabulary id ", id, " of token '", token,
+                   "' is too large: ssmlab reads vocabularies of at most ", kMaxVocabularySize, " ids");
     max_id = std::max(max_id, id);
   }
-  id_to_token_.assign(static_cast<size_t>(max_id + 1), nullptr);
+  id_to_token_.assign(static_cast<size_t>(max_id) + 1, nullptr);
   for (const auto& [token, id] : vocab_) {
     SSM_USER_CHECK(id_to_token_[id] == nullptr, source, ": vocabulary id ", id, " is given to both '",
                    *id_to_token_[id], "' and '", token, "'");

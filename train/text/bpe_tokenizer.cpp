@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
 #include "core/error.h"          // defines: UserError, SSM_USER_CHECK
+#include "core/regular_file.h"   // defines: read_regular_file
 #include "train/text/bpe_pipeline.h"  // defines: bpe::normalize, bpe::pre_tokenize, bpe::decode_tokens
 
 namespace ssm {
@@ -48,7 +47,9 @@ BpeTokenizer::BpeTokenizer(const std::string& path) : spec_(read_tokenizer_json(
     } else {
       raw_added_.insert(token.content, token.id);
     }
-    vocab_size_ = std::max<int64_t>(vocab_size_, token.id + 1);
+    SSM_USER_CHECK(token.id < kMaxVocabularySize, path, ": added token '", token.content, "' has id ", token.id,
+                   ", too large: ssmlab reads vocabularies of at most ", kMaxVocabularySize, " ids");
+    vocab_size_ = std::max<int64_t>(vocab_size_, int64_t{token.id} + 1);
   }
   bos_ = spec_.template_bos;
   const fs::path config_path = fs::path(path).parent_path() / "tokenizer_config.json";
@@ -70,12 +71,9 @@ BpeTokenizer::BpeTokenizer(const std::string& path) : spec_(read_tokenizer_json(
 }
 
 void BpeTokenizer::read_config(const std::string& config_path, const std::string& path) {
-  std::ifstream in(config_path, std::ios::binary);
-  SSM_USER_CHECK(in.good(), "cannot read '", config_path, "'");
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::string text = read_regular_file(config_path, absl::StrCat("cannot read '", config_path, "'"));
   try {
-    const json config = json::parse(text.str());
+    const json config = json::parse(text);
     SSM_USER_CHECK(config.is_object(), config_path, ": not a JSON object");
     const std::string bos = config_token(config, "bos_token");
     const auto add_bos = config.find("add_bos_token");

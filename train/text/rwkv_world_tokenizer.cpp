@@ -2,12 +2,11 @@
 // byte-length check) and greedy longest-match encoding (see rwkv_world_tokenizer.h).
 #include "train/text/rwkv_world_tokenizer.h"
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
+#include <sstream>
 
 #include "core/error.h"     // defines: UserError, SSM_USER_CHECK
+#include "core/regular_file.h"  // defines: read_regular_file
 #include "train/text/unicode.h"  // defines: append_utf8
 
 namespace ssm {
@@ -93,8 +92,7 @@ bool parse_python_literal(std::string_view lit, std::string& out, std::string& e
 }
 
 RwkvWorldTokenizer::RwkvWorldTokenizer(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(absl::StrCat("cannot read RWKV vocabulary '", path, "': ", std::strerror(errno)));
+  std::istringstream in(read_regular_file(path, absl::StrCat("cannot read RWKV vocabulary '", path, "'")));
   std::string line, bytes, error;
   for (int64_t line_no = 1; std::getline(in, line); ++line_no) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -107,6 +105,8 @@ RwkvWorldTokenizer::RwkvWorldTokenizer(const std::string& path) {
     size_t length = 0;
     SSM_USER_CHECK(parse_decimal(std::string_view(line).substr(0, first), id) && id > 0, where,
                    "the id must be a positive integer (0 is end-of-text)");
+    SSM_USER_CHECK(id < kMaxVocabularySize, where, "id ", id, " is too large: ssmlab reads vocabularies of at most ",
+                   kMaxVocabularySize, " ids");
     SSM_USER_CHECK(parse_decimal(std::string_view(line).substr(last + 1), length), where,
                    "the byte length must be an integer");
     SSM_USER_CHECK(parse_python_literal(std::string_view(line).substr(first + 1, last - first - 1), bytes, error),

@@ -17,6 +17,12 @@ namespace ssm {
 
 using TokenId = int32_t;
 
+// The largest vocabulary ssmlab reads: ids below 2^24 (16,777,216). Every id up to the largest
+// is a row of the model's embedding and of the tokenizer's id table, and the largest public
+// vocabularies hold about 2^18; an id past this is a corrupt file, refused before any table is
+// sized for it (an id of 2^31 - 1 would otherwise ask for gigabytes, or overflow TokenId).
+constexpr int64_t kMaxVocabularySize = int64_t{1} << 24;
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

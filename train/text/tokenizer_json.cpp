@@ -3,15 +3,12 @@
 // library's serialisation (Hugging Face tokenizers).
 #include "train/text/tokenizer_json.h"
 
-#include <cerrno>
 #include <cstdint>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
 #include "core/error.h"     // defines: UserError, SSM_USER_CHECK
+#include "core/regular_file.h"  // defines: read_regular_file
 #include "train/text/unicode.h"  // defines: decode_utf8
 
 namespace ssm {
@@ -28,11 +25,7 @@ int non_negative_int(const std::string& path, const json& value, const char* wha
 }
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(absl::StrCat("cannot read tokenizer file '", path, "': ", std::strerror(errno)));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  return read_regular_file(path, absl::StrCat("cannot read tokenizer file '", path, "'"));
 }
 
 std::string type_of(const json& node) { return node.is_object() ? node.value("type", std::string()) : ""; }
