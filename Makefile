@@ -3,8 +3,7 @@
 #               (with and without a sliding window of one training length)
 #   make test   install what is missing, build, run the whole test suite (CTest)
 # Other targets: build, corpus, clean. BUILD_DIR and JOBS can be overridden.
-#   make test-sanitize  the CPU tests again under ASan + UBSan (gcc, build-sanitize/); CI runs it
-#                       after `make test`
+#   make test-sanitize  the CPU tests again under ASan + UBSan (gcc, build-sanitize/)
 #   make fuzz           the libFuzzer harnesses of tests/fuzz/ (clang, build-fuzz/), each for
 #                       FUZZ_SECONDS from its seeds; fails when any finds a crash, leak, OOM or hang
 BUILD_DIR ?= build
