@@ -5,14 +5,14 @@
 #include <vector>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/rows.h"  // defines: last_dim, rows_of, sigmoid
 
 namespace ssm {
 namespace {
 
-int64_t last_dim(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
-int64_t rows_of(const Tensor& t) { return t.numel() / std::max<int64_t>(last_dim(t), 1); }
-template <typename T>
-double sigmoid(T v) { return 1.0 / (1.0 + std::exp(-static_cast<double>(v))); }
+using cpu::last_dim;
+using cpu::rows_of;
+using cpu::sigmoid;
 // log Σ_c exp(row[c]), shifted by the row maximum so no exp overflows.
 template <typename T>
 double row_logsumexp(const T* row, int64_t C) {
