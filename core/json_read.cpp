@@ -1,17 +1,12 @@
-// core/json_read.cpp — JSON parsing with a nesting limit and duplicate-key refusal; file reading
-// that accepts regular files only; short value descriptions for messages.
+// core/json_read.cpp — JSON parsing with a nesting limit and duplicate-key refusal, and short value
+// descriptions for messages. Files are read through core/regular_file.h (regular files only).
 #include "core/json_read.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <set>
 #include <vector>
 
-#include "core/error.h"  // defines: UserError
+#include "core/error.h"         // defines: UserError
+#include "core/regular_file.h"  // defines: read_regular_file
 
 namespace ssm {
 
@@ -64,37 +59,6 @@ nlohmann::json parse_json_text(std::string_view text, const std::string& what) {
 
 namespace {
 
-// The whole of a regular file of at most `max_bytes`.
-std::string read_regular_file(const std::string& path, size_t max_bytes) {
-  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below as not regular.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw UserError(absl::StrCat("cannot read '", path, "': ", std::strerror(errno)));
-  std::string text;
-  struct stat st {};
-  std::string problem;
-  if (::fstat(fd, &st) != 0) {
-    problem = std::strerror(errno);
-  } else if (!S_ISREG(st.st_mode)) {
-    problem = S_ISDIR(st.st_mode) ? "is a directory, not a JSON file" : "is not a regular file";
-  } else if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-    problem = absl::StrCat("is ", st.st_size, " bytes, more than the ", max_bytes, " a JSON file here may have");
-  } else {
-    text.resize(static_cast<size_t>(st.st_size));
-    size_t got = 0;
-    while (got < text.size()) {
-      const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
-    }
-    // A file that shrank while being read is read as what arrived; the parser judges it.
-    text.resize(got);
-  }
-  ::close(fd);
-  if (!problem.empty()) throw UserError(absl::StrCat("cannot read '", path, "': ", problem));
-  return text;
-}
-
 // Python's json module writes float('inf') as a bare Infinity (allow_nan), which is not JSON;
 // transformers 5 writes {"__float__": "Infinity"} instead. The bare tokens, outside strings, are
 // rewritten into the latter so both spellings reach the reader as one.
@@ -131,12 +95,21 @@ std::string python_floats_as_objects(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+std::string read_json_text(const std::string& path, size_t max_bytes) {
+  return read_regular_file(path, absl::StrCat("cannot read '", path, "'"), static_cast<int64_t>(max_bytes),
+                           "a JSON file here");
+}
+
+}  // namespace
+
 nlohmann::json read_json_file(const std::string& path, size_t max_bytes) {
-  return parse_json_text(read_regular_file(path, max_bytes), path + ": the file");
+  return parse_json_text(read_json_text(path, max_bytes), path + ": the file");
 }
 
 nlohmann::json read_python_json_file(const std::string& path, size_t max_bytes) {
-  return parse_json_text(python_floats_as_objects(read_regular_file(path, max_bytes)), path + ": the file");
+  return parse_json_text(python_floats_as_objects(read_json_text(path, max_bytes)), path + ": the file");
 }
 
 std::string describe_json(const nlohmann::json& value) {

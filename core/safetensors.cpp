@@ -1,9 +1,8 @@
-// core/safetensors.cpp — the safetensors writer (atomic: .tmp then rename) and the mmap reader
+// core/safetensors.cpp — the safetensors writer (atomic: .tmp then rename) and the reader
 // with full validation of the header against the file.
 #include "core/safetensors.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,7 +17,9 @@
 
 #include "core/error.h"         // defines: UserError, SSM_CHECK, SSM_USER_CHECK
 #include "core/json_read.h"     // defines: parse_json_text, describe_json
+#include "core/checked_size.h"  // defines: check_allocation
 #include "core/regular_file.h"  // defines: RegularFile
+#include "core/storage.h"       // defines: allocate_storage
 
 namespace ssm {
 
@@ -229,23 +230,6 @@ void check_layout(const std::string& path, std::vector<ParsedEntry> entries, uin
   }
 }
 
-// Maps the whole file read-write-private: tensors may be modified in place (copy-on-write)
-// without ever touching the file.
-std::shared_ptr<void> map_file(const std::string& path, size_t* size_out) {
-  // A regular file only: a FIFO would block in open(), a device would map garbage.
-  const RegularFile file = RegularFile::open(path, absl::StrCat("cannot open '", path, "'"));
-  const auto size = static_cast<size_t>(file.size());
-  if (size < kLengthBytes) {
-    fail(path, absl::StrCat("truncated: the file has ", size, " bytes, fewer than the 8-byte header length ",
-                            "(not a safetensors file?)"));
-  }
-  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, file.fd(), 0);
-  const int err = errno;  // the mapping keeps the file open once `file` closes it
-  if (base == MAP_FAILED) throw UserError(absl::StrCat("cannot map '", path, "': ", std::strerror(err)));
-  *size_out = size;
-  return std::shared_ptr<void>(base, [size](void* p) { ::munmap(p, size); });
-}
-
 }  // namespace
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
@@ -278,16 +262,22 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   }
 }
 
+// The file is read, not mapped: a file truncated or rewritten while it is mapped turns the next
+// read of a vanished page into SIGBUS, where pread reports an error (RegularFile::read_at). The
+// header is read and checked against the file's size first, so a bad file costs no data read.
 SafetensorsFile load_safetensors(const std::string& path) {
   SafetensorsFile file;
   file.path_ = path;
-  size_t file_size = 0;
-  file.mapping_ = map_file(path, &file_size);
-  const char* base = static_cast<const char*>(file.mapping_.get());
-
+  // A regular file only: a FIFO would block in open(), a device would never end.
+  const RegularFile in = RegularFile::open(path, absl::StrCat("cannot read '", path, "'"));
+  const auto file_size = static_cast<uint64_t>(in.size());
+  if (file_size < kLengthBytes) {
+    fail(path, absl::StrCat("truncated: the file has ", file_size, " bytes, fewer than the 8-byte header length ",
+                            "(not a safetensors file?)"));
+  }
   uint64_t header_length = 0;
-  std::memcpy(&header_length, base, kLengthBytes);
-  const size_t after_length = file_size - kLengthBytes;
+  in.read_at(0, &header_length, kLengthBytes);
+  const uint64_t after_length = file_size - kLengthBytes;
   if (header_length > after_length) {
     fail(path, absl::StrCat("truncated: header length field says ", header_length, " bytes, file has ",
                             after_length, " after it"));
@@ -296,13 +286,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
     fail(path, absl::StrCat("the header length field says ", header_length, " bytes, more than the ",
                             kMaxHeaderBytes, " a safetensors header may have"));
   }
+  std::string header_text(static_cast<size_t>(header_length), '\0');
+  in.read_at(kLengthBytes, header_text.data(), header_text.size());
   // Depth-limited and duplicate-refusing (core/json_read.h): a repeated tensor name would leave
   // one of the two tensors unread, and a deeply nested value would overflow the stack later.
-  const json header = parse_json_text(std::string_view(base + kLengthBytes, header_length),
-                                      absl::StrCat(path, ": header"));
+  const json header = parse_json_text(header_text, absl::StrCat(path, ": header"));
   if (!header.is_object()) fail(path, absl::StrCat("header must be a JSON object, got ", describe_json(header)));
 
-  file.data_ = base + kLengthBytes + header_length;
   const uint64_t data_size = after_length - header_length;
   std::vector<ParsedEntry> entries;
   for (const auto& [name, info] : header.items()) {
@@ -316,6 +306,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
   for (const ParsedEntry& e : entries) {
     file.entries_[e.name] = {e.dtype, e.shape, static_cast<size_t>(e.begin), static_cast<size_t>(e.end)};
   }
+  // The header agrees with the file: now the tensor data, into one 64-byte-aligned block that the
+  // tensors view (a tensor may be modified in place without touching the file).
+  check_allocation(static_cast<double>(data_size), absl::StrCat("reading the tensors of '", path, "'"));
+  std::shared_ptr<Storage> data = allocate_storage(std::max<size_t>(data_size, 1), Device::cpu());
+  in.read_at(static_cast<int64_t>(kLengthBytes + header_length), data->data.get(), static_cast<size_t>(data_size));
+  file.contents_ = data->data;
+  file.data_ = static_cast<const char*>(file.contents_.get());
   return file;
 }
 
@@ -346,7 +343,7 @@ Tensor SafetensorsFile::get(const std::string& name) const {
   impl->strides = contiguous_strides(e.shape);
   impl->dtype = e.dtype;
   if (reinterpret_cast<uintptr_t>(bytes) % dtype_size(e.dtype) == 0) {
-    impl->storage = wrap_storage(const_cast<char*>(bytes), nbytes, Device::cpu(), mapping_);
+    impl->storage = wrap_storage(const_cast<char*>(bytes), nbytes, Device::cpu(), contents_);
   } else {
     // Files from other writers may place a tensor at an odd offset; a typed pointer there would
     // be undefined behaviour, so this one tensor gets its own aligned copy.

@@ -9,9 +9,11 @@
 // Supported dtypes: F32, F64, BF16, F16, I32, I64 (the ones ssm::Dtype has).
 //
 // Writing goes to `path + ".tmp"` and is renamed over `path` at the end, so a crash never leaves
-// a half-written file under the real name. Reading maps the file into memory and hands out
-// tensors that point straight into the mapping (no copy; a tensor at an offset misaligned for its
-// dtype is copied instead); the mapping lives as long as any tensor or SafetensorsFile uses it.
+// a half-written file under the real name. Reading checks the header against the file, then reads
+// the tensor data into one block of memory (with pread, so a file truncated meanwhile is an
+// error, not the SIGBUS a mapping would give) and hands out tensors that view it (a tensor at an
+// offset misaligned for its dtype is copied instead); the block lives as long as any tensor or
+// SafetensorsFile uses it.
 // Every defect in a file is a UserError naming the path.
 #pragma once
 
@@ -35,8 +37,8 @@ class SafetensorsFile {
   // Tensor names in the order their data lies in the file (the writer's order).
   std::vector<std::string> names() const;
   bool contains(const std::string& name) const { return entries_.count(name) != 0; }
-  // A CPU tensor viewing the mapped bytes; copied only when the bytes are misaligned for the
-  // dtype. Writing into it changes this process's copy only (the mapping is private).
+  // A CPU tensor viewing the file's bytes; copied only when the bytes are misaligned for the
+  // dtype. Writing into it changes this process's copy only, never the file.
   // UserError naming the path when there is no such tensor.
   Tensor get(const std::string& name) const;
   // The stored shape alone (no tensor made, nothing copied); UserError when there is no such tensor.
@@ -55,8 +57,8 @@ class SafetensorsFile {
   };
 
   std::string path_;
-  std::shared_ptr<void> mapping_;  // the whole file; munmap'ed when the last user lets go
-  const char* data_ = nullptr;     // start of the data section inside the mapping
+  std::shared_ptr<void> contents_;  // the data section, read once; freed when the last tensor lets go
+  const char* data_ = nullptr;     // contents_' bytes
   std::map<std::string, Entry> entries_;
   std::map<std::string, std::string> metadata_;
 };

@@ -1,7 +1,7 @@
 // core/storage.h — a block of bytes on one device, and the allocators that make them.
 //
 // Storage is shared by a tensor and all its views. The deleter travels with the pointer, so the
-// same type holds aligned heap memory, an mmap'ed safetensors file, or CUDA memory from the
+// same type holds aligned heap memory, tensors viewing a safetensors file read whole, or CUDA memory from the
 // caching allocator. Devices other than the CPU register their allocator at start-up
 // (cuda/ does this), which keeps core/ free of any CUDA dependency.
 #pragma once
@@ -23,7 +23,7 @@ struct Storage {
 // Allocates nbytes on `device` (CPU: 64-byte aligned, zero-initialised is NOT guaranteed).
 std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device);
 
-// Wraps memory someone else owns (e.g. an mmap); `keep_alive` is released with the storage.
+// Wraps memory someone else owns (e.g. a whole file's bytes); `keep_alive` is released with the storage.
 std::shared_ptr<Storage> wrap_storage(void* ptr, size_t nbytes, Device device,
                                       std::shared_ptr<void> keep_alive);
 

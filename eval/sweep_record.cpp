@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <deque>
-#include <fstream>
+#include <filesystem>
+#include <sstream>
 #include <limits>
 
-#include "core/error.h"       // defines: SSM_USER_CHECK, UserError
+#include "core/error.h"         // defines: SSM_USER_CHECK, UserError
+#include "core/regular_file.h"  // defines: read_regular_file
 #include "eval/report_io.h"   // defines: json_number_or_null
 
 namespace ssm {
@@ -86,7 +88,9 @@ std::vector<SweepArmRecord> arms_from_capacity(const CapacityResult& result) {
 void read_final_losses(const std::string& metrics_path, int64_t window, double* train_loss, double* val_loss) {
   *train_loss = kNaN;
   *val_loss = kNaN;
-  std::ifstream in(metrics_path);
+  // A run that has not logged yet has no metrics.jsonl: both stay NaN.
+  if (!std::filesystem::exists(metrics_path)) return;
+  std::istringstream in(read_regular_file(metrics_path, absl::StrCat("cannot read '", metrics_path, "'")));
   std::deque<double> last;
   for (std::string line; std::getline(in, line);) {
     const json row = json::parse(line, nullptr, false);

@@ -4,11 +4,12 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"               // defines: SSM_USER_CHECK
+#include "core/json_read.h"           // defines: read_json_file
+#include "core/regular_file.h"        // defines: read_regular_file, kMaxConfigFileBytes
 #include "eval/capacity.h"            // defines: measure_capacity, CapacityOptions
 #include "eval/capacity_report.h"     // defines: write_capacity_report
 #include "eval/eval_model.h"          // defines: load_eval_model
@@ -26,11 +27,11 @@ fs::path result_path(const SweepSpec& spec, const SweepRun& run) {
   return fs::path(sweep_run_dir(spec, run)) / "sweep_result.json";
 }
 
+// A file the sweep itself wrote (config.yaml, sweep_result.json), read as any file a user could
+// have replaced: regular files only, of a config's size at most.
 std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_regular_file(path.string(), absl::StrCat("sweep: cannot read '", path.string(), "'"),
+                           kMaxConfigFileBytes, "a sweep's file");
 }
 
 // The run directory must hold this very config (or none yet).
@@ -203,7 +204,7 @@ SweepOutcome run_sweep(const SweepSpec& spec, const SweepRunOptions& options) {
     const SweepRunStatus status = inspect_sweep_run(spec, run, config, eval_key);
     log(absl::StrFormat("[%d/%d] %s: %s", i + 1, runs.size(), run.name, status_name(status)));
     if (status == SweepRunStatus::done) {
-      out.records.push_back(record_from_json(nlohmann::json::parse(slurp(result_path(spec, run))),
+      out.records.push_back(record_from_json(read_json_file(result_path(spec, run).string()),
                                              result_path(spec, run).string()));
       ++out.skipped;
       continue;

@@ -9,10 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
-#include "core/error.h"  // defines: UserError, SSM_USER_CHECK
+#include "core/error.h"         // defines: UserError, SSM_USER_CHECK
+#include "core/regular_file.h"  // defines: read_regular_file
 
 namespace ssm {
 namespace fs = std::filesystem;
@@ -111,11 +112,8 @@ void write_file_atomically(const std::string& path, const std::string& text) {
 
 int64_t rewrite_metrics(const std::string& path, int64_t last_step) {
   std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (!fs::exists(status)) return 0;
-  SSM_USER_CHECK(fs::is_regular_file(status), "'", path, "' is not a regular file (the run's metrics log)");
-  std::ifstream in(path, std::ios::binary);
-  SSM_USER_CHECK(in.good(), "cannot read '", path, "'");
+  if (!fs::exists(fs::symlink_status(path, ec))) return 0;
+  std::istringstream in(read_regular_file(path, absl::StrCat("cannot read the run's metrics log '", path, "'")));
   std::string line, kept;
   int64_t rows = 0;
   while (std::getline(in, line)) {
@@ -126,8 +124,6 @@ int64_t rewrite_metrics(const std::string& path, int64_t last_step) {
     kept += line + "\n";
     ++rows;
   }
-  SSM_USER_CHECK(in.eof(), "cannot read '", path, "'");
-  in.close();
   write_file_atomically(path, kept);
   return rows;
 }

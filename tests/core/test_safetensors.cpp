@@ -207,7 +207,7 @@ TEST_CASE("missing files and damaged files are UserErrors naming the path and th
   SUBCASE("missing file") {
     const std::string missing = (dir / "nope.safetensors").string();
     CHECK_THROWS_WITH_AS(load_safetensors(missing),
-                         ("cannot open '" + missing + "': No such file or directory").c_str(), UserError);
+                         ("cannot read '" + missing + "': No such file or directory").c_str(), UserError);
   }
   SUBCASE("truncated at every region") {
     for (size_t cut : {size_t{0}, size_t{5}, size_t{8}, size_t{8 + n / 2}, size_t{8 + n}, size_t{8 + n + 10},

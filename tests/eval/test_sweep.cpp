@@ -3,6 +3,9 @@
 // resume, measure, done; a changed config is refused), resuming an interrupted run in place, the
 // run record's JSON, the analysis from records to T_forget, T_recall and the fits, and the
 // titles and legends of the per-state loss figures.
+#include <sys/stat.h>
+
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -219,6 +222,24 @@ TEST_CASE("a run directory's status: train, resume, measure, done; a changed con
   const SweepRun changed_run = expand_sweep(changed).front();
   CHECK_THROWS_WITH_AS(inspect_sweep_run(changed, changed_run, sweep_run_config(changed, changed_run), key),
                        doctest::Contains("was trained with another config"), UserError);
+}
+
+TEST_CASE("final losses: a missing metrics log gives NaN, a FIFO is refused without waiting") {
+  const fs::path dir = fs::temp_directory_path() / "ssmlab_test_sweep_metrics";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  double train = 0, val = 0;
+  read_final_losses((dir / "absent.jsonl").string(), 2, &train, &val);
+  CHECK(std::isnan(train));
+  CHECK(std::isnan(val));
+  std::ofstream(dir / "metrics.jsonl") << "{\"step\": 1, \"loss\": 3}\n{\"step\": 2, \"loss\": 1, \"val_loss\": 2}\n";
+  read_final_losses((dir / "metrics.jsonl").string(), 2, &train, &val);
+  CHECK(train == doctest::Approx(2.0));
+  CHECK(val == doctest::Approx(2.0));
+  const fs::path fifo = dir / "fifo.jsonl";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(read_final_losses(fifo.string(), 2, &train, &val),
+                       doctest::Contains("it is a FIFO (named pipe)"), UserError);
 }
 
 TEST_CASE("run records survive JSON, NaN and missing onsets included") {

@@ -6,6 +6,8 @@
 // new file and renaming it (the old one is never truncated); a second `train` on a live run
 // directory is refused; a run directory that cannot be one is refused naming it. These run the
 // real executable.
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -208,6 +210,11 @@ TEST_CASE("a rewrite that cannot complete leaves metrics.jsonl as it was and say
   CHECK(slurp(rows) == "{\"step\": 1, \"loss\": 3}\n{\"step\": 2, \"val_loss\": 2}\n{\"note\": \"no step\"}\n");
   CHECK(rewrite_metrics((kWork / "absent.jsonl").string(), 2) == 0);
   CHECK_FALSE(fs::exists(kWork / "absent.jsonl"));
+  // A FIFO in its place is refused at once, not waited on for a writer.
+  const fs::path fifo = kWork / "fifo.jsonl";
+  fs::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH_AS(rewrite_metrics(fifo.string(), 2), doctest::Contains("it is a FIFO (named pipe)"), UserError);
 }
 
 TEST_CASE("a second train on a live run directory is refused naming the holder's pid; rows never interleave") {
