@@ -11,5 +11,6 @@ int cmd_states(int argc, char** argv);    // ssmlab states --model CKPT
 int cmd_info(int argc, char** argv);      // ssmlab info --model CKPT
 int cmd_bench(int argc, char** argv);     // ssmlab bench [--device cuda|cpu]
 int cmd_sweep(int argc, char** argv);     // ssmlab sweep [SWEEP.yaml]
+int cmd_generate(int argc, char** argv);  // ssmlab generate --model CKPT --prompt TEXT
 
 }  // namespace ssm::cli

@@ -10,7 +10,8 @@
 #include <string>
 
 #include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_passkey, cmd_ppl, cmd_states, cmd_info,
-                           //          cmd_sweep, cmd_bench
+                           //          cmd_sweep, cmd_bench, cmd_generate
+#include "cli/version.h"   // defines: version_text
 #include "core/error.h"    // defines: UserError, Error
 #include "train/trainer.h"  // defines: TrainingDiverged
 
@@ -28,7 +29,9 @@ const char* kUsage =
     "  info --model DIR      describe a checkpoint: architecture, sizes, parameters, state size\n"
     "  sweep [SWEEP.yaml]    train a grid of state sizes x training lengths, measure each, fit the capacity laws\n"
     "  bench                 time the kernels and a training step (GB/s, TFLOP/s, tokens/s)\n"
+    "  generate --model DIR  continue a prompt token by token (greedy or sampled), mitigations included\n"
     "\n"
+    "ssmlab --version prints the version, commit, build type and the backends compiled in.\n"
     "Run 'ssmlab <command> --help' for a command's options.\n";
 
 }  // namespace
@@ -40,6 +43,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
+  if (command == "--version" || command == "version") {
+    std::fputs(ssm::cli::version_text().c_str(), stdout);
+    return 0;
+  }
   try {
     if (command == "train") return ssm::cli::cmd_train(argc, argv);
     if (command == "capacity") return ssm::cli::cmd_capacity(argc, argv);
@@ -49,7 +56,10 @@ int main(int argc, char** argv) {
     if (command == "info") return ssm::cli::cmd_info(argc, argv);
     if (command == "sweep") return ssm::cli::cmd_sweep(argc, argv);
     if (command == "bench") return ssm::cli::cmd_bench(argc, argv);
-    std::fprintf(stderr, "ssmlab: unknown command '%s' (allowed: train, capacity, passkey, ppl, states, info, sweep, bench)\n",
+    if (command == "generate") return ssm::cli::cmd_generate(argc, argv);
+    std::fprintf(stderr,
+                 "ssmlab: unknown command '%s' (allowed: train, capacity, passkey, ppl, states, info, sweep, bench, "
+                 "generate, --version)\n",
                  command.c_str());
     return 2;
   } catch (const ssm::TrainingDiverged& e) {

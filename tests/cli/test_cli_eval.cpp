@@ -191,7 +191,7 @@ TEST_CASE("ssmlab capacity: a complete report whose report.md carries the number
 }
 
 TEST_CASE("--help documents each mitigation with its formula") {
-  for (const char* cmd : {"passkey", "ppl", "states", "capacity"}) {
+  for (const char* cmd : {"passkey", "ppl", "states", "capacity", "generate"}) {
     const RunResult r = run(std::string(cmd) + " --help");
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("h_t = λ·α_t·h_{t-1} + γ·B̄_t·x_t") != std::string::npos);
@@ -203,7 +203,7 @@ TEST_CASE("--help documents each mitigation with its formula") {
 }
 
 TEST_CASE("--help of every command that takes --tokenizer says that byte works as well as a file") {
-  for (const char* cmd : {"info", "passkey", "ppl", "states", "capacity"}) {
+  for (const char* cmd : {"info", "passkey", "ppl", "states", "capacity", "generate"}) {
     CAPTURE(cmd);
     const RunResult r = run(std::string(cmd) + " --help");
     CHECK(r.exit_code == 0);
@@ -212,6 +212,42 @@ TEST_CASE("--help of every command that takes --tokenizer says that byte works a
     CHECK(r.out.substr(at, r.out.find("--", at + 2) - at).find("byte (one id per byte") != std::string::npos);
   }
   CHECK(run("ppl --help").out.find("--per-token VALUE") != std::string::npos);
+}
+
+TEST_CASE("ssmlab generate: the prompt and its continuation on stdout, the speed on stderr; seeds repeat") {
+  const std::string m = "--model " + checkpoint();
+  const RunResult greedy = run("generate " + m + " --prompt 'In the beginning' --max-new-tokens 24");
+  check_ok(greedy, "greedy");
+  CHECK(greedy.out.rfind("In the beginning", 0) == 0);
+  CHECK(greedy.out.size() > std::string("In the beginning\n").size());
+  CHECK(greedy.err.find("new tokens at") != std::string::npos);
+  CHECK(greedy.err.find("greedy") != std::string::npos);
+
+  const std::string sampled = "generate " + m + " --prompt 'In the' --max-new-tokens 40 --ignore-eos --temperature 1.2 "
+                              "--top-k 50 --top-p 0.95 --quiet";
+  const RunResult a = run(sampled + " --seed 5"), b = run(sampled + " --seed 5"), c = run(sampled + " --seed 6");
+  check_ok(a, "sampled");
+  CHECK(a.err.empty());  // --quiet: no speed line
+  CHECK(a.out == b.out);
+  CHECK(a.out != c.out);
+  CHECK(a.out.rfind("In the", 0) != 0);  // --quiet: the continuation only
+
+  std::ofstream(kWork / "prompt.txt") << "and the word was";
+  const RunResult file = run("generate " + m + " --prompt-file " + (kWork / "prompt.txt").string() +
+                             " --max-new-tokens 8 --window 32");
+  check_ok(file, "--prompt-file with a window");
+  CHECK(file.out.rfind("and the word was", 0) == 0);
+  CHECK(file.err.find("mitigations: window 32") != std::string::npos);
+}
+
+TEST_CASE("ssmlab --version names the version, the commit, the build type and the backends") {
+  const RunResult r = run("--version");
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.rfind("ssmlab 0.1.0 (commit ", 0) == 0);
+  CHECK(r.out.find(" build)") != std::string::npos);
+  CHECK(r.out.find("backends: CPU") != std::string::npos);
+  CHECK(r.out.find("data parallel: MPI ") != std::string::npos);
+  CHECK(count_lines(r.out) == 3);
 }
 
 TEST_CASE("bad inputs to the evaluation commands: one line on stderr and exit code 2") {
@@ -241,4 +277,15 @@ TEST_CASE("bad inputs to the evaluation commands: one line on stderr and exit co
   check_user_error("ppl " + m + " --per-token " + (kWork / "missing" / "losses.csv").string(),
                    "--per-token: cannot write");
   check_user_error("ppl " + m + " --per-token " + kWork.string(), "--per-token: cannot write");
+  check_user_error("generate " + m, "exactly one of --prompt and --prompt-file");
+  check_user_error("generate " + m + " --prompt a --prompt-file b", "exactly one of --prompt and --prompt-file");
+  check_user_error("generate " + m + " --prompt-file " + (kWork / "missing").string(), "cannot read --prompt-file");
+  check_user_error("generate " + m + " --prompt a --temperature -1", "--temperature must be");
+  check_user_error("generate " + m + " --prompt a --temperature x", "--temperature: expected a number");
+  check_user_error("generate " + m + " --prompt a --top-p 0", "--top-p must be in (0, 1]");
+  check_user_error("generate " + m + " --prompt a --top-k -1", "--top-k must be >= 0");
+  check_user_error("generate " + m + " --prompt a --max-new-tokens -3", "--max-new-tokens must be >= 0");
+  check_user_error("generate " + m + " --prompt a --seed -1", "--seed must be >= 0");
+  check_user_error("generate " + m + " --prompt a --bos", "no BOS");
+  check_user_error("generate " + m + " hello", "no positional arguments");
 }
