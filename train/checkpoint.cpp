@@ -162,6 +162,13 @@ void save_checkpoint(const std::string& dir, LanguageModel& model, const AdamW* 
     save_safetensors((staged / "optimizer.safetensors").string(), moments);
   }
   write_text(staged / "config.yaml", config_to_yaml(config));
+  // The tokenizer travels with the weights: the path in config.yaml may not exist where the
+  // checkpoint is read.
+  const std::string tokenizer = tokenizer_file(config.data.tokenizer);
+  if (!tokenizer.empty()) {
+    const bool json = fs::path(tokenizer).extension() == ".json";
+    fs::copy_file(tokenizer, staged / (json ? "tokenizer.json" : "rwkv_vocab.txt"));
+  }
   nlohmann::json meta = {{"format_version", kFormatVersion},
                          {"step", state.step},
                          {"tokens_seen", state.tokens_seen},
@@ -244,11 +251,17 @@ TrainerState load_checkpoint(const std::string& dir, LanguageModel& model, AdamW
 
 std::unique_ptr<LanguageModel> load_model(const std::string& dir, Config* config_out) {
   Config config = read_checkpoint_config(dir);
-  const int64_t vocab = make_tokenizer(config.data.tokenizer)->vocab_size();
+  const int64_t vocab = checkpoint_tokenizer(dir, config)->vocab_size();
   std::unique_ptr<LanguageModel> model = make_model(config.model, vocab, config.run.seed);
   load_checkpoint(dir, *model, nullptr);
   if (config_out) *config_out = config;
   return model;
+}
+
+std::unique_ptr<Tokenizer> checkpoint_tokenizer(const std::string& dir, const Config& config) {
+  if (config.data.tokenizer == "byte") return make_tokenizer("byte");
+  std::unique_ptr<Tokenizer> shipped = find_tokenizer_in_dir(dir);
+  return shipped ? std::move(shipped) : make_tokenizer(config.data.tokenizer);
 }
 
 }  // namespace ssm

@@ -4,6 +4,8 @@
 //   optimizer.safetensors  AdamW moments, "exp_avg.<name>" / "exp_avg_sq.<name>"  (training only)
 //   config.yaml            the full config the run used (defaults written out)
 //   trainer_state.json     step, tokens seen, wall time, format version
+//   tokenizer.json or      a copy of the run's tokenizer file (none for data.tokenizer: byte), so
+//   rwkv_vocab.txt         the checkpoint decodes its own ids wherever it is moved
 //
 // Writes are atomic: everything goes to "<dir>.tmp" first, then the directory is swapped in
 // with one rename (renameat2 RENAME_EXCHANGE when an old checkpoint exists), so a crash at any
@@ -21,6 +23,7 @@
 #include "models/language_model.h"  // defines: LanguageModel
 #include "train/config.h"           // defines: Config
 #include "train/optimizer.h"        // defines: AdamW
+#include "train/text/tokenizer.h"   // defines: Tokenizer
 
 namespace ssm {
 
@@ -56,5 +59,9 @@ TrainerState load_trainer_state(const std::string& dir);
 
 // Builds the model a checkpoint describes and loads its weights.
 std::unique_ptr<LanguageModel> load_model(const std::string& dir, Config* config_out = nullptr);
+
+// The tokenizer of a checkpoint whose config is `config`: byte, or the copy the checkpoint
+// holds; a checkpoint written before copies were kept falls back to the config's path.
+std::unique_ptr<Tokenizer> checkpoint_tokenizer(const std::string& dir, const Config& config);
 
 }  // namespace ssm

@@ -431,8 +431,24 @@ YAML::Node parse_yaml(const std::string& yaml_text, const std::string& source_na
 
 // ---- writing ------------------------------------------------------------------------------
 
+// A number as every YAML reader reads it back as a number: YAML 1.1 readers (PyYAML) take a
+// float only with a '.' in the mantissa and a signed exponent, so 1e-05 would be the string
+// "1e-05" to them; it is written 1.0e-05 (and 1e20 as 1.0e+20, infinity as .inf). Still the
+// shortest digits that read back as exactly the same double.
+std::string yaml_number(double value) {
+  if (std::isnan(value)) return ".nan";
+  if (std::isinf(value)) return value > 0 ? ".inf" : "-.inf";
+  std::string text = shortest_double(value);
+  const size_t e = text.find('e');
+  if (e == std::string::npos) return text;  // 0.0003, or an integer, which every reader takes as a number
+  std::string mantissa = text.substr(0, e), exponent = text.substr(e + 1);
+  if (mantissa.find('.') == std::string::npos) mantissa += ".0";
+  if (exponent[0] != '-' && exponent[0] != '+') exponent = "+" + exponent;
+  return mantissa + "e" + exponent;
+}
+
 void emit_number(YAML::Emitter& out, const char* key, double value) {
-  out << YAML::Key << key << YAML::Value << shortest_double(value);
+  out << YAML::Key << key << YAML::Value << yaml_number(value);
 }
 
 template <typename T>

@@ -3,6 +3,8 @@
 // out of range, bad enum value, bad YAML, missing file).
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 
 #include "models/model_factory.h"
 #include "tests/support/testing.h"
@@ -199,10 +201,26 @@ TEST_CASE("config_to_yaml writes every field and parse_config reads it back iden
     const Config original = parse(kBase);
     check_same(parse(config_to_yaml(original)), original);
   }
-  SUBCASE("short numbers stay short") {
+  SUBCASE("short numbers stay short, and YAML 1.1 readers (PyYAML) read every one as a number") {
     const std::string yaml = config_to_yaml(parse(kBase));
     CHECK(yaml.find("lr: 0.001") != std::string::npos);
-    CHECK(yaml.find("eps: 1e-08") != std::string::npos);
+    CHECK(yaml.find("eps: 1.0e-08") != std::string::npos);  // 1e-08 is a string to YAML 1.1
+    CHECK(yaml.find("norm_eps: 1.0e-05") != std::string::npos);
+    // YAML 1.1's float: [-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)? ; its int: [-+]?[0-9]+
+    const std::regex yaml11_float(R"([-+]?([0-9][0-9_]*)?\.[0-9.]*([eE][-+][0-9]+)?)"), yaml11_int(R"([-+]?[0-9]+)");
+    std::istringstream lines(config_to_yaml(unusual_config()) + yaml);
+    int numbers = 0;
+    for (std::string line; std::getline(lines, line);) {
+      const size_t colon = line.find(": ");
+      if (colon == std::string::npos) continue;
+      const std::string value = line.substr(colon + 2);
+      if (value.empty() || value.find_first_of("0123456789") != 0 && value[0] != '-' && value[0] != '.') continue;
+      if (value.find_first_not_of("0123456789.eE+-_") != std::string::npos) continue;  // a name, a path
+      CAPTURE(line);
+      CHECK((std::regex_match(value, yaml11_float) || std::regex_match(value, yaml11_int)));
+      ++numbers;
+    }
+    CHECK(numbers > 20);
   }
 }
 

@@ -2,6 +2,7 @@
 // atomic and validated, schedules have the right shape.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/safetensors.h"
 #include "models/mamba2.h"
@@ -37,6 +38,11 @@ train: {steps: )" + std::to_string(steps) + R"(, eval_every: 0, ckpt_every: 100}
   return parse_config(yaml, "<test>");
 }
 
+std::string slurp_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 std::vector<float> parameters_of(const std::string& ckpt) {
   std::vector<float> all;
   SafetensorsFile f = load_safetensors(ckpt + "/model.safetensors");
@@ -59,6 +65,30 @@ TEST_CASE("training lowers the loss on a small corpus") {
   CHECK(s.losses.back() < 0.6 * s.losses.front());
   CHECK(fs::exists(dir / "run" / "ckpt" / "model.safetensors"));
   CHECK(fs::exists(dir / "run" / "metrics.jsonl"));
+}
+
+TEST_CASE("a checkpoint carries its tokenizer: it decodes its ids after the original file is gone") {
+  fs::path dir = fresh_dir("tokenizer");
+  // A tokenizer file of the run's own, deleted after training: only the checkpoint's copy remains.
+  const fs::path source = fs::path(SSMLAB_SOURCE_DIR) / "tests" / "data" / "tokenizers" / "gpt_neox" / "tokenizer.json";
+  fs::copy_file(source, dir / "tok.json");
+  Config cfg = tiny_config(write_corpus(dir), 2);
+  cfg.data.tokenizer = (dir / "tok.json").string();
+  TrainOptions opt{(dir / "run").string(), false, -1, true};
+  train_model(cfg, opt);
+  const std::string ckpt = (dir / "run" / "ckpt").string();
+  CHECK(slurp_file(ckpt + "/tokenizer.json") == slurp_file(source.string()));
+  fs::remove(dir / "tok.json");
+  Config loaded;
+  const std::unique_ptr<LanguageModel> model = load_model(ckpt, &loaded);
+  const std::unique_ptr<Tokenizer> tokenizer = checkpoint_tokenizer(ckpt, loaded);
+  CHECK(tokenizer->vocab_size() == make_tokenizer(source.string())->vocab_size());
+  CHECK(tokenizer->decode(tokenizer->encode("In the beginning")) == "In the beginning");
+  // A byte-tokenizer run ships no file: "byte" in config.yaml says it all.
+  Config bytes = tiny_config(write_corpus(dir), 1);
+  train_model(bytes, {(dir / "bytes").string(), false, -1, true});
+  CHECK_FALSE(fs::exists(dir / "bytes" / "ckpt" / "tokenizer.json"));
+  CHECK(checkpoint_tokenizer((dir / "bytes" / "ckpt").string(), bytes)->name() == "byte");
 }
 
 TEST_CASE("resume from a checkpoint reproduces the uninterrupted run exactly") {

@@ -46,12 +46,13 @@ std::unique_ptr<Tokenizer> make_tokenizer(const std::string& spec) {
                                "an RWKV vocabulary .txt)"));
 }
 
-std::unique_ptr<Tokenizer> find_tokenizer_in_dir(const std::string& dir) {
+namespace {
+
+// tokenizer.json, else the first rwkv_vocab*.txt by name; "" when `dir` has neither.
+std::string find_tokenizer_file(const std::string& dir) {
   const fs::path path(dir);
   SSM_USER_CHECK(fs::is_directory(path), "'", dir, "' is not a directory");
-  if (fs::is_regular_file(path / "tokenizer.json")) {
-    return std::make_unique<BpeTokenizer>((path / "tokenizer.json").string());
-  }
+  if (fs::is_regular_file(path / "tokenizer.json")) return (path / "tokenizer.json").string();
   std::vector<fs::path> vocabularies;
   for (const fs::directory_entry& entry : fs::directory_iterator(path)) {
     const std::string name = entry.path().filename().string();
@@ -59,9 +60,26 @@ std::unique_ptr<Tokenizer> find_tokenizer_in_dir(const std::string& dir) {
       vocabularies.push_back(entry.path());
     }
   }
-  if (vocabularies.empty()) return nullptr;
-  std::sort(vocabularies.begin(), vocabularies.end());
-  return std::make_unique<RwkvWorldTokenizer>(vocabularies.front().string());
+  if (vocabularies.empty()) return "";
+  return std::min_element(vocabularies.begin(), vocabularies.end())->string();
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> find_tokenizer_in_dir(const std::string& dir) {
+  const std::string file = find_tokenizer_file(dir);
+  if (file.empty()) return nullptr;
+  if (fs::path(file).extension() == ".json") return std::make_unique<BpeTokenizer>(file);
+  return std::make_unique<RwkvWorldTokenizer>(file);
+}
+
+std::string tokenizer_file(const std::string& spec) {
+  if (spec == "byte") return "";
+  SSM_USER_CHECK(!spec.empty() && fs::exists(spec), "tokenizer '", spec, "': no such file or directory");
+  if (!fs::is_directory(spec)) return spec;
+  const std::string file = find_tokenizer_file(spec);
+  SSM_USER_CHECK(!file.empty(), "tokenizer directory '", spec, "' holds neither a tokenizer.json nor an rwkv_vocab*.txt");
+  return file;
 }
 
 }  // namespace ssm
