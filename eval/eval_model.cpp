@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"               // defines: SSM_USER_CHECK
-#include "train/checkpoint.h"         // defines: load_model, checkpoint_tokenizer
+#include "train/checkpoint.h"         // defines: load_model
 #include "train/pretrained.h"         // defines: is_pretrained_dir, load_pretrained
 
 namespace ssm {
@@ -32,7 +32,7 @@ EvalModel load_eval_model(const std::string& dir, const EvalModelOptions& option
   } else {
     Config config;
     out.model = load_model(dir, &config);
-    out.tokenizer = options.tokenizer.empty() ? checkpoint_tokenizer(dir, config) : make_tokenizer(options.tokenizer);
+    out.tokenizer = make_tokenizer(options.tokenizer.empty() ? config.data.tokenizer : options.tokenizer);
     out.train_length = options.train_length > 0 ? options.train_length : config.data.seq_len;
     out.description = absl::StrFormat("%s (ssmlab checkpoint, %s, %d parameters)", dir, out.model->architecture(),
                                       out.model->num_parameters());

@@ -34,11 +34,13 @@ std::string slurp(const fs::path& path) {
                            kMaxConfigFileBytes, "a sweep's file");
 }
 
-// The run directory must hold this very config (or none yet).
+// The run directory must hold this very config (or none yet). Both are compared as config_to_yaml
+// writes them today, so a file from a version that wrote numbers differently (1e-05 before
+// 1.0e-05) still matches.
 void check_same_config(const fs::path& dir, const Config& config) {
   const fs::path file = dir / "config.yaml";
   if (!fs::exists(file)) return;
-  std::istringstream have(slurp(file)), want(config_to_yaml(config));
+  std::istringstream have(config_to_yaml(parse_config(slurp(file), file.string()))), want(config_to_yaml(config));
   std::string a, b;
   for (int line = 1;; ++line) {
     const bool more_a = static_cast<bool>(std::getline(have, a)), more_b = static_cast<bool>(std::getline(want, b));

@@ -5,8 +5,9 @@
 # (libclang-rt-dev) and clang's OpenMP (libomp-dev).
 set -euo pipefail
 # libopenmpi-dev + openmpi-bin: data-parallel training (`mpirun -np N ssmlab train`) and its test.
+# libopenblas-openmp-dev: OpenBLAS on ssmlab's own OpenMP threads (CMakeLists.txt says why).
 packages=(build-essential cmake ninja-build libabsl-dev libyaml-cpp-dev doctest-dev
-          libopenblas-dev nlohmann-json3-dev bible-kjv libopenmpi-dev openmpi-bin)
+          libopenblas-dev libopenblas-openmp-dev nlohmann-json3-dev bible-kjv libopenmpi-dev openmpi-bin)
 if [ "${1:-}" = fuzz ]; then packages+=(clang libclang-rt-dev libomp-dev); fi
 missing=()
 for p in "${packages[@]}"; do

@@ -20,7 +20,7 @@
 #include "core/safetensors.h"  // defines: save_safetensors, load_safetensors
 #include "models/model_factory.h"  // defines: make_model
 #include "train/run_dir.h"         // defines: write_file_atomically
-#include "train/text/tokenizer.h"   // defines: make_tokenizer
+#include "train/text/tokenizer.h"   // defines: make_tokenizer, tokenizer_file, find_tokenizer_file
 
 namespace ssm {
 namespace fs = std::filesystem;
@@ -195,7 +195,11 @@ Config read_checkpoint_config(const std::string& dir) {
   SSM_USER_CHECK(fs::is_directory(path), "checkpoint '", dir, "' does not exist (expected a directory with ",
                  "model.safetensors and config.yaml)");
   require_file(path, "config.yaml");
-  return load_config((path / "config.yaml").string());
+  // The tokenizer copy a checkpoint holds replaces the run's path (a JSON string is a YAML scalar,
+  // whatever characters the path has). A checkpoint from before copies were kept has none.
+  const std::string shipped = find_tokenizer_file(dir);
+  if (shipped.empty()) return load_config((path / "config.yaml").string());
+  return load_config((path / "config.yaml").string(), {"data.tokenizer=" + nlohmann::json(shipped).dump()});
 }
 
 TrainerState load_trainer_state(const std::string& dir) {
@@ -251,17 +255,11 @@ TrainerState load_checkpoint(const std::string& dir, LanguageModel& model, AdamW
 
 std::unique_ptr<LanguageModel> load_model(const std::string& dir, Config* config_out) {
   Config config = read_checkpoint_config(dir);
-  const int64_t vocab = checkpoint_tokenizer(dir, config)->vocab_size();
+  const int64_t vocab = make_tokenizer(config.data.tokenizer)->vocab_size();
   std::unique_ptr<LanguageModel> model = make_model(config.model, vocab, config.run.seed);
   load_checkpoint(dir, *model, nullptr);
   if (config_out) *config_out = config;
   return model;
-}
-
-std::unique_ptr<Tokenizer> checkpoint_tokenizer(const std::string& dir, const Config& config) {
-  if (config.data.tokenizer == "byte") return make_tokenizer("byte");
-  std::unique_ptr<Tokenizer> shipped = find_tokenizer_in_dir(dir);
-  return shipped ? std::move(shipped) : make_tokenizer(config.data.tokenizer);
 }
 
 }  // namespace ssm

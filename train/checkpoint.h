@@ -23,7 +23,6 @@
 #include "models/language_model.h"  // defines: LanguageModel
 #include "train/config.h"           // defines: Config
 #include "train/optimizer.h"        // defines: AdamW
-#include "train/text/tokenizer.h"   // defines: Tokenizer
 
 namespace ssm {
 
@@ -41,8 +40,10 @@ void save_checkpoint(const std::string& dir, LanguageModel& model, const AdamW* 
 // The older checkpoints kept beside `dir` ("<dir>-<step>"), oldest first.
 std::vector<std::string> previous_checkpoints(const std::string& dir);
 
-// Reads config.yaml of a checkpoint (to build the model before loading weights). UserError if
-// the directory or the file is missing.
+// Reads config.yaml of a checkpoint (to build the model before loading weights), with
+// data.tokenizer pointing at the checkpoint's copy of the tokenizer when it holds one (the path
+// the run used may not exist where the checkpoint is read). UserError if the directory or the
+// file is missing.
 Config read_checkpoint_config(const std::string& dir);
 
 // Loads weights into `model`, the optimizer's moments when `optimizer` is non-null, and returns
@@ -59,9 +60,5 @@ TrainerState load_trainer_state(const std::string& dir);
 
 // Builds the model a checkpoint describes and loads its weights.
 std::unique_ptr<LanguageModel> load_model(const std::string& dir, Config* config_out = nullptr);
-
-// The tokenizer of a checkpoint whose config is `config`: byte, or the copy the checkpoint
-// holds; a checkpoint written before copies were kept falls back to the config's path.
-std::unique_ptr<Tokenizer> checkpoint_tokenizer(const std::string& dir, const Config& config);
 
 }  // namespace ssm

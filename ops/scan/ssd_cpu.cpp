@@ -1,5 +1,8 @@
-// ops/scan/ssd_cpu.cpp — CpuBackend's SSD entry points: chunk == 0 runs the recurrent reference,
-// chunk > 0 the chunked algorithm; both unwrap the tensors into raw pointers.
+// ops/scan/ssd_cpu.cpp — CpuBackend's SSD entry points: chunk == 0 runs the recurrence (f32: the
+// fused kernel; f64: the reference, the definition), chunk > 0 the chunked algorithm; all unwrap
+// the tensors into raw pointers.
+#include <type_traits>
+
 #include "ops/cpu/cpu_backend.h"
 #include "ops/scan/ssd_cpu.h"
 
@@ -11,6 +14,11 @@ void CpuBackend::ssd_forward(const SsdShape& s, int64_t chunk, const Tensor& x, 
     if (chunk > 0) {
       cpu::ssd_chunked_forward<T>(s, chunk, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
                                   ptr_or_null<T>(h0), y.data<T>(), hT.data<T>());
+      return;
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      cpu::ssd_fused_recurrent_forward(s, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
+                                       ptr_or_null<T>(h0), y.data<T>(), hT.data<T>());
       return;
     }
     cpu::ssd_recurrent_forward<T>(s, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
@@ -27,6 +35,12 @@ void CpuBackend::ssd_backward(const SsdShape& s, int64_t chunk, const Tensor& x,
       cpu::ssd_chunked_backward<T>(s, chunk, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
                                    ptr_or_null<T>(h0), dy.data<T>(), ptr_or_null<T>(dhT), dx.data<T>(),
                                    ddt.data<T>(), dA.data<T>(), dB.data<T>(), dC.data<T>(), mut_or_null<T>(dh0));
+      return;
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      cpu::ssd_fused_recurrent_backward(s, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),
+                                        ptr_or_null<T>(h0), dy.data<T>(), ptr_or_null<T>(dhT), dx.data<T>(),
+                                        ddt.data<T>(), dA.data<T>(), dB.data<T>(), dC.data<T>(), mut_or_null<T>(dh0));
       return;
     }
     cpu::ssd_recurrent_backward<T>(s, x.data<T>(), dt.data<T>(), A.data<T>(), Bm.data<T>(), Cm.data<T>(),

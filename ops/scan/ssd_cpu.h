@@ -13,6 +13,15 @@ template <typename T>
 void ssd_recurrent_backward(const SsdShape& s, const T* x, const T* dt, const T* A, const T* Bm, const T* Cm,
                             const T* h0, const T* dy, const T* dhT, T* dx, T* ddt, T* dA, T* dB, T* dC, T* dh0);
 
+// The f32 recurrence the CPU runs (ssd_cpu_fused_recurrent.cpp): the same function as the
+// reference above, f32 states, vectorised and fused; the reference stays the definition and the
+// f64 path.
+void ssd_fused_recurrent_forward(const SsdShape& s, const float* x, const float* dt, const float* A, const float* Bm,
+                                 const float* Cm, const float* h0, float* y, float* hT);
+void ssd_fused_recurrent_backward(const SsdShape& s, const float* x, const float* dt, const float* A, const float* Bm,
+                                  const float* Cm, const float* h0, const float* dy, const float* dhT, float* dx,
+                                  float* ddt, float* dA, float* dB, float* dC, float* dh0);
+
 template <typename T>
 void ssd_chunked_forward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
                          const T* Cm, const T* h0, T* y, T* hT);

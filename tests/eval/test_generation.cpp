@@ -10,6 +10,7 @@
 #include "eval/generation.h"
 #include "eval/inference.h"  // defines: greedy_token, token_batch
 #include "eval/sampling.h"
+#include "ops/ops.h"  // defines: slice
 #include "tests/support/eval_fixtures.h"
 #include "tests/support/testing.h"
 
@@ -102,7 +103,7 @@ TEST_CASE("the same seed draws the same tokens, another seed others; options are
   bad = {};
   bad.top_k = -2;
   CHECK_THROWS_WITH_AS(check_sampling_options(bad), doctest::Contains("--top-k must be >= 0"), UserError);
-  for (double p : {0.0, 1.5, NAN}) {
+  for (double p : {0.0, 1.5, static_cast<double>(NAN)}) {
     bad = {};
     bad.top_p = p;
     CHECK_THROWS_WITH_AS(check_sampling_options(bad), doctest::Contains("--top-p must be in (0, 1]"), UserError);

@@ -73,6 +73,31 @@ TEST_CASE("recurrent == chunked, forward and every gradient") {
   }
 }
 
+TEST_CASE("the f32 fused recurrence (what the CPU runs) equals the f64 reference, forward and every gradient") {
+  // T 300 is not a multiple of the backward's 16-step segments; groups of two heads share B and C;
+  // N 37 is not a multiple of any vector width. With and without an initial state.
+  for (const bool with_h0 : {true, false}) {
+    SUBCASE(with_h0 ? "B2 T300 H4 P8 N37 G2, h0" : "B2 T300 H4 P8 N37 G2, no h0") {
+      testing::SsdInputs p64 = make_ssd_inputs({2, 300, 4, 8, 2, 37}, 23);
+      if (!with_h0) p64.h0 = Tensor();
+      const testing::SsdInputs p32{testing::scan_leaf(p64.x, Dtype::f32), testing::scan_leaf(p64.dt, Dtype::f32),
+                                   testing::scan_leaf(p64.A, Dtype::f32), testing::scan_leaf(p64.B, Dtype::f32),
+                                   testing::scan_leaf(p64.C, Dtype::f32), testing::scan_leaf(p64.h0, Dtype::f32)};
+      const std::vector<Tensor> ref = run(p64.all(), ops::ScanImpl::recurrent, 0);
+      const std::vector<Tensor> fused = run(p32.all(), ops::ScanImpl::recurrent, 0);
+      CHECK_CLOSE("y", fused[0].to(Dtype::f64), ref[0], 1e-5);
+      CHECK_CLOSE("final state", fused[1].to(Dtype::f64), ref[1], 1e-5);
+      const std::vector<Tensor> g64 = grads(p64, ops::ScanImpl::recurrent, 0);
+      const std::vector<Tensor> g32 = grads(p32, ops::ScanImpl::recurrent, 0);
+      const char* names[] = {"dx", "ddt", "dA", "dB", "dC", "dh0"};
+      for (int i = 0; i < 6; ++i) {
+        if (!g64[i].defined()) continue;
+        CHECK_CLOSE(names[i], g32[i].to(Dtype::f64), g64[i], 2e-5);
+      }
+    }
+  }
+}
+
 TEST_CASE("streaming: pieces with the state carried equal one call, values and gradients") {
   const testing::SsdInputs p = make_ssd_inputs({2, 13, 2, 3, 1, 4}, 17);
   for (auto impl : {ops::ScanImpl::recurrent, ops::ScanImpl::chunked}) {

@@ -214,7 +214,7 @@ TEST_CASE("config_to_yaml writes every field and parse_config reads it back iden
       const size_t colon = line.find(": ");
       if (colon == std::string::npos) continue;
       const std::string value = line.substr(colon + 2);
-      if (value.empty() || value.find_first_of("0123456789") != 0 && value[0] != '-' && value[0] != '.') continue;
+      if (value.empty() || (value.find_first_of("0123456789") != 0 && value[0] != '-' && value[0] != '.')) continue;
       if (value.find_first_not_of("0123456789.eE+-_") != std::string::npos) continue;  // a name, a path
       CAPTURE(line);
       CHECK((std::regex_match(value, yaml11_float) || std::regex_match(value, yaml11_int)));

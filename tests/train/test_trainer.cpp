@@ -10,6 +10,7 @@
 #include "train/checkpoint.h"
 #include "train/config.h"
 #include "train/optimizer.h"
+#include "train/text/tokenizer.h"
 #include "train/trainer.h"
 
 using namespace ssm;
@@ -81,14 +82,15 @@ TEST_CASE("a checkpoint carries its tokenizer: it decodes its ids after the orig
   fs::remove(dir / "tok.json");
   Config loaded;
   const std::unique_ptr<LanguageModel> model = load_model(ckpt, &loaded);
-  const std::unique_ptr<Tokenizer> tokenizer = checkpoint_tokenizer(ckpt, loaded);
+  CHECK(loaded.data.tokenizer == ckpt + "/tokenizer.json");
+  const std::unique_ptr<Tokenizer> tokenizer = make_tokenizer(loaded.data.tokenizer);
   CHECK(tokenizer->vocab_size() == make_tokenizer(source.string())->vocab_size());
   CHECK(tokenizer->decode(tokenizer->encode("In the beginning")) == "In the beginning");
   // A byte-tokenizer run ships no file: "byte" in config.yaml says it all.
   Config bytes = tiny_config(write_corpus(dir), 1);
   train_model(bytes, {(dir / "bytes").string(), false, -1, true});
   CHECK_FALSE(fs::exists(dir / "bytes" / "ckpt" / "tokenizer.json"));
-  CHECK(checkpoint_tokenizer((dir / "bytes" / "ckpt").string(), bytes)->name() == "byte");
+  CHECK(read_checkpoint_config((dir / "bytes" / "ckpt").string()).data.tokenizer == "byte");
 }
 
 TEST_CASE("resume from a checkpoint reproduces the uninterrupted run exactly") {

@@ -46,9 +46,6 @@ std::unique_ptr<Tokenizer> make_tokenizer(const std::string& spec) {
                                "an RWKV vocabulary .txt)"));
 }
 
-namespace {
-
-// tokenizer.json, else the first rwkv_vocab*.txt by name; "" when `dir` has neither.
 std::string find_tokenizer_file(const std::string& dir) {
   const fs::path path(dir);
   SSM_USER_CHECK(fs::is_directory(path), "'", dir, "' is not a directory");
@@ -63,8 +60,6 @@ std::string find_tokenizer_file(const std::string& dir) {
   if (vocabularies.empty()) return "";
   return std::min_element(vocabularies.begin(), vocabularies.end())->string();
 }
-
-}  // namespace
 
 std::unique_ptr<Tokenizer> find_tokenizer_in_dir(const std::string& dir) {
   const std::string file = find_tokenizer_file(dir);

@@ -58,6 +58,10 @@ std::unique_ptr<Tokenizer> make_tokenizer(const std::string& spec);
 // file found is corrupt.
 std::unique_ptr<Tokenizer> find_tokenizer_in_dir(const std::string& dir);
 
+// The tokenizer file a directory holds: its tokenizer.json, else its first rwkv_vocab*.txt by
+// name; "" when it has neither. UserError when `dir` is not a directory.
+std::string find_tokenizer_file(const std::string& dir);
+
 // The file make_tokenizer(spec) reads: the spec itself, or the file found in a directory; "" for
 // "byte", which needs none. UserError as make_tokenizer's when there is none.
 std::string tokenizer_file(const std::string& spec);
