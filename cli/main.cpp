@@ -11,7 +11,8 @@
 
 #include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_passkey, cmd_ppl, cmd_states, cmd_info,
                            //          cmd_sweep, cmd_bench, cmd_generate
-#include "cli/version.h"   // defines: version_text
+#include "cli/openblas_core.h"  // defines: ensure_openblas_kernels
+#include "cli/version.h"        // defines: version_text
 #include "core/error.h"    // defines: UserError, Error
 #include "train/trainer.h"  // defines: TrainingDiverged
 
@@ -37,6 +38,7 @@ const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  ssm::cli::ensure_openblas_kernels(argv);  // may start this process again with OPENBLAS_CORETYPE set
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
       std::strcmp(argv[1], "help") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);

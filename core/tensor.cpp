@@ -119,26 +119,86 @@ void for_each_offset_pair(const Shape& shape, const Shape& s_strides, int64_t s_
 
 }  // namespace
 
+namespace {
+
+// A strided walk with as few dims as possible: size-1 dims dropped, and neighbouring dims merged
+// where both tensors step through them as through one (stride[d] == stride[d+1]·size[d+1]), so
+// the inner loop of a copy is as long as the layouts allow (a contiguous slice of rows is one dim).
+struct CopyWalk {
+  std::vector<int64_t> shape, src, dst;  // innermost last
+};
+
+CopyWalk collapse_dims(const Shape& shape, const Shape& s_strides, const Shape& d_strides) {
+  CopyWalk w;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!w.shape.empty() && w.src.back() == s_strides[d] * shape[d] && w.dst.back() == d_strides[d] * shape[d]) {
+      w.shape.back() *= shape[d];
+      w.src.back() = s_strides[d];
+      w.dst.back() = d_strides[d];
+      continue;
+    }
+    w.shape.push_back(shape[d]);
+    w.src.push_back(s_strides[d]);
+    w.dst.push_back(d_strides[d]);
+  }
+  if (w.shape.empty()) w = {{1}, {1}, {1}};  // one element
+  return w;
+}
+
+// Same-dtype copy: whole rows with memcpy when both inner strides are 1, else element by element
+// as the unsigned integer of the element's size (bits are copied, never converted).
+template <typename Bits>
+void copy_bits(const CopyWalk& w, const Bits* s, Bits* d) {
+  const int64_t nd = static_cast<int64_t>(w.shape.size()), inner = w.shape[nd - 1];
+  const int64_t si = w.src[nd - 1], di = w.dst[nd - 1];
+  int64_t outer = 1;
+  for (int64_t k = 0; k + 1 < nd; ++k) outer *= w.shape[k];
+  std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
+  int64_t so = 0, dof = 0;
+  for (int64_t row = 0; row < outer; ++row) {
+    if (si == 1 && di == 1) {
+      std::memcpy(d + dof, s + so, static_cast<size_t>(inner) * sizeof(Bits));
+    } else {
+      for (int64_t j = 0; j < inner; ++j) d[dof + j * di] = s[so + j * si];
+    }
+    for (int64_t k = nd - 2; k >= 0; --k) {  // odometer over the outer dims
+      if (++idx[k] < w.shape[k]) {
+        so += w.src[k];
+        dof += w.dst[k];
+        break;
+      }
+      so -= w.src[k] * (w.shape[k] - 1);
+      dof -= w.dst[k] * (w.shape[k] - 1);
+      idx[k] = 0;
+    }
+  }
+}
+
+}  // namespace
+
 void cpu_copy(const Tensor& src, const Tensor& dst) {
   SSM_CHECK(src.shape() == dst.shape(), "copy: shape mismatch ", shape_str(src.shape()), " vs ",
             shape_str(dst.shape()));
   SSM_CHECK(src.device().is_cpu() && dst.device().is_cpu(), "cpu_copy needs CPU tensors");
   const void* s = src.impl()->storage->data.get();
   void* d = dst.impl()->storage->data.get();
-  if (src.dtype() == dst.dtype() && src.is_contiguous() && dst.is_contiguous()) {
-    const size_t es = dtype_size(src.dtype());
-    std::memcpy(static_cast<char*>(d) + dst.offset() * es,
-                static_cast<const char*>(s) + src.offset() * es, src.nbytes());
-    return;
-  }
+  if (src.numel() == 0) return;
   const Dtype sd = src.dtype(), dd = dst.dtype();
-  if (sd == Dtype::i64 && dd == Dtype::i64) {  // keep full 64-bit integers exact
-    for_each_offset_pair(src.shape(), src.strides(), src.offset(), dst.strides(), dst.offset(),
-                         [&](int64_t so, int64_t dof) {
-                           static_cast<int64_t*>(d)[dof] = static_cast<const int64_t*>(s)[so];
-                         });
-    return;
+  if (sd == dd) {
+    const size_t es = dtype_size(sd);
+    const CopyWalk w = collapse_dims(src.shape(), src.strides(), dst.strides());
+    const char* sb = static_cast<const char*>(s) + src.offset() * es;
+    char* db = static_cast<char*>(d) + dst.offset() * es;
+    switch (es) {
+      case 2: copy_bits(w, reinterpret_cast<const uint16_t*>(sb), reinterpret_cast<uint16_t*>(db)); return;
+      case 4: copy_bits(w, reinterpret_cast<const uint32_t*>(sb), reinterpret_cast<uint32_t*>(db)); return;
+      case 8: copy_bits(w, reinterpret_cast<const uint64_t*>(sb), reinterpret_cast<uint64_t*>(db)); return;
+      default: break;
+    }
   }
+  // A dtype conversion: through double, which holds every value of every dtype but i64 exactly
+  // (i64 -> i64 took the branch above).
   for_each_offset_pair(src.shape(), src.strides(), src.offset(), dst.strides(), dst.offset(),
                        [&](int64_t so, int64_t dof) {
                          store_from_double(d, dd, dof, load_as_double(s, sd, so));

@@ -1,5 +1,7 @@
 // ops/cpu/elementwise.cpp — copy, unary and broadcasting binary kernels (CPU reference). The
 // unary formulas and their derivatives live in ops/unary_math.h, shared with cuda/elementwise.cu.
+#include <type_traits>
+
 #include "ops/cpu/cpu_backend.h"
 #include "ops/cpu/strided.h"  // defines: for_each_strided
 #include "ops/unary_math.h"   // defines: unary_value, unary_derivative
@@ -23,15 +25,40 @@ T apply_binary(BinaryOp op, T a, T b) {
 
 }  // namespace
 
+// Calls fn with the op as a compile-time constant, so the loop it runs has no switch inside and
+// the compiler can vectorise it (the formulas of unary_math.h fold to straight-line code).
+template <typename Fn>
+void with_unary_op(UnaryOp op, Fn&& fn) {
+  switch (op) {
+#define SSM_UNARY_CASE(name) \
+  case UnaryOp::name: fn(std::integral_constant<UnaryOp, UnaryOp::name>{}); return;
+    SSM_UNARY_CASE(neg) SSM_UNARY_CASE(exp) SSM_UNARY_CASE(log) SSM_UNARY_CASE(sqrt) SSM_UNARY_CASE(square)
+    SSM_UNARY_CASE(sigmoid) SSM_UNARY_CASE(tanh) SSM_UNARY_CASE(silu) SSM_UNARY_CASE(softplus)
+    SSM_UNARY_CASE(relu) SSM_UNARY_CASE(add_scalar) SSM_UNARY_CASE(mul_scalar)
+#undef SSM_UNARY_CASE
+  }
+  SSM_CHECK(false, "unary: unknown op ", static_cast<int>(op));
+}
+
 void CpuBackend::unary(UnaryOp op, const Tensor& x, const Tensor& out, double scalar) {
   dispatch_floating(x.dtype(), "unary", [&]<typename T>() {
     const T* px = static_cast<const T*>(x.impl()->storage->data.get());
     T* po = out.data<T>();
     const T s = static_cast<T>(scalar);
-    cpu::for_each_strided<1>(out.shape(), {&x.strides()}, {x.offset()},
-                             [&](int64_t i, const std::array<int64_t, 1>& o) {
-                               po[i] = unary_math::unary_value(op, px[o[0]], s);
-                             });
+    with_unary_op(op, [&](auto op_constant) {
+      constexpr UnaryOp kOp = decltype(op_constant)::value;
+      if (x.is_contiguous()) {  // the common case: a flat loop over both
+        const T* xc = px + x.offset();
+        const int64_t n = out.numel();
+#pragma omp parallel for schedule(static) if (worth_parallel(n))
+        for (int64_t i = 0; i < n; ++i) po[i] = unary_math::unary_value(kOp, xc[i], s);
+        return;
+      }
+      cpu::for_each_strided<1>(out.shape(), {&x.strides()}, {x.offset()},
+                               [&](int64_t i, const std::array<int64_t, 1>& o) {
+                                 po[i] = unary_math::unary_value(kOp, px[o[0]], s);
+                               });
+    });
   });
 }
 
@@ -44,8 +71,11 @@ void CpuBackend::unary_backward(UnaryOp op, const Tensor& x, const Tensor& y, co
     T* pdx = dx.data<T>();
     const T s = static_cast<T>(scalar);
     const int64_t n = x.numel();
+    with_unary_op(op, [&](auto op_constant) {
+      constexpr UnaryOp kOp = decltype(op_constant)::value;
 #pragma omp parallel for schedule(static) if (worth_parallel(n))
-    for (int64_t i = 0; i < n; ++i) pdx[i] = pdy[i] * unary_math::unary_derivative(op, px[i], py[i], s);
+      for (int64_t i = 0; i < n; ++i) pdx[i] = pdy[i] * unary_math::unary_derivative(kOp, px[i], py[i], s);
+    });
   });
 }
 

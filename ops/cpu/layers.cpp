@@ -125,6 +125,23 @@ void CpuBackend::embedding_backward(const Tensor& ids, const Tensor& dout, const
 }
 
 // ---- causal depthwise conv: y_t[c] = bias[c] + Σ_k w[c,k]·xpad[t+k][c], xpad = [state; x] -----
+// Loops run over the channel axis innermost (contiguous in x, y and the transposed weights), so
+// they vectorise. A W-term sum (W = 4) is accumulated in T: in f32 its rounding is that of four
+// additions, well below the f32 tests' tolerance; dw and dbias, sums over B·T positions,
+// accumulate in double, per sequence, then over sequences in order (bit-reproducible whatever
+// the thread count).
+namespace {
+
+// Row u of xpad for sequence b: a state row (zeros when there is no state) or a row of x.
+template <typename T>
+const T* xpad_row(const T* x, const T* state, const T* zeros, int64_t b, int64_t u, int64_t T_len, int64_t S,
+                  int64_t C) {
+  if (u >= S) return x + (b * T_len + u - S) * C;
+  return state ? state + (b * S + u) * C : zeros;
+}
+
+}  // namespace
+
 void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& state_in,
                                 const Tensor& y, const Tensor& state_out) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), W = w.size(1), S = W - 1;
@@ -133,28 +150,31 @@ void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& 
     const T_* pb = bias.defined() ? bias.data<T_>() : nullptr;
     const T_* ps = state_in.defined() ? state_in.data<T_>() : nullptr;
     T_ *py = y.data<T_>(), *pso = state_out.data<T_>();
-    // xpad[b][u][c] for u in [0, S+T): the state for u < S, x after.
-    auto xpad = [&](int64_t b, int64_t u, int64_t c) -> double {
-      if (u < S) return ps ? static_cast<double>(ps[(b * S + u) * C + c]) : 0.0;
-      return px[(b * T + u - S) * C + c];
-    };
+    std::vector<T_> wt(W * C), zeros(C, T_(0));  // wt[k][c] = w[c][k]: channel-contiguous taps
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t k = 0; k < W; ++k) wt[k * C + c] = pw[c * W + k];
+    }
 #pragma omp parallel for schedule(static) if (worth_parallel(B * T * C * W))
     for (int64_t b = 0; b < B; ++b) {
       for (int64_t t = 0; t < T; ++t) {
-        for (int64_t c = 0; c < C; ++c) {
-          double acc = pb ? static_cast<double>(pb[c]) : 0.0;
-          for (int64_t k = 0; k < W; ++k) acc += static_cast<double>(pw[c * W + k]) * xpad(b, t + k, c);
-          py[(b * T + t) * C + c] = static_cast<T_>(acc);
+        T_* yr = py + (b * T + t) * C;
+        for (int64_t c = 0; c < C; ++c) yr[c] = pb ? pb[c] : T_(0);
+        for (int64_t k = 0; k < W; ++k) {
+          const T_* xr = xpad_row(px, ps, zeros.data(), b, t + k, T, S, C);
+          const T_* wk = wt.data() + k * C;
+          for (int64_t c = 0; c < C; ++c) yr[c] += wk[c] * xr[c];
         }
       }
-      for (int64_t u = 0; u < S; ++u) {  // the last S entries of xpad
-        for (int64_t c = 0; c < C; ++c) pso[(b * S + u) * C + c] = static_cast<T_>(xpad(b, T + u, c));
+      for (int64_t u = 0; u < S; ++u) {  // the last S rows of xpad
+        const T_* xr = xpad_row(px, ps, zeros.data(), b, T + u, T, S, C);
+        std::copy(xr, xr + C, pso + (b * S + u) * C);
       }
     }
   });
 }
 
-// Gradients land on xpad (from y and from the returned state), then split into dstate_in and dx.
+// dxpad[u] = Σ_k dy[u-k]·w[:,k] (+ dstate_out for the last S rows), split into dstate_in and dx;
+// dw[c,k] = Σ_{b,t} dy[b,t,c]·xpad[b,t+k,c]; dbias = Σ dy.
 void CpuBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& state_in, const Tensor& dy,
                                  const Tensor& dstate_out, const Tensor& dx, const Tensor& dw, const Tensor& dbias,
                                  const Tensor& dstate_in) {
@@ -163,45 +183,62 @@ void CpuBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor&
     const T_ *px = x.data<T_>(), *pw = w.data<T_>(), *pdy = dy.data<T_>();
     const T_* ps = state_in.defined() ? state_in.data<T_>() : nullptr;
     const T_* pdso = dstate_out.defined() ? dstate_out.data<T_>() : nullptr;
-    std::vector<double> dxpad(B * (S + T) * C, 0.0), dw_acc(C * W, 0.0), db_acc(C, 0.0);
-    auto xpad = [&](int64_t b, int64_t u, int64_t c) -> double {
-      if (u < S) return ps ? static_cast<double>(ps[(b * S + u) * C + c]) : 0.0;
-      return px[(b * T + u - S) * C + c];
-    };
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t c = 0; c < C; ++c) {
-          const double g = pdy[(b * T + t) * C + c];
-          db_acc[c] += g;
-          for (int64_t k = 0; k < W; ++k) {
-            dw_acc[c * W + k] += g * xpad(b, t + k, c);
-            dxpad[(b * (S + T) + t + k) * C + c] += g * pw[c * W + k];
-          }
-        }
-      }
-      if (pdso) {
-        for (int64_t u = 0; u < S; ++u) {
-          for (int64_t c = 0; c < C; ++c) dxpad[(b * (S + T) + T + u) * C + c] += pdso[(b * S + u) * C + c];
-        }
-      }
-    }
     T_* pdx = dx.data<T_>();
+    T_* pdsi = dstate_in.defined() ? dstate_in.data<T_>() : nullptr;
+    std::vector<T_> wt(W * C), zeros(C, T_(0));
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t k = 0; k < W; ++k) wt[k * C + c] = pw[c * W + k];
+    }
+    // Per sequence: dw as [k][c] and dbias, in double.
+    std::vector<double> parts(B * (W + 1) * C, 0.0);
+#pragma omp parallel for schedule(static) if (worth_parallel(B * T * C * W))
     for (int64_t b = 0; b < B; ++b) {
-      for (int64_t u = 0; u < S + T; ++u) {
-        for (int64_t c = 0; c < C; ++c) {
-          const double g = dxpad[(b * (S + T) + u) * C + c];
-          if (u >= S) {
-            pdx[(b * T + u - S) * C + c] = static_cast<T_>(g);
-          } else if (dstate_in.defined()) {
-            dstate_in.data<T_>()[(b * S + u) * C + c] = static_cast<T_>(g);
-          }
+      double* dw_b = parts.data() + b * (W + 1) * C;
+      double* db_b = dw_b + W * C;
+      for (int64_t t = 0; t < T; ++t) {
+        const T_* g = pdy + (b * T + t) * C;
+        for (int64_t c = 0; c < C; ++c) db_b[c] += g[c];
+        for (int64_t k = 0; k < W; ++k) {
+          const T_* xr = xpad_row(px, ps, zeros.data(), b, t + k, T, S, C);
+          double* acc = dw_b + k * C;
+          for (int64_t c = 0; c < C; ++c) acc[c] += static_cast<double>(g[c]) * static_cast<double>(xr[c]);
         }
+      }
+      // Row u of xpad receives dy[u - k]·w[k] for every tap k with 0 <= u - k < T.
+      std::vector<T_> row(C);
+      for (int64_t u = 0; u < S + T; ++u) {
+        if (u < S && !pdsi) continue;
+        if (u >= T && pdso) {
+          const T_* d = pdso + (b * S + u - T) * C;
+          std::copy(d, d + C, row.begin());
+        } else {
+          std::fill(row.begin(), row.end(), T_(0));
+        }
+        for (int64_t k = 0; k < W; ++k) {
+          const int64_t t = u - k;
+          if (t < 0 || t >= T) continue;
+          const T_* g = pdy + (b * T + t) * C;
+          const T_* wk = wt.data() + k * C;
+          for (int64_t c = 0; c < C; ++c) row[c] += g[c] * wk[c];
+        }
+        T_* out = u >= S ? pdx + (b * T + u - S) * C : pdsi + (b * S + u) * C;
+        std::copy(row.begin(), row.end(), out);
       }
     }
     T_* pdw = dw.data<T_>();
-    for (int64_t i = 0; i < C * W; ++i) pdw[i] = static_cast<T_>(dw_acc[i]);
+    for (int64_t c = 0; c < C; ++c) {
+      for (int64_t k = 0; k < W; ++k) {
+        double total = 0;
+        for (int64_t b = 0; b < B; ++b) total += parts[b * (W + 1) * C + k * C + c];
+        pdw[c * W + k] = static_cast<T_>(total);
+      }
+    }
     if (dbias.defined()) {
-      for (int64_t c = 0; c < C; ++c) dbias.data<T_>()[c] = static_cast<T_>(db_acc[c]);
+      for (int64_t c = 0; c < C; ++c) {
+        double total = 0;
+        for (int64_t b = 0; b < B; ++b) total += parts[b * (W + 1) * C + W * C + c];
+        dbias.data<T_>()[c] = static_cast<T_>(total);
+      }
     }
   });
 }
