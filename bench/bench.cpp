@@ -56,8 +56,8 @@ void run_bench(const BenchOptions& options) {
                  "ssmlab bench: unknown --precision '", precision_name, "' (allowed: fp32, tf32, bf16)");
   SSM_USER_CHECK(device.is_cuda() || precision_name == "fp32", "ssmlab bench: --precision ", precision_name,
                  " needs --device cuda (the CPU computes GEMMs in fp32)");
-  SSM_USER_CHECK(options.only == "all" || options.only == "kernels" || options.only == "train",
-                 "ssmlab bench: unknown --only '", options.only, "' (allowed: all, kernels, train)");
+  SSM_USER_CHECK(options.only == "all" || options.only == "kernels" || options.only == "train" || options.only == "eval",
+                 "ssmlab bench: unknown --only '", options.only, "' (allowed: all, kernels, train, eval)");
   const ops::MatmulPrecision precision = precision_name == "bf16"   ? ops::MatmulPrecision::bf16
                                          : precision_name == "tf32" ? ops::MatmulPrecision::tf32
                                                                     : ops::MatmulPrecision::fp32;
@@ -69,9 +69,10 @@ void run_bench(const BenchOptions& options) {
               preset.c_str(), s.repeats, s.warmup, s.train_repeats, s.train_warmup,
               device.is_cuda() ? "timed with CUDA events" : "timed with the wall clock");
   nlohmann::json report = {{"device", limits.description}, {"preset", preset}, {"precision", precision_name},
-                           {"kernels", nlohmann::json::array()}, {"train", nlohmann::json::array()}};
+                           {"kernels", nlohmann::json::array()}, {"train", nlohmann::json::array()},
+                           {"eval", nlohmann::json::array()}};
 
-  if (options.only != "train") {
+  if (options.only == "all" || options.only == "kernels") {
     std::printf("%-30s %-34s %10s %9s %6s %9s %6s  %s\n", "kernel", "shape", "ms", "GB/s", "%HBM", "TFLOP/s", "%peak",
                 "peak");
     std::vector<Benchmark> kernels = kernel_benchmarks(s, device);
@@ -89,11 +90,12 @@ void run_bench(const BenchOptions& options) {
     std::printf("\n");
   }
 
-  if (options.only != "kernels") {
+  if (options.only == "all" || options.only == "train") {
     const ops::MatmulPrecisionGuard guard(precision);
     const auto [peak, label] = peak_of(peak_for_precision(precision), limits, device);
     std::printf("%-44s %-40s %10s %10s %9s %6s %12s %9s\n", absl::StrCat("training step, matmuls ", precision_name).c_str(),
-                "shape", "ms/step", "tokens/s", "TFLOP/s", "%peak", "+SSD TFLOP/s", "peak GiB");
+                "shape", "ms/step", "tokens/s", "TFLOP/s", "%peak", "+SSD TFLOP/s",
+                device.is_cpu() ? "peak RSS GiB" : "peak GiB");
     std::printf("%-44s %-40s %10s %10s %9s %6s\n", "", "", "", "", "(6N)", label);
     for (const TrainSpec& spec : train_benchmarks(s)) {
       if (!selected(spec.name, options.filter)) continue;
@@ -109,6 +111,22 @@ void run_bench(const BenchOptions& options) {
       report["train"].push_back({{"name", spec.name}, {"shape", t.shape}, {"ms", ms}, {"tokens_per_s", tokens_per_s},
                                  {"tflop_per_s_6n", f6n / 1e12}, {"tflop_per_s_6n_ssd", fall / 1e12},
                                  {"peak_gib", peak_gib}});
+    }
+  }
+  if (options.only == "all" || options.only == "eval") {
+    std::printf("\n%-44s %-40s %10s %10s %12s\n", "evaluation (no autograd)", "shape", "ms", "tokens/s",
+                device.is_cpu() ? "peak RSS GiB" : "peak GiB");
+    for (const EvalSpec& spec : eval_benchmarks(s)) {
+      if (!selected(spec.name, options.filter)) continue;
+      EvalRun e = prepare_eval(spec, device);
+      reset_peak_memory(device);
+      const double ms = median_ms(device, s.train_warmup, s.train_repeats, e.run);
+      const double tokens_per_s = e.tokens / (ms * 1e-3);
+      const double peak_gib = peak_memory_bytes(device) / (1 << 30);
+      std::printf("%-44s %-40s %10.1f %10.0f %12.2f\n", spec.name.c_str(), e.shape.c_str(), ms, tokens_per_s, peak_gib);
+      std::fflush(stdout);
+      report["eval"].push_back({{"name", spec.name}, {"shape", e.shape}, {"ms", ms}, {"tokens_per_s", tokens_per_s},
+                                {"peak_gib", peak_gib}});
     }
   }
   if (!options.json_path.empty()) {

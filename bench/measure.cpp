@@ -1,8 +1,12 @@
 // bench/measure.cpp — timers and device limits for ssmlab bench (bench/measure.h).
 #include "bench/measure.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
@@ -44,7 +48,16 @@ double median_ms(Device device, int warmup, int repeats, const std::function<voi
 Limits query_limits(Device device) {
   Limits limits;
   if (device.is_cpu()) {
-    limits.description = "CPU (the reference backend; no bandwidth or peak figures)";
+    std::string model = "unknown CPU";
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+      if (line.rfind("model name", 0) == 0) {
+        model = line.substr(line.find(':') + 2);
+        break;
+      }
+    }
+    limits.description = absl::StrFormat("CPU: %s, %d threads (OpenMP); no bandwidth or peak figures", model,
+                                         omp_get_max_threads());
     return limits;
   }
 #if defined(SSMLAB_WITH_CUDA)
@@ -62,17 +75,27 @@ Limits query_limits(Device device) {
   return limits;
 }
 
+// The CPU's peak is the process's peak resident set (VmHWM in /proc/self/status), which Linux
+// resets when "5" is written to /proc/self/clear_refs: the figure then covers one benchmark.
 double peak_memory_bytes(Device device) {
 #if defined(SSMLAB_WITH_CUDA)
   if (device.is_cuda()) return static_cast<double>(cuda::memory_stats().peak_in_use_bytes);
 #endif
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;  // "VmHWM:  123 kB"
+  }
   return 0;
 }
 
 void reset_peak_memory(Device device) {
 #if defined(SSMLAB_WITH_CUDA)
-  if (device.is_cuda()) cuda::reset_peak_memory();
+  if (device.is_cuda()) {
+    cuda::reset_peak_memory();
+    return;
+  }
 #endif
+  std::ofstream("/proc/self/clear_refs") << "5";
 }
 
 }  // namespace ssm::bench

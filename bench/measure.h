@@ -27,7 +27,8 @@ constexpr double kH100Bandwidth = 3.35e12;
 constexpr double kH100Fp32 = 66.9e12;
 Limits query_limits(Device device);
 
-// Peak GPU memory held by tensors since the last reset (0 on the CPU), and the reset.
+// Peak memory since the last reset, and the reset: on CUDA the bytes held by tensors, on the CPU
+// the process's peak resident set (everything: tensors, caches, code).
 double peak_memory_bytes(Device device);
 void reset_peak_memory(Device device);
 

@@ -25,6 +25,7 @@ Sizes preset_sizes(const std::string& preset) {
     s.big_d_model = 768, s.big_layers = 24, s.big_vocab = 50277, s.big_chunk = 256;
     s.batch_2k = 4, s.seq_2k = 2048, s.batch_8k = 1, s.seq_8k = 8192;
     s.big_label = "mamba2-130m shape";
+    s.stream_short = 65536, s.stream_long = 262144, s.stream_big = 65536, s.decode_steps = 2048, s.decode_steps_big = 512;
     return s;
   }
   if (preset == "small") {
@@ -38,6 +39,7 @@ Sizes preset_sizes(const std::string& preset) {
     s.big_d_model = 256, s.big_layers = 4, s.big_vocab = 50277, s.big_chunk = 64;
     s.batch_2k = 1, s.seq_2k = 512, s.batch_8k = 1, s.seq_8k = 1024;
     s.big_label = "scaled down";
+    s.stream_short = 16384, s.stream_long = 65536, s.stream_big = 8192, s.decode_steps = 512, s.decode_steps_big = 128;
     return s;
   }
   SSM_USER_CHECK(preset == "tiny", "ssmlab bench: unknown --preset '", preset, "' (allowed: full, small, tiny)");
@@ -52,6 +54,7 @@ Sizes preset_sizes(const std::string& preset) {
   s.big_d_model = 32, s.big_layers = 2, s.big_vocab = 1003, s.big_chunk = 16;
   s.batch_2k = 1, s.seq_2k = 64, s.batch_8k = 1, s.seq_8k = 128;
   s.big_label = "scaled down";
+  s.stream_short = 300, s.stream_long = 600, s.stream_big = 200, s.decode_steps = 8, s.decode_steps_big = 4;
   return s;
 }
 

@@ -27,6 +27,9 @@ struct Sizes {
   int64_t demo_d_model, demo_layers, demo_state, demo_headdim, demo_batch, demo_seq;
   int64_t big_d_model, big_layers, big_vocab, big_chunk, batch_2k, seq_2k, batch_8k, seq_8k;
   std::string big_label;                         // "mamba2-130m shape" or "scaled down"
+  // Evaluation: tokens streamed through forward() (two lengths for the demo model, so its peak
+  // memory shows it does not grow with the length; one for the larger model), and decode steps.
+  int64_t stream_short, stream_long, stream_big, decode_steps, decode_steps_big;
 };
 Sizes preset_sizes(const std::string& preset);  // UserError naming the allowed presets
 
@@ -60,5 +63,23 @@ struct TrainStep {
   std::function<void()> step;
 };
 TrainStep prepare_train_step(const TrainSpec& spec, Device device);
+
+// An evaluation benchmark: a long sequence streamed through forward() in chunks of 2048 tokens
+// with the state carried and no autograd (what `ppl` and `capacity` do), or single-token step()
+// calls (what `passkey` and `generate` do). Batch 1.
+struct EvalSpec {
+  std::string name;
+  ModelConfig model;
+  int64_t vocab, tokens;
+  bool decode;  // step() per token instead of chunked forward()
+};
+std::vector<EvalSpec> eval_benchmarks(const Sizes& s);
+
+struct EvalRun {
+  std::string shape;
+  double tokens = 0;  // per run
+  std::function<void()> run;
+};
+EvalRun prepare_eval(const EvalSpec& spec, Device device);
 
 }  // namespace ssm::bench

@@ -1,11 +1,16 @@
-// ops/cpu/layers.cpp — CPU reference kernels for softmax, cross-entropy, embedding and the causal
-// depthwise conv (the norms are in ops/cpu/norms.cpp). Row-wise loops; statistics accumulate in
-// double.
+// ops/cpu/layers.cpp — CPU kernels for softmax, cross-entropy, embedding and the causal depthwise
+// conv (the norms are in ops/cpu/norms.cpp). Row-wise loops; statistics accumulate in double.
+// The f32 rows of softmax and cross-entropy take e^x from fast_exp (vectorised, within 2 ulp of
+// the exact value) and sum it in double lanes; f64 keeps libm's exp.
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "ops/cpu/cpu_backend.h"
-#include "ops/cpu/rows.h"  // defines: last_dim, rows_of, sigmoid
+#include "ops/cpu/fast_exp.h"  // defines: fast_exp
+#include "ops/cpu/rows.h"      // defines: last_dim, rows_of, sigmoid
+#include "ops/cpu/simd.h"      // defines: SSM_CPU_CLONES
 
 namespace ssm {
 namespace {
@@ -22,6 +27,51 @@ double row_logsumexp(const T* row, int64_t C) {
   for (int64_t c = 0; c < C; ++c) sum += std::exp(row[c] - mx);
   return mx + std::log(sum);
 }
+// The same for an f32 row, vectorised: the max, then Σ e^(x - max) summed in double lanes.
+// Returned in two parts, lse = max + log_sum: the max is exact, and keeping it apart lets softmax
+// compute e^((x - max) - log_sum) without the rounding of a large lse to f32.
+struct RowLse {
+  float max;
+  double log_sum;
+};
+SSM_CPU_CLONES
+RowLse row_logsumexp_f32(const float* row, int64_t C) {
+  float mx = row[0];
+#pragma omp simd reduction(max : mx)
+  for (int64_t c = 0; c < C; ++c) mx = std::max(mx, row[c]);
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t c = 0; c < C; ++c) sum += cpu::fast_exp(row[c] - mx);
+  return {mx, std::log(sum)};
+}
+
+template <typename T>
+double logsumexp_of_row(const T* row, int64_t C) {
+  if constexpr (std::is_same_v<T, float>) {
+    const RowLse l = row_logsumexp_f32(row, C);
+    return l.max + l.log_sum;
+  } else {
+    return row_logsumexp(row, C);
+  }
+}
+
+// out = e^((row - max) - log_sum) for an f32 row: its softmax.
+SSM_CPU_CLONES
+void softmax_row_f32(const float* row, float* out, int64_t C) {
+  const RowLse l = row_logsumexp_f32(row, C);
+  const float log_sum = static_cast<float>(l.log_sum);
+#pragma omp simd
+  for (int64_t c = 0; c < C; ++c) out[c] = cpu::fast_exp((row[c] - l.max) - log_sum);
+}
+
+// One f32 row of the cross-entropy gradient: d·(softmax - onehot(t)).
+SSM_CPU_CLONES
+void cross_entropy_grad_f32(const float* row, float* grad, int64_t V, float lse, float d, int64_t t) {
+#pragma omp simd
+  for (int64_t v = 0; v < V; ++v) grad[v] = d * cpu::fast_exp(row[v] - lse);
+  grad[t] -= d;
+}
+
 int64_t target_at(const Tensor& targets, int64_t i) {
   return targets.dtype() == Dtype::i64 ? targets.data<int64_t>()[i] : targets.data<int32_t>()[i];
 }
@@ -37,7 +87,13 @@ void CpuBackend::softmax_forward(const Tensor& x, const Tensor& y, bool log) {
 #pragma omp parallel for schedule(static) if (worth_parallel(R * C))
     for (int64_t r = 0; r < R; ++r) {
       const T* row = px + r * C;
-      const double lse = row_logsumexp(row, C);
+      if constexpr (std::is_same_v<T, float>) {
+        if (!log) {
+          softmax_row_f32(row, py + r * C, C);
+          continue;
+        }
+      }
+      const double lse = logsumexp_of_row(row, C);
       for (int64_t c = 0; c < C; ++c) {
         py[r * C + c] = static_cast<T>(log ? row[c] - lse : std::exp(row[c] - lse));
       }
@@ -73,7 +129,7 @@ void CpuBackend::cross_entropy_forward(const Tensor& logits, const Tensor& targe
 #pragma omp parallel for schedule(static) if (worth_parallel(R * V))
     for (int64_t r = 0; r < R; ++r) {
       const T* row = pl + r * V;
-      const double l = row_logsumexp(row, V);
+      const double l = logsumexp_of_row(row, V);
       plse[r] = static_cast<T>(l);
       const int64_t t = target_at(targets, r);
       ploss[r] = t == ignore_index ? T(0) : static_cast<T>(l - row[t]);
@@ -90,6 +146,12 @@ void CpuBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targ
 #pragma omp parallel for schedule(static) if (worth_parallel(R * V))
     for (int64_t r = 0; r < R; ++r) {
       const int64_t t = target_at(targets, r);
+      if constexpr (std::is_same_v<T, float>) {
+        if (t != ignore_index) {
+          cross_entropy_grad_f32(pl + r * V, pg + r * V, V, plse[r], pd[r], t);
+          continue;
+        }
+      }
       for (int64_t v = 0; v < V; ++v) {
         const double p = std::exp(static_cast<double>(pl[r * V + v]) - plse[r]);
         pg[r * V + v] = t == ignore_index ? T(0) : static_cast<T>(pd[r] * (p - (v == t ? 1.0 : 0.0)));

@@ -1,10 +1,11 @@
 // tests/ops/test_ops_layers.cpp — softmax, cross-entropy, embedding, the norms and the causal conv:
 // f64 gradient checks on awkward sizes, values against hand computations, f32 against f64, conv
-// streaming with its state, and errors that name the op.
+// streaming with its state, and errors that name the op; the f32 exp of the row kernels.
 #include <cmath>
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
+#include "ops/cpu/fast_exp.h"  // defines: fast_exp
 #include "ops/ops.h"
 #include "tests/support/testing.h"
 
@@ -125,6 +126,16 @@ TEST_CASE("cross-entropy") {
     Tensor t = Tensor::from_vector<int64_t>({10, 0, 5, -100, 3}, {5});
     CHECK_CLOSE("per-token f32", ops::cross_entropy_per_token(to_f32(l), t),
                 ops::cross_entropy_per_token(l.detach(), t), 1e-6);
+  }
+  SUBCASE("f32 gradient agrees with f64 on N6 V300 (the vectorised rows, a length past any vector)") {
+    Tensor l64 = leaf64({6, 300}, 8, 4.0);
+    Tensor l32 = to_f32(l64);
+    l32.set_requires_grad(true);
+    Tensor t = Tensor::from_vector<int64_t>({299, 0, -100, 150, 7, 64}, {6});
+    autograd::backward(ops::cross_entropy(l64, t));
+    autograd::backward(ops::cross_entropy(l32, t));
+    CHECK_CLOSE("d logits f32", l32.grad(), l64.grad(), 1e-6);
+    CHECK_CLOSE("softmax f32 V300", ops::softmax(to_f32(l64)), ops::softmax(l64.detach()), 1e-6);
   }
   SUBCASE("out-of-range targets name the op, the id and V") {
     CHECK_THROWS_WITH_AS(ops::cross_entropy(logits, Tensor::from_vector<int64_t>({3, 7, 0, 1}, {4})),
@@ -337,4 +348,20 @@ TEST_CASE("causal depthwise conv1d with state in and out") {
     CHECK_THROWS_WITH_AS(ops::causal_conv1d(x, to_f32(w), b), doctest::Contains("causal_conv1d: dtype mismatch"),
                          UserError);
   }
+}
+
+TEST_CASE("fast_exp (the f32 softmax and cross-entropy rows) is within 2 ulp of exp over the whole f32 range") {
+  double worst = 0;
+  for (double x = -87.3; x <= 88.3; x += 0.000731) {
+    const float xf = static_cast<float>(x);
+    const double exact = std::exp(static_cast<double>(xf));
+    const double got = cpu::fast_exp(xf);
+    worst = std::max(worst, std::fabs(got - exact) / exact);
+  }
+  MESSAGE("fast_exp: worst relative error " << worst);
+  CHECK(worst <= 2 * 5.97e-8);  // 2 ulp of f32 (ε/2 = 5.96e-8 per ulp at the top of a binade)
+  CHECK(cpu::fast_exp(0.0f) == 1.0f);
+  CHECK(cpu::fast_exp(-100.0f) == 0.0f);
+  CHECK(cpu::fast_exp(-INFINITY) == 0.0f);
+  CHECK(std::isinf(cpu::fast_exp(100.0f)));
 }
