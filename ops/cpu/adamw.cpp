@@ -3,11 +3,35 @@
 //   m ← β1·m + (1-β1)·g        v ← β2·v + (1-β2)·g²
 //   p ← p - lr·( m̂ / (sqrt(v̂) + eps) + wd·p ),   m̂ = m/(1-β1^t), v̂ = v/(1-β2^t)
 // Weight decay is decoupled (applied to p, not added to g), as in torch.optim.AdamW.
+//
+// The arithmetic is f32, as the moments are stored (torch.optim.AdamW computes in the parameters'
+// dtype too): each element's update is a few f32 operations, so it is within a few ulp of the
+// same formula in double. The bias corrections, computed once per call, stay in double. The loop
+// vectorises (sqrt included) and runs on all threads for large parameters; every element is
+// written by one thread, so the result does not depend on the thread count.
+#include <algorithm>
 #include <cmath>
 
 #include "ops/cpu/cpu_backend.h"
+#include "ops/cpu/simd.h"  // defines: SSM_CPU_CLONES
 
 namespace ssm {
+namespace {
+
+SSM_CPU_CLONES
+void adamw_block(float* p, const float* g, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                 float eps, float weight_decay, float inv_bc1, float inv_bc2) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float mi = beta1 * m[i] + (1 - beta1) * g[i];
+    const float vi = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] - lr * (mi * inv_bc1 / (std::sqrt(vi * inv_bc2) + eps) + weight_decay * p[i]);
+  }
+}
+
+}  // namespace
 
 void CpuBackend::adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
                             double lr, double beta1, double beta2, double eps, double weight_decay,
@@ -19,11 +43,14 @@ void CpuBackend::adamw_step(const Tensor& param, const Tensor& grad, const Tenso
   const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
   const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
   const int64_t n = param.numel();
-  for (int64_t i = 0; i < n; ++i) {
-    pm[i] = static_cast<float>(beta1 * pm[i] + (1 - beta1) * g[i]);
-    pv[i] = static_cast<float>(beta2 * pv[i] + (1 - beta2) * g[i] * g[i]);
-    const double m_hat = pm[i] / bc1, v_hat = pv[i] / bc2;
-    p[i] = static_cast<float>(p[i] - lr * (m_hat / (std::sqrt(v_hat) + eps) + weight_decay * p[i]));
+  constexpr int64_t kBlock = 1 << 14;  // elements per parallel job
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (worth_parallel(n * 8))
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t begin = b * kBlock, len = std::min(kBlock, n - begin);
+    adamw_block(p + begin, g + begin, pm + begin, pv + begin, len, static_cast<float>(lr), static_cast<float>(beta1),
+                static_cast<float>(beta2), static_cast<float>(eps), static_cast<float>(weight_decay),
+                static_cast<float>(1.0 / bc1), static_cast<float>(1.0 / bc2));
   }
 }
 
