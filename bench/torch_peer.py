@@ -12,7 +12,10 @@ What it times, with the row names ssmlab bench uses:
   * RMSNorm, softmax and cross-entropy (plain torch ops, backward through autograd);
   * training steps (forward, cross-entropy, backward, clipping, AdamW) of a pure-PyTorch Mamba-2 of
     ssmlab's shapes built on that SSD reference, and of transformers' Mamba2ForCausalLM where
-    transformers is installed (its own kernels if mamba_ssm is installed, else its torch path).
+    transformers is installed (its own kernels if mamba_ssm is installed, else its torch path);
+  * evaluation with transformers' Mamba2ForCausalLM under no_grad: a long sequence streamed in
+    chunks of 2048 with its cache carried, and one token per call with its cache (decode), with
+    the process's peak resident set per row on the CPU (as ssmlab bench measures its own).
 
 Usage:
   ssmlab bench --json ssmlab.json            # on the same machine
@@ -34,15 +37,15 @@ PRESETS = {  # bench/sizes.cpp
     "full": dict(gemm=4096, batch=4, seqlen=2048, ssd_heads=24, ssd_headdim=64, ssd_state=128, ssd_chunk=256,
                  rows=8192, width=1536, vocab=50288, warmup=3, repeats=10, train_warmup=2, train_repeats=5,
                  demo=(64, 2, 128, 32, 8, 256), big=(768, 24, 50277, 256), run_2k=(4, 2048), run_8k=(1, 8192),
-                 big_label="mamba2-130m shape"),
+                 big_label="mamba2-130m shape", stream=(65536, 262144, 65536), decode=(2048, 512)),
     "small": dict(gemm=512, batch=2, seqlen=512, ssd_heads=8, ssd_headdim=64, ssd_state=64, ssd_chunk=64,
                   rows=1024, width=512, vocab=8192, warmup=1, repeats=3, train_warmup=1, train_repeats=2,
                   demo=(64, 2, 128, 32, 8, 256), big=(256, 4, 50277, 64), run_2k=(1, 512), run_8k=(1, 1024),
-                  big_label="scaled down"),
+                  big_label="scaled down", stream=(16384, 65536, 8192), decode=(512, 128)),
     "tiny": dict(gemm=67, batch=1, seqlen=37, ssd_heads=2, ssd_headdim=8, ssd_state=16, ssd_chunk=16,
                  rows=37, width=67, vocab=1003, warmup=1, repeats=2, train_warmup=1, train_repeats=1,
                  demo=(16, 1, 8, 8, 2, 37), big=(32, 2, 1003, 16), run_2k=(1, 64), run_8k=(1, 128),
-                 big_label="scaled down"),
+                 big_label="scaled down", stream=(300, 600, 200), decode=(8, 4)),
 }
 
 
@@ -313,12 +316,77 @@ def make_step(build, vocab, batch, seq, device, precision):
     return step, sum(p.numel() for p in model.parameters())
 
 
+def reset_peak_rss():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
+def peak_rss_gib():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 2 ** 30
+    except OSError:
+        pass
+    return float("nan")
+
+
+def eval_benchmarks(s, device):
+    """(name, shape, tokens, run) rows of transformers' Mamba2ForCausalLM, as bench/eval_step.cpp."""
+    from transformers import Mamba2Config, Mamba2ForCausalLM
+
+    def model_of(vocab, D, L, N, P, Q):
+        cfg = Mamba2Config(vocab_size=vocab, hidden_size=D, num_hidden_layers=L, state_size=N, head_dim=P,
+                           num_heads=2 * D // P, expand=2, n_groups=1, chunk_size=Q, conv_kernel=4,
+                           tie_word_embeddings=True)
+        return Mamba2ForCausalLM(cfg).to(device).eval()
+
+    def stream(model, vocab, tokens):
+        ids = (torch.arange(tokens, device=device) * 2654435761 % vocab).reshape(1, tokens)
+
+        def run():
+            with torch.no_grad():
+                cache = None
+                for t in range(0, tokens, 2048):
+                    cache = model(input_ids=ids[:, t:t + 2048], cache=cache, use_cache=True).cache
+        return run
+
+    def decode(model, vocab, steps):
+        ids = (torch.arange(steps, device=device) * 2654435761 % vocab).reshape(1, steps)
+
+        def run():
+            with torch.no_grad():
+                cache = None
+                for t in range(steps):
+                    cache = model(input_ids=ids[:, t:t + 1], cache=cache, use_cache=True).cache
+        return run
+
+    def k(n):
+        return f"{n // 1024}K" if n >= 1024 else str(n)
+    D, L, N, P, _, _ = s["demo"]
+    bD, bL, bV, bQ = s["big"]
+    short, long_, big = s["stream"]
+    steps, steps_big = s["decode"]
+    demo = model_of(258, D, L, N, P, 64)
+    large = model_of(bV, bD, bL, 128, 64, bQ)
+    return [(f"eval stream: demo model, {k(short)}", f"D{D} L{L} N{N}", short, stream(demo, 258, short)),
+            (f"eval stream: demo model, {k(long_)}", f"D{D} L{L} N{N}", long_, stream(demo, 258, long_)),
+            ("eval decode step: demo model", f"D{D} L{L} N{N}", steps, decode(demo, 258, steps)),
+            (f"eval stream: mamba2 ({s['big_label']}), {k(big)}", f"D{bD} L{bL} N128", big, stream(large, bV, big)),
+            (f"eval decode step: mamba2 ({s['big_label']})", f"D{bD} L{bL} N128", steps_big,
+             decode(large, bV, steps_big))]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--preset", help="full, small or tiny (default: full on cuda, small on cpu)")
     ap.add_argument("--precision", choices=["fp32", "tf32", "bf16"], help="training matmuls (default: bf16 on cuda)")
-    ap.add_argument("--only", choices=["all", "kernels", "train"], default="all")
+    ap.add_argument("--only", choices=["all", "kernels", "train", "eval"], default="all")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--ssmlab", help="ssmlab bench --json output: adds the ssmlab time and the ratio")
@@ -340,16 +408,16 @@ def main():
     if args.ssmlab:
         with open(args.ssmlab) as f:
             report = json.load(f)
-        ours = {r["name"]: r["ms"] for r in report["kernels"] + report["train"]}
+        ours = {r["name"]: r["ms"] for r in report["kernels"] + report["train"] + report.get("eval", [])}
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"torch_peer.py on {device}: {name}; torch {torch.__version__}; preset {args.preset or 'default'}; "
           f"median of {repeats} after {warmup} warm-up runs")
     print("ratio = PyTorch time / ssmlab time (above 1: ssmlab is faster)\n")
-    results = {"device": name, "torch": torch.__version__, "kernels": [], "train": []}
+    results = {"device": name, "torch": torch.__version__, "kernels": [], "train": [], "eval": []}
 
     def ratio(row_name, ms):
         return f"{ms / ours[row_name]:8.2f}x" if row_name in ours else "        -"
-    if args.only != "train":
+    if args.only in ("all", "kernels"):
         print(f"{'kernel':<30} {'shape':<34} {'ms':>10} {'GB/s':>9} {'TFLOP/s':>9} {'ssmlab ms':>10} {'ratio':>9}")
         for row_name, shape, nbytes, flops, fn in kernel_benchmarks(s, device):
             if isinstance(fn, tuple):  # a backward: (forward + backward) - forward
@@ -361,7 +429,7 @@ def main():
                   f"{ssm_ms} {ratio(row_name, ms)}", flush=True)
             results["kernels"].append({"name": row_name, "shape": shape, "ms": ms})
         print()
-    if args.only != "kernels":
+    if args.only in ("all", "train"):
         tw = args.warmup if args.warmup is not None else s["train_warmup"]
         tr = args.repeats or s["train_repeats"]
         print(f"{'training step, matmuls ' + precision:<66} {'shape':<28} {'ms/step':>10} {'tokens/s':>10} "
@@ -379,6 +447,25 @@ def main():
                   flush=True)
             results["train"].append({"name": row_name, "shape": shape, "ms": ms, "params": params,
                                      "tokens_per_s": tokens / ms * 1e3})
+    if args.only in ("all", "eval"):
+        tw = args.warmup if args.warmup is not None else s["train_warmup"]
+        tr = args.repeats or s["train_repeats"]
+        print(f"\n{'evaluation (transformers Mamba2, no_grad)':<44} {'shape':<20} {'ms':>10} {'tokens/s':>10} "
+              f"{'peak RSS GiB':>12} {'ssmlab ms':>10} {'ratio':>9}")
+        try:
+            rows = eval_benchmarks(s, device)
+        except ImportError:
+            rows = []
+            print("transformers is not installed: no evaluation rows")
+        for row_name, shape, tokens, run in rows:
+            reset_peak_rss()
+            ms = median_ms(run, device, tw, tr)
+            peak = peak_rss_gib() if device.type == "cpu" else float("nan")
+            ssm_ms = f"{ours[row_name]:10.1f}" if row_name in ours else f"{'-':>10}"
+            print(f"{row_name:<44} {shape:<20} {ms:10.1f} {tokens / ms * 1e3:10.0f} {peak:12.2f} {ssm_ms} "
+                  f"{ratio(row_name, ms)}", flush=True)
+            results["eval"].append({"name": row_name, "shape": shape, "ms": ms, "tokens_per_s": tokens / ms * 1e3,
+                                    "peak_rss_gib": peak})
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
