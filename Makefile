@@ -3,6 +3,8 @@
 #               (with and without a sliding window of one training length)
 #   make test   install what is missing, build, run the whole test suite (CTest)
 # Other targets: build, corpus, clean. BUILD_DIR and JOBS can be overridden.
+#   make bench-cpu      ssmlab bench and its PyTorch peer on this CPU, and their comparison table
+#                       (scripts/bench_cpu.sh: bench/out/cpu.md; PyTorch from .venv or $PYTHON)
 #   make test-sanitize  the CPU tests again under ASan + UBSan (gcc, build-sanitize/)
 #   make fuzz           the libFuzzer harnesses of tests/fuzz/ (clang, build-fuzz/), each for
 #                       FUZZ_SECONDS from its seeds; fails when any finds a crash, leak, OOM or hang
@@ -15,7 +17,7 @@ CMAKE_FLAGS ?=
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 SSMLAB := $(BUILD_DIR)/cli/ssmlab
 
-.PHONY: deps build test demo corpus clean test-sanitize fuzz fuzz-build fuzz-deps
+.PHONY: deps build test demo corpus clean test-sanitize fuzz fuzz-build fuzz-deps bench-cpu
 
 deps:
 	@bash scripts/install_deps.sh
@@ -33,6 +35,9 @@ corpus: deps
 # threads on top of parallel processes only oversubscribe the cores.
 test: build corpus
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+bench-cpu: build
+	bash scripts/bench_cpu.sh $(BENCH_ARGS)
 
 demo: build corpus
 	$(SSMLAB) train configs/mamba2_s128.yaml --run-dir runs/demo
