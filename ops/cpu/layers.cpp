@@ -9,7 +9,7 @@
 
 #include "ops/cpu/cpu_backend.h"
 #include "ops/cpu/fast_exp.h"  // defines: fast_exp
-#include "ops/cpu/rows.h"      // defines: last_dim, rows_of, sigmoid
+#include "ops/cpu/rows.h"      // defines: last_dim, rows_of
 #include "ops/cpu/simd.h"      // defines: SSM_CPU_CLONES
 
 namespace ssm {
@@ -17,7 +17,6 @@ namespace {
 
 using cpu::last_dim;
 using cpu::rows_of;
-using cpu::sigmoid;
 // log Σ_c exp(row[c]), shifted by the row maximum so no exp overflows.
 template <typename T>
 double row_logsumexp(const T* row, int64_t C) {

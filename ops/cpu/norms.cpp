@@ -1,18 +1,44 @@
-// ops/cpu/norms.cpp — CPU reference kernels for RMSNorm, Mamba-2's gated RMSNorm and LayerNorm,
-// forward and backward. Row-wise loops (per group of a row for the gated norm); statistics and the
-// weight/bias gradient sums accumulate in double.
+// ops/cpu/norms.cpp — CPU kernels for RMSNorm, Mamba-2's gated RMSNorm and LayerNorm, forward and
+// backward. Row-wise loops (per group of a row for the gated norm); statistics and the
+// weight/bias gradient sums accumulate in double. Backward splits the rows into fixed blocks,
+// each with its own partial weight gradient, summed in block order: parallel, and the same result
+// for any thread count. The gate's sigmoid is computed in the tensor's type (f32: fast_exp).
+#include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "ops/cpu/cpu_backend.h"
-#include "ops/cpu/rows.h"  // defines: last_dim, rows_of, sigmoid
+#include "ops/cpu/fast_exp.h"  // defines: fast_exp
+#include "ops/cpu/rows.h"      // defines: last_dim, rows_of
 
 namespace ssm {
 namespace {
 
 using cpu::last_dim;
 using cpu::rows_of;
-using cpu::sigmoid;
+
+constexpr int64_t kRowBlock = 64;  // rows per backward job, and per partial weight gradient
+
+// σ(z) in T: f32 through fast_exp (within a few ulp of the f64 value), f64 through exp.
+template <typename T>
+T sigmoid_of(T z) {
+  if constexpr (std::is_same_v<T, float>) {
+    return 1.0f / (1.0f + cpu::fast_exp(-z));
+  } else {
+    return 1.0 / (1.0 + std::exp(-z));
+  }
+}
+
+// Sums the per-block partials parts[block][c] in block order into out[c].
+template <typename T>
+void sum_blocks(const std::vector<double>& parts, int64_t blocks, int64_t C, T* out) {
+  for (int64_t c = 0; c < C; ++c) {
+    double total = 0;
+    for (int64_t b = 0; b < blocks; ++b) total += parts[b * C + c];
+    out[c] = static_cast<T>(total);
+  }
+}
 
 }  // namespace
 
@@ -40,18 +66,23 @@ void CpuBackend::rms_norm_backward(const Tensor& x, const Tensor& w, const Tenso
   dispatch_floating(x.dtype(), "rms_norm_backward", [&]<typename T>() {
     const T *px = x.data<T>(), *pw = w.data<T>(), *pr = rstd.data<T>(), *pdy = dy.data<T>();
     T *pdx = dx.data<T>(), *pdw = dw.data<T>();
-    std::vector<double> dw_acc(C, 0.0);
-    for (int64_t r = 0; r < R; ++r) {
-      const double inv = pr[r];
-      double dot = 0;
-      for (int64_t c = 0; c < C; ++c) dot += static_cast<double>(pw[c]) * pdy[r * C + c] * px[r * C + c];
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t i = r * C + c;
-        pdx[i] = static_cast<T>(inv * pw[c] * pdy[i] - inv * inv * inv / C * px[i] * dot);
-        dw_acc[c] += static_cast<double>(pdy[i]) * px[i] * inv;
+    const int64_t blocks = (R + kRowBlock - 1) / kRowBlock;
+    std::vector<double> parts(blocks * C, 0.0);
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      double* dw_acc = parts.data() + blk * C;
+      for (int64_t r = blk * kRowBlock; r < std::min(R, (blk + 1) * kRowBlock); ++r) {
+        const double inv = pr[r];
+        double dot = 0;
+        for (int64_t c = 0; c < C; ++c) dot += static_cast<double>(pw[c]) * pdy[r * C + c] * px[r * C + c];
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t i = r * C + c;
+          pdx[i] = static_cast<T>(inv * pw[c] * pdy[i] - inv * inv * inv / C * px[i] * dot);
+          dw_acc[c] += static_cast<double>(pdy[i]) * px[i] * inv;
+        }
       }
     }
-    for (int64_t c = 0; c < C; ++c) pdw[c] = static_cast<T>(dw_acc[c]);
+    sum_blocks(parts, blocks, C, pdw);
   });
 }
 
@@ -67,13 +98,13 @@ void CpuBackend::gated_rms_norm_forward(const Tensor& x, const Tensor& z, const 
       for (int64_t k = 0; k < NG; ++k) {
         double ms = 0;
         for (int64_t c = k * group; c < (k + 1) * group; ++c) {
-          const double g = px[r * C + c] * pz[r * C + c] * sigmoid(pz[r * C + c]);
+          const double g = px[r * C + c] * pz[r * C + c] * sigmoid_of(pz[r * C + c]);
           ms += g * g;
         }
         const double inv = 1.0 / std::sqrt(ms / group + eps);
         pr[r * NG + k] = static_cast<T>(inv);
         for (int64_t c = k * group; c < (k + 1) * group; ++c) {
-          const double g = px[r * C + c] * pz[r * C + c] * sigmoid(pz[r * C + c]);
+          const double g = px[r * C + c] * pz[r * C + c] * sigmoid_of(pz[r * C + c]);
           py[r * C + c] = static_cast<T>(g * inv * pw[c]);
         }
       }
@@ -89,27 +120,35 @@ void CpuBackend::gated_rms_norm_backward(const Tensor& x, const Tensor& z, const
   dispatch_floating(x.dtype(), "gated_rms_norm_backward", [&]<typename T>() {
     const T *px = x.data<T>(), *pz = z.data<T>(), *pw = w.data<T>(), *pr = rstd.data<T>(), *pdy = dy.data<T>();
     T *pdx = dx.data<T>(), *pdz = dz.data<T>(), *pdw = dw.data<T>();
-    std::vector<double> dw_acc(C, 0.0);
-    for (int64_t r = 0; r < R; ++r) {
-      for (int64_t k = 0; k < NG; ++k) {
-        const double inv = pr[r * NG + k];
-        double dot = 0;
-        for (int64_t c = k * group; c < (k + 1) * group; ++c) {
-          const int64_t i = r * C + c;
-          dot += static_cast<double>(pw[c]) * pdy[i] * (px[i] * pz[i] * sigmoid(pz[i]));
-        }
-        for (int64_t c = k * group; c < (k + 1) * group; ++c) {
-          const int64_t i = r * C + c;
-          const double sg = sigmoid(pz[i]), silu = pz[i] * sg;
-          const double u = px[i] * silu;
-          const double du = inv * pw[c] * pdy[i] - inv * inv * inv / group * u * dot;
-          pdx[i] = static_cast<T>(du * silu);
-          pdz[i] = static_cast<T>(du * px[i] * sg * (1.0 + pz[i] * (1.0 - sg)));
-          dw_acc[c] += static_cast<double>(pdy[i]) * u * inv;
+    const int64_t blocks = (R + kRowBlock - 1) / kRowBlock;
+    std::vector<double> parts(blocks * C, 0.0);
+#pragma omp parallel for schedule(static) if (worth_parallel(R * C))
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      double* dw_acc = parts.data() + blk * C;
+      std::vector<double> sg(group);  // σ(z) of the current group
+      for (int64_t r = blk * kRowBlock; r < std::min(R, (blk + 1) * kRowBlock); ++r) {
+        for (int64_t k = 0; k < NG; ++k) {
+          const double inv = pr[r * NG + k];
+          const int64_t c0 = k * group;
+          double dot = 0;
+          for (int64_t j = 0; j < group; ++j) {
+            const int64_t i = r * C + c0 + j;
+            sg[j] = sigmoid_of(pz[i]);
+            dot += static_cast<double>(pw[c0 + j]) * pdy[i] * (px[i] * pz[i] * sg[j]);
+          }
+          for (int64_t j = 0; j < group; ++j) {
+            const int64_t c = c0 + j, i = r * C + c;
+            const double silu = pz[i] * sg[j];
+            const double u = px[i] * silu;
+            const double du = inv * pw[c] * pdy[i] - inv * inv * inv / group * u * dot;
+            pdx[i] = static_cast<T>(du * silu);
+            pdz[i] = static_cast<T>(du * px[i] * sg[j] * (1.0 + pz[i] * (1.0 - sg[j])));
+            dw_acc[c] += static_cast<double>(pdy[i]) * u * inv;
+          }
         }
       }
     }
-    for (int64_t c = 0; c < C; ++c) pdw[c] = static_cast<T>(dw_acc[c]);
+    sum_blocks(parts, blocks, C, pdw);
   });
 }
 

@@ -1,5 +1,5 @@
 // ops/cpu/rows.h — the row view the row-wise CPU kernels share (ops/cpu/layers.cpp,
-// ops/cpu/norms.cpp): a tensor as (rows, last dim), and the sigmoid in double.
+// ops/cpu/norms.cpp): a tensor as (rows, last dim).
 #pragma once
 
 #include <algorithm>
@@ -12,7 +12,5 @@ namespace ssm::cpu {
 
 inline int64_t last_dim(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
 inline int64_t rows_of(const Tensor& t) { return t.numel() / std::max<int64_t>(last_dim(t), 1); }
-template <typename T>
-double sigmoid(T v) { return 1.0 / (1.0 + std::exp(-static_cast<double>(v))); }
 
 }  // namespace ssm::cpu
