@@ -190,8 +190,11 @@ void ssd_fused_recurrent_backward(const SsdShape& s, const float* x, const float
         std::fill(dB + lay.bc(b, t, g), dB + lay.bc(b, t, g) + N, 0.0f);
         std::fill(dC + lay.bc(b, t, g), dC + lay.bc(b, t, g) + N, 0.0f);
       }
-      BackwardScratch scratch;
-      std::vector<float> dS(static_cast<size_t>(PN));
+      // Per thread and kept between calls: a fresh block per job would cost page faults and the
+      // zero-fill of resize() every step.
+      thread_local BackwardScratch scratch;
+      thread_local std::vector<float> dS;
+      dS.resize(static_cast<size_t>(PN));
       for (int64_t h = g * heads_per_group; h < (g + 1) * heads_per_group; ++h) {
         const int64_t state = (b * H + h) * PN;
         if (dhT) {
