@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
 #include "absl/strings/str_cat.h"     // defines: absl::StrCat
@@ -56,8 +57,9 @@ void run_bench(const BenchOptions& options) {
                  "ssmlab bench: unknown --precision '", precision_name, "' (allowed: fp32, tf32, bf16)");
   SSM_USER_CHECK(device.is_cuda() || precision_name == "fp32", "ssmlab bench: --precision ", precision_name,
                  " needs --device cuda (the CPU computes GEMMs in fp32)");
-  SSM_USER_CHECK(options.only == "all" || options.only == "kernels" || options.only == "train" || options.only == "eval",
-                 "ssmlab bench: unknown --only '", options.only, "' (allowed: all, kernels, train, eval)");
+  SSM_USER_CHECK(options.only == "all" || options.only == "kernels" || options.only == "train" ||
+                     options.only == "eval" || options.only == "scaling",
+                 "ssmlab bench: unknown --only '", options.only, "' (allowed: all, kernels, train, eval, scaling)");
   const ops::MatmulPrecision precision = precision_name == "bf16"   ? ops::MatmulPrecision::bf16
                                          : precision_name == "tf32" ? ops::MatmulPrecision::tf32
                                                                     : ops::MatmulPrecision::fp32;
@@ -70,7 +72,7 @@ void run_bench(const BenchOptions& options) {
               device.is_cuda() ? "timed with CUDA events" : "timed with the wall clock");
   nlohmann::json report = {{"device", limits.description}, {"preset", preset}, {"precision", precision_name},
                            {"kernels", nlohmann::json::array()}, {"train", nlohmann::json::array()},
-                           {"eval", nlohmann::json::array()}};
+                           {"eval", nlohmann::json::array()}, {"scaling", nlohmann::json::array()}};
 
   if (options.only == "all" || options.only == "kernels") {
     std::printf("%-30s %-34s %10s %9s %6s %9s %6s  %s\n", "kernel", "shape", "ms", "GB/s", "%HBM", "TFLOP/s", "%peak",
@@ -127,6 +129,27 @@ void run_bench(const BenchOptions& options) {
       std::fflush(stdout);
       report["eval"].push_back({{"name", spec.name}, {"shape", e.shape}, {"ms", ms}, {"tokens_per_s", tokens_per_s},
                                 {"peak_gib", peak_gib}});
+    }
+  }
+  // Scaling: not part of "all" (the mamba2-130m step alone takes seconds to minutes on a CPU).
+  if (options.only == "scaling") {
+    const ops::MatmulPrecisionGuard guard(precision);
+    std::printf("%-48s %-40s %10s %10s %8s\n", "scaling (training step, batch 1)", "shape", "ms/step", "us/token",
+                "x first");
+    std::map<std::string, double> first;  // µs/token of each group's first row
+    for (const ScalingSpec& spec : scaling_benchmarks(s)) {
+      if (!selected(spec.train.name, options.filter)) continue;
+      TrainStep t = prepare_train_step(spec.train, device);
+      reset_peak_memory(device);
+      const double ms = median_ms(device, s.train_warmup, s.train_repeats, t.step);
+      const double us_per_token = ms * 1e3 / t.tokens;
+      const double base = first.emplace(spec.group, us_per_token).first->second;
+      const double peak_gib = peak_memory_bytes(device) / (1 << 30);
+      std::printf("%-48s %-40s %10.1f %10.2f %8.2f\n", spec.train.name.c_str(), t.shape.c_str(), ms, us_per_token,
+                  us_per_token / base);
+      std::fflush(stdout);
+      report["scaling"].push_back({{"name", spec.train.name}, {"shape", t.shape}, {"group", spec.group}, {"ms", ms},
+                                   {"us_per_token", us_per_token}, {"peak_gib", peak_gib}});
     }
   }
   if (!options.json_path.empty()) {

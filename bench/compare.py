@@ -11,7 +11,7 @@ import sys
 
 def rows_of(report):
     out = {}
-    for section in ("kernels", "train", "eval"):
+    for section in ("kernels", "train", "eval", "scaling"):
         for r in report.get(section, []):
             out[r["name"]] = r
     return out

@@ -26,6 +26,7 @@ Sizes preset_sizes(const std::string& preset) {
     s.batch_2k = 4, s.seq_2k = 2048, s.batch_8k = 1, s.seq_8k = 8192;
     s.big_label = "mamba2-130m shape";
     s.stream_short = 65536, s.stream_long = 262144, s.stream_big = 65536, s.decode_steps = 2048, s.decode_steps_big = 512;
+    s.scaling_lengths = {2048, 4096, 8192, 16384, 32768, 65536}, s.scaling_model_length = 8192;
     return s;
   }
   if (preset == "small") {
@@ -40,6 +41,7 @@ Sizes preset_sizes(const std::string& preset) {
     s.batch_2k = 1, s.seq_2k = 512, s.batch_8k = 1, s.seq_8k = 1024;
     s.big_label = "scaled down";
     s.stream_short = 16384, s.stream_long = 65536, s.stream_big = 8192, s.decode_steps = 512, s.decode_steps_big = 128;
+    s.scaling_lengths = {512, 1024, 2048, 4096, 8192, 16384}, s.scaling_model_length = 1024;
     return s;
   }
   SSM_USER_CHECK(preset == "tiny", "ssmlab bench: unknown --preset '", preset, "' (allowed: full, small, tiny)");
@@ -55,6 +57,7 @@ Sizes preset_sizes(const std::string& preset) {
   s.batch_2k = 1, s.seq_2k = 64, s.batch_8k = 1, s.seq_8k = 128;
   s.big_label = "scaled down";
   s.stream_short = 300, s.stream_long = 600, s.stream_big = 200, s.decode_steps = 8, s.decode_steps_big = 4;
+  s.scaling_lengths = {32, 64}, s.scaling_model_length = 32;
   return s;
 }
 

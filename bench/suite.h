@@ -30,6 +30,10 @@ struct Sizes {
   // Evaluation: tokens streamed through forward() (two lengths for the demo model, so its peak
   // memory shows it does not grow with the length; one for the larger model), and decode steps.
   int64_t stream_short, stream_long, stream_big, decode_steps, decode_steps_big;
+  // Scaling (--only scaling): the demo model's training step at batch 1 over these lengths, and
+  // the demo, the larger model and the mamba2-130m shape at one length.
+  std::vector<int64_t> scaling_lengths;
+  int64_t scaling_model_length;
 };
 Sizes preset_sizes(const std::string& preset);  // UserError naming the allowed presets
 
@@ -52,6 +56,13 @@ struct TrainSpec {
   int64_t vocab, batch, seq;
 };
 std::vector<TrainSpec> train_benchmarks(const Sizes& s);
+// The scaling rows (--only scaling): training steps as T grows, then as the model grows; `group`
+// says which of the two each row belongs to ("length" or "model").
+struct ScalingSpec {
+  TrainSpec train;
+  std::string group;
+};
+std::vector<ScalingSpec> scaling_benchmarks(const Sizes& s);
 
 // ... and what is timed: the model on `device`, its shape, the work of one step and the step.
 // The step runs under the calling thread's matmul precision (ops/precision.h).

@@ -37,15 +37,17 @@ PRESETS = {  # bench/sizes.cpp
     "full": dict(gemm=4096, batch=4, seqlen=2048, ssd_heads=24, ssd_headdim=64, ssd_state=128, ssd_chunk=256,
                  rows=8192, width=1536, vocab=50288, warmup=3, repeats=10, train_warmup=2, train_repeats=5,
                  demo=(64, 2, 128, 32, 8, 256), big=(768, 24, 50277, 256), run_2k=(4, 2048), run_8k=(1, 8192),
-                 big_label="mamba2-130m shape", stream=(65536, 262144, 65536), decode=(2048, 512)),
+                 big_label="mamba2-130m shape", stream=(65536, 262144, 65536), decode=(2048, 512),
+                 scaling=((2048, 4096, 8192, 16384, 32768, 65536), 8192)),
     "small": dict(gemm=512, batch=2, seqlen=512, ssd_heads=8, ssd_headdim=64, ssd_state=64, ssd_chunk=64,
                   rows=1024, width=512, vocab=8192, warmup=1, repeats=3, train_warmup=1, train_repeats=2,
                   demo=(64, 2, 128, 32, 8, 256), big=(256, 4, 50277, 64), run_2k=(1, 512), run_8k=(1, 1024),
-                  big_label="scaled down", stream=(16384, 65536, 8192), decode=(512, 128)),
+                  big_label="scaled down", stream=(16384, 65536, 8192), decode=(512, 128),
+                  scaling=((512, 1024, 2048, 4096, 8192, 16384), 1024)),
     "tiny": dict(gemm=67, batch=1, seqlen=37, ssd_heads=2, ssd_headdim=8, ssd_state=16, ssd_chunk=16,
                  rows=37, width=67, vocab=1003, warmup=1, repeats=2, train_warmup=1, train_repeats=1,
                  demo=(16, 1, 8, 8, 2, 37), big=(32, 2, 1003, 16), run_2k=(1, 64), run_8k=(1, 128),
-                 big_label="scaled down", stream=(300, 600, 200), decode=(8, 4)),
+                 big_label="scaled down", stream=(300, 600, 200), decode=(8, 4), scaling=((32, 64), 32)),
 }
 
 
@@ -299,6 +301,20 @@ def train_benchmarks(s, device, precision):
     return rows
 
 
+def scaling_benchmarks(s):
+    """(name, group, vocab, D, L, N, P, Q, T) rows, as scaling_benchmarks in bench/train_step.cpp (batch 1)."""
+    def k(n):
+        return f"{n // 1024}K" if n >= 1024 else str(n)
+    D, L, N, P, _, _ = s["demo"]
+    bD, bL, bV, bQ = s["big"]
+    lengths, T = s["scaling"]
+    rows = [(f"scaling T: demo model, T{k(t)}", "length", 258, D, L, N, P, 64, t) for t in lengths]
+    rows += [(f"scaling model: demo model, T{k(T)}", "model", 258, D, L, N, P, 64, T),
+             (f"scaling model: mamba2 ({s['big_label']}), T{k(T)}", "model", bV, bD, bL, 128, 64, bQ, T),
+             (f"scaling model: mamba2-130m shape, T{k(T)}", "model", 50277, 768, 24, 128, 64, 256, T)]
+    return rows
+
+
 def make_step(build, vocab, batch, seq, device, precision):
     model, forward = build()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.1, betas=(0.9, 0.95))
@@ -386,7 +402,8 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--preset", help="full, small or tiny (default: full on cuda, small on cpu)")
     ap.add_argument("--precision", choices=["fp32", "tf32", "bf16"], help="training matmuls (default: bf16 on cuda)")
-    ap.add_argument("--only", choices=["all", "kernels", "train", "eval"], default="all")
+    ap.add_argument("--only", choices=["all", "kernels", "train", "eval", "scaling"], default="all",
+                    help="scaling is not part of all (long on a CPU)")
     ap.add_argument("--repeats", type=int)
     ap.add_argument("--warmup", type=int)
     ap.add_argument("--ssmlab", help="ssmlab bench --json output: adds the ssmlab time and the ratio")
@@ -408,12 +425,13 @@ def main():
     if args.ssmlab:
         with open(args.ssmlab) as f:
             report = json.load(f)
-        ours = {r["name"]: r["ms"] for r in report["kernels"] + report["train"] + report.get("eval", [])}
+        ours = {r["name"]: r["ms"] for r in
+                report["kernels"] + report["train"] + report.get("eval", []) + report.get("scaling", [])}
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"torch_peer.py on {device}: {name}; torch {torch.__version__}; preset {args.preset or 'default'}; "
           f"median of {repeats} after {warmup} warm-up runs")
     print("ratio = PyTorch time / ssmlab time (above 1: ssmlab is faster)\n")
-    results = {"device": name, "torch": torch.__version__, "kernels": [], "train": [], "eval": []}
+    results = {"device": name, "torch": torch.__version__, "kernels": [], "train": [], "eval": [], "scaling": []}
 
     def ratio(row_name, ms):
         return f"{ms / ours[row_name]:8.2f}x" if row_name in ours else "        -"
@@ -466,6 +484,24 @@ def main():
                   f"{ratio(row_name, ms)}", flush=True)
             results["eval"].append({"name": row_name, "shape": shape, "ms": ms, "tokens_per_s": tokens / ms * 1e3,
                                     "peak_rss_gib": peak})
+    if args.only == "scaling":
+        tw = args.warmup if args.warmup is not None else s["train_warmup"]
+        tr = args.repeats or s["train_repeats"]
+        print(f"{'scaling (pure PyTorch Mamba-2 training step, batch 1)':<56} {'ms/step':>10} {'us/token':>10} "
+              f"{'x first':>8} {'ssmlab ms':>10} {'ratio':>9}")
+        first = {}
+        for row_name, group, vocab, D_, L_, N_, P_, Q_, T_ in scaling_benchmarks(s):
+            def build(vocab=vocab, D_=D_, L_=L_, N_=N_, P_=P_, Q_=Q_):
+                model = Mamba2LM(vocab, D_, L_, N_, P_, Q_).to(device)
+                return model, lambda ids: model(ids)
+            step, params = make_step(build, vocab, 1, T_, device, precision)
+            ms = median_ms(step, device, tw, tr)
+            us = ms * 1e3 / T_
+            base = first.setdefault(group, us)
+            ssm_ms = f"{ours[row_name]:10.1f}" if row_name in ours else f"{'-':>10}"
+            print(f"{row_name:<56} {ms:10.1f} {us:10.2f} {us / base:8.2f} {ssm_ms} {ratio(row_name, ms)}", flush=True)
+            results["scaling"].append({"name": row_name, "shape": f"D{D_} L{L_} B1 T{T_}", "group": group, "ms": ms,
+                                       "us_per_token": us, "params": params})
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

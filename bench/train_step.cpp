@@ -29,6 +29,26 @@ std::vector<TrainSpec> train_benchmarks(const Sizes& s) {
           {absl::StrCat("train step: mamba2 (", s.big_label, "), 8K"), big, s.big_vocab, s.batch_8k, s.seq_8k}};
 }
 
+std::vector<ScalingSpec> scaling_benchmarks(const Sizes& s) {
+  const std::vector<TrainSpec> train = train_benchmarks(s);
+  const ModelConfig &demo = train[0].model, &big = train[1].model;
+  ModelConfig m130 = default_model_config("mamba2");  // configs/public/mamba2-130m.yaml
+  m130.d_model = 768;
+  m130.n_layer = 24;
+  m130.chunk_size = 256;
+  const auto len = [](int64_t t) { return t >= 1024 ? absl::StrCat(t / 1024, "K") : absl::StrCat(t); };
+  std::vector<ScalingSpec> out;
+  for (int64_t T : s.scaling_lengths) {
+    out.push_back({{absl::StrCat("scaling T: demo model, T", len(T)), demo, 258, 1, T}, "length"});
+  }
+  const int64_t T = s.scaling_model_length;
+  out.push_back({{absl::StrCat("scaling model: demo model, T", len(T)), demo, 258, 1, T}, "model"});
+  out.push_back({{absl::StrCat("scaling model: mamba2 (", s.big_label, "), T", len(T)), big, s.big_vocab, 1, T},
+                 "model"});
+  out.push_back({{absl::StrCat("scaling model: mamba2-130m shape, T", len(T)), m130, 50277, 1, T}, "model"});
+  return out;
+}
+
 TrainStep prepare_train_step(const TrainSpec& spec, Device device) {
   const ModelConfig& cfg = spec.model;
   std::shared_ptr<LanguageModel> model = make_model(cfg, spec.vocab, /*seed=*/1);

@@ -15,7 +15,7 @@ int cmd_bench(int argc, char** argv) {
   Args args("bench",
             {{"device", "cuda or cpu", false, false, "cuda"},
              {"preset", "problem sizes: full (H100-scale), small, tiny", false, false, "full on cuda, small on cpu"},
-             {"only", "all, kernels, train or eval", false, false, "all"},
+             {"only", "all, kernels, train, eval, or scaling (not in all: long)", false, false, "all"},
              {"filter", "run only benchmarks whose name contains this text"},
              {"precision", "matmul precision of the training steps: fp32, tf32, bf16", false, false,
               "bf16 on cuda, fp32 on cpu"},
