@@ -83,6 +83,7 @@ void forward_head(const Layout& lay, int64_t b, int64_t h, int64_t g, const floa
 struct BackwardScratch {
   std::vector<float> starts;  // the state entering each segment
   std::vector<float> states;  // one segment's states: slot i is S_{t0-1+i}
+  std::vector<float> la;      // per column n: Σ_p dS·S_{t-1} of the current step
 };
 
 SSM_CPU_CLONES
@@ -94,6 +95,7 @@ double backward_head(const Layout& lay, int64_t b, int64_t h, int64_t g, const f
   // 1. Forward once, keeping the state that enters each segment.
   scratch.starts.resize(static_cast<size_t>(segments * PN));
   scratch.states.resize(static_cast<size_t>((kSegment + 1) * PN));
+  scratch.la.resize(static_cast<size_t>(N));
   float* running = scratch.states.data();
   if (h0) {
     std::copy(h0, h0 + PN, running);
@@ -128,26 +130,32 @@ double backward_head(const Layout& lay, int64_t b, int64_t h, int64_t g, const f
       float* dBt = dB + lay.bc(b, t, g);
       float* dCt = dC + lay.bc(b, t, g);
       float* dxt = dx + lay.x(b, t, h);
-      double d_delta = 0, d_log_alpha = 0;
+      // <dS, S_{t-1}> is summed per column n over the rows, and across the columns once per step:
+      // one horizontal sum per step instead of one per row.
+      float* la = scratch.la.data();
+      std::fill(la, la + N, 0.0f);
+      double d_delta = 0;
       for (int64_t p = 0; p < P; ++p) {
         const float gy = dyt[p], u = delta * xt[p];
         float* dSp = dS + p * N;
         const float* prev_p = prev + p * N;
         const float* cur_p = cur + p * N;
-        float d_u = 0, d_la = 0;
-#pragma omp simd reduction(+ : d_u, d_la)
+        float d_u = 0;
+#pragma omp simd reduction(+ : d_u)
         for (int64_t n = 0; n < N; ++n) {
           const float ds = dSp[n] + gy * Ct[n];  // y_t = S_t·C_t
           dCt[n] += cur_p[n] * gy;
           d_u += ds * Bt[n];  // S_t = α·S_{t-1} + u ⊗ B_t
           dBt[n] += ds * u;
-          d_la += ds * prev_p[n];
+          la[n] += ds * prev_p[n];
           dSp[n] = ds * alpha;  // on to S_{t-1}
         }
         dxt[p] = delta * d_u;
         d_delta += static_cast<double>(d_u) * xt[p];
-        d_log_alpha += d_la;
       }
+      double d_log_alpha = 0;
+#pragma omp simd reduction(+ : d_log_alpha)
+      for (int64_t n = 0; n < N; ++n) d_log_alpha += la[n];
       d_log_alpha *= alpha;
       ddt[lay.dt(b, t, h)] = static_cast<float>(d_delta + static_cast<double>(a_h) * d_log_alpha);
       dA += delta * d_log_alpha;
