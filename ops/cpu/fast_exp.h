@@ -19,7 +19,10 @@ namespace ssm::cpu {
 inline float fast_exp(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  const float xc = std::fmin(std::fmax(x, -87.33654f), 88.37626f);
+  // Clamped with comparisons, not std::fmin/fmax: those are library calls a loop cannot vectorise
+  // (they must treat NaN specially); a NaN passes through the comparisons and stays NaN.
+  const float lo = x < -87.33654f ? -87.33654f : x;
+  const float xc = lo > 88.37626f ? 88.37626f : lo;
   const float n = std::floor(xc * kLog2e + 0.5f);
   float r = xc - n * kLn2Hi;
   r = r - n * kLn2Lo;

@@ -241,7 +241,8 @@ CUDA_TEST("AdamW steps match the CPU") {
     backend_for(Device::cpu()).adamw_step(p, g, m, v, 1e-2, 0.9, 0.95, 1e-8, 0.1, step);
     backend_for(Device::cuda()).adamw_step(gp, g.to(Device::cuda()), gm, gv, 1e-2, 0.9, 0.95, 1e-8, 0.1, step);
   }
-  CHECK_CLOSE("param", host(gp), p, 1e-7);
-  CHECK_CLOSE("exp_avg", host(gm), m, 1e-7);
-  CHECK_CLOSE("exp_avg_sq", host(gv), v, 1e-7);
+  // Both compute in f32; a compiler may fuse a multiply and an add the other does not.
+  CHECK_CLOSE("param", host(gp), p, 1e-6);
+  CHECK_CLOSE("exp_avg", host(gm), m, 1e-6);
+  CHECK_CLOSE("exp_avg_sq", host(gv), v, 1e-6);
 }
