@@ -23,7 +23,11 @@ inline float fast_exp(float x) {
   // (they must treat NaN specially); a NaN passes through the comparisons and stays NaN.
   const float lo = x < -87.33654f ? -87.33654f : x;
   const float xc = lo > 88.37626f ? 88.37626f : lo;
-  const float n = std::floor(xc * kLog2e + 0.5f);
+  // n = round(x / ln2) by the 1.5·2^23 trick: adding it pushes the fraction out of the mantissa
+  // (round to nearest), subtracting it leaves the integer. std::floor would be a library call
+  // in loops the compiler then cannot vectorise.
+  constexpr float kRound = 12582912.0f;  // 1.5·2^23
+  const float n = (xc * kLog2e + kRound) - kRound;
   float r = xc - n * kLn2Hi;
   r = r - n * kLn2Lo;
   float p = 1.9875691500e-4f;
