@@ -37,7 +37,7 @@ SSM_CPU_CLONES
 RowLse row_logsumexp_f32(const float* row, int64_t C) {
   float mx = row[0];
 #pragma omp simd reduction(max : mx)
-  for (int64_t c = 0; c < C; ++c) mx = std::max(mx, row[c]);
+  for (int64_t c = 0; c < C; ++c) mx = row[c] > mx ? row[c] : mx;  // std::max's reference does not vectorise
   double sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t c = 0; c < C; ++c) sum += cpu::fast_exp(row[c] - mx);
