@@ -80,6 +80,13 @@ void add_ssd(std::vector<Benchmark>& out, const Sizes& s, Device device) {
                  [=] { be->ssd_forward(shape, Q, x, dt, A, Bm, Cm, h0, y, hT); }});
   out.push_back({"ssd chunked backward", dimstr, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd, Peak::fp32,
                  [=] { be->ssd_backward(shape, Q, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0); }});
+  // The recurrence over the same sequence (chunk 0): what the CPU runs in training and evaluation
+  // (f32: the fused kernel), the same function as the chunked form.
+  out.push_back({"ssd recurrent forward", dimstr, tokens * 4 * (2.0 * E + 2 * G * N + H), 5.0 * tokens * E * N,
+                 Peak::fp32, [=] { be->ssd_forward(shape, 0, x, dt, A, Bm, Cm, h0, y, hT); }});
+  out.push_back({"ssd recurrent backward", dimstr, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N),
+                 14.0 * tokens * E * N, Peak::fp32,
+                 [=] { be->ssd_backward(shape, 0, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0); }});
   // The decode step: one token for every sequence, the state read and written (T = 1, chunk 0).
   const SsdShape step{B, 1, H, P, G, N};
   Tensor x1 = random_on(device, {B, 1, H, P}, 11), dt1 = positive_on(device, {B, 1, H}, 12);

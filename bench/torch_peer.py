@@ -229,6 +229,11 @@ def kernel_benchmarks(s, device):
     rows.append(("ssd chunked forward", shape, tokens * 4 * (2.0 * E + 2 * G * N + H), f_fwd, ssd_fwd))
     rows.append(("ssd chunked backward", shape, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd,
                  ("minus forward", ssd_fwd_bwd, ssd_fwd)))
+    # ssmlab's recurrent rows compute the same function; PyTorch's fastest form of it is the chunked
+    # one above (a step-by-step loop in Python would not be a fair peer), so it is their peer too.
+    rows.append(("ssd recurrent forward", shape, tokens * 4 * (2.0 * E + 2 * G * N + H), f_fwd, ssd_fwd))
+    rows.append(("ssd recurrent backward", shape, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd,
+                 ("minus forward", ssd_fwd_bwd, ssd_fwd)))
 
     R, C, V = s["rows"], s["width"], s["vocab"]
     xr = torch.randn(R, C, device=device, requires_grad=True)

@@ -15,32 +15,36 @@
 
 #if defined(__CUDACC__)
 #define SSM_HOST_DEVICE __host__ __device__
+#define SSM_MATH_INLINE __host__ __device__ __forceinline__
 #else
 #define SSM_HOST_DEVICE
+// Always inlined: the CPU's vectorised loops are compiled per instruction set
+// (ops/cpu/simd.h), and GCC inlines a plain inline function into none of them.
+#define SSM_MATH_INLINE [[gnu::always_inline]] inline
 #endif
 
 namespace ssm::unary_math {
 
 // The C math functions by argument type: float calls the single-precision function (what
 // std::exp(float) does on the CPU), double the double one.
-SSM_HOST_DEVICE inline float exp_of(float v) { return ::expf(v); }
-SSM_HOST_DEVICE inline double exp_of(double v) { return ::exp(v); }
-SSM_HOST_DEVICE inline float log_of(float v) { return ::logf(v); }
-SSM_HOST_DEVICE inline double log_of(double v) { return ::log(v); }
-SSM_HOST_DEVICE inline float log1p_of(float v) { return ::log1pf(v); }
-SSM_HOST_DEVICE inline double log1p_of(double v) { return ::log1p(v); }
-SSM_HOST_DEVICE inline float sqrt_of(float v) { return ::sqrtf(v); }
-SSM_HOST_DEVICE inline double sqrt_of(double v) { return ::sqrt(v); }
-SSM_HOST_DEVICE inline float tanh_of(float v) { return ::tanhf(v); }
-SSM_HOST_DEVICE inline double tanh_of(double v) { return ::tanh(v); }
+SSM_MATH_INLINE float exp_of(float v) { return ::expf(v); }
+SSM_MATH_INLINE double exp_of(double v) { return ::exp(v); }
+SSM_MATH_INLINE float log_of(float v) { return ::logf(v); }
+SSM_MATH_INLINE double log_of(double v) { return ::log(v); }
+SSM_MATH_INLINE float log1p_of(float v) { return ::log1pf(v); }
+SSM_MATH_INLINE double log1p_of(double v) { return ::log1p(v); }
+SSM_MATH_INLINE float sqrt_of(float v) { return ::sqrtf(v); }
+SSM_MATH_INLINE double sqrt_of(double v) { return ::sqrt(v); }
+SSM_MATH_INLINE float tanh_of(float v) { return ::tanhf(v); }
+SSM_MATH_INLINE double tanh_of(double v) { return ::tanh(v); }
 
 template <typename A>
-SSM_HOST_DEVICE inline A sigmoid_of(A x) { return A(1) / (A(1) + exp_of(-x)); }
+SSM_MATH_INLINE A sigmoid_of(A x) { return A(1) / (A(1) + exp_of(-x)); }
 
 // f(x); `s` is the constant of add_scalar / mul_scalar. softplus is x itself above 20, the
 // threshold every reference implementation uses (exp would overflow f32 soon after).
 template <typename A>
-SSM_HOST_DEVICE inline A unary_value(UnaryOp op, A x, A s) {
+SSM_MATH_INLINE A unary_value(UnaryOp op, A x, A s) {
   switch (op) {
     case UnaryOp::neg: return -x;
     case UnaryOp::exp: return exp_of(x);
@@ -61,7 +65,7 @@ SSM_HOST_DEVICE inline A unary_value(UnaryOp op, A x, A s) {
 // f'(x), from x and/or y = f(x): where the derivative is a function of the output (exp, sqrt,
 // sigmoid, tanh) it reuses y instead of recomputing f.
 template <typename A>
-SSM_HOST_DEVICE inline A unary_derivative(UnaryOp op, A x, A y, A s) {
+SSM_MATH_INLINE A unary_derivative(UnaryOp op, A x, A y, A s) {
   switch (op) {
     case UnaryOp::neg: return A(-1);
     case UnaryOp::exp: return y;

@@ -43,7 +43,7 @@ void with_unary_op(UnaryOp op, Fn&& fn) {
 }
 
 template <typename T>
-T sigmoid_cpu(T x) {
+SSM_INLINE T sigmoid_cpu(T x) {
   if constexpr (std::is_same_v<T, float>) {
     return 1.0f / (1.0f + cpu::fast_exp(-x));
   } else {
@@ -53,7 +53,7 @@ T sigmoid_cpu(T x) {
 
 // f(x) as unary_math.h defines it; f32's exp-based ops through fast_exp.
 template <UnaryOp kOp, typename T>
-T value_of(T x, T s) {
+SSM_INLINE T value_of(T x, T s) {
   if constexpr (std::is_same_v<T, float>) {
     if constexpr (kOp == UnaryOp::exp) return cpu::fast_exp(x);
     if constexpr (kOp == UnaryOp::sigmoid) return sigmoid_cpu(x);
@@ -64,7 +64,7 @@ T value_of(T x, T s) {
 
 // f'(x) likewise (exp and sigmoid reuse y, as unary_math.h does).
 template <UnaryOp kOp, typename T>
-T derivative_of(T x, T y, T s) {
+SSM_INLINE T derivative_of(T x, T y, T s) {
   if constexpr (std::is_same_v<T, float>) {
     if constexpr (kOp == UnaryOp::silu) {
       const float sg = sigmoid_cpu(x);
@@ -99,7 +99,7 @@ void with_binary_op(BinaryOp op, Fn&& fn) {
 }
 
 template <BinaryOp kOp, typename T>
-T apply(T a, T b) {
+SSM_INLINE T apply(T a, T b) {
   if constexpr (kOp == BinaryOp::add) return a + b;
   if constexpr (kOp == BinaryOp::sub) return a - b;
   if constexpr (kOp == BinaryOp::mul) return a * b;

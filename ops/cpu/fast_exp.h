@@ -10,19 +10,20 @@
 // cross-entropy only ever take it of values <= 0.
 #pragma once
 
-#include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
 
+#include "ops/cpu/simd.h"  // defines: SSM_INLINE
+
 namespace ssm::cpu {
 
-inline float fast_exp(float x) {
+SSM_INLINE float fast_exp(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  // Clamped with comparisons (std::clamp), not std::fmin/fmax: those are library calls a loop
-  // cannot vectorise (they must treat NaN specially); a NaN passes through and stays NaN.
-  const float xc = std::clamp(x, -87.33654f, 88.37626f);
+  // Clamped with comparisons, not std::fmin/fmax (library calls a loop cannot vectorise) nor
+  // std::clamp (not inlined into the vector clones, ops/cpu/simd.h); a NaN stays NaN.
+  float xc = x < -87.33654f ? -87.33654f : x;
+  xc = xc > 88.37626f ? 88.37626f : xc;
   // n = round(x / ln2) by the 1.5·2^23 trick: adding it pushes the fraction out of the mantissa
   // (round to nearest), subtracting it leaves the integer. std::floor would be a library call
   // in loops the compiler then cannot vectorise.
@@ -37,7 +38,7 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const float scale = std::bit_cast<float>(static_cast<int32_t>(n + 127.0f) << 23);
+  const float scale = __builtin_bit_cast(float, static_cast<int32_t>(n + 127.0f) << 23);
   // Two plain selects (a nested one keeps GCC from if-converting the loop: "control flow in loop").
   float y = p * scale;
   y = x < -87.33654f ? 0.0f : y;

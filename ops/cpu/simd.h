@@ -11,8 +11,18 @@
 // (one head, one row block), called from the parallel loop.
 #pragma once
 
+//
+// GCC does not inline a function compiled for one architecture into a clone for another unless
+// the function is always_inline: a helper called inside a cloned loop (fast_exp, a sigmoid, an
+// op's formula) would stay an out-of-line baseline call per element, and the loop scalar. Such
+// helpers are marked SSM_INLINE.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define SSM_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SSM_CPU_CLONES  // clang (the fuzz build) and other targets: the baseline only
+#endif
+#if defined(__GNUC__)
+#define SSM_INLINE [[gnu::always_inline]] inline
+#else
+#define SSM_INLINE inline
 #endif

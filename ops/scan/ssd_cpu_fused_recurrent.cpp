@@ -42,7 +42,7 @@ struct Layout {
 };
 
 // cur = α·prev + (Δ·x) ⊗ B; prev and cur may be the same state.
-inline void step_state(const float* prev, float* cur, float alpha, float delta, const float* xt, const float* Bt,
+SSM_INLINE void step_state(const float* prev, float* cur, float alpha, float delta, const float* xt, const float* Bt,
                        int64_t P, int64_t N) {
   for (int64_t p = 0; p < P; ++p) {
     const float u = delta * xt[p];
