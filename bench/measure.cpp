@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"               // defines: SSM_CHECK
+#include "core/storage.h"             // defines: release_cached_host_memory
 #if defined(SSMLAB_WITH_CUDA)
 #include "cuda/allocator.h"  // defines: memory_stats, reset_peak_memory
 #include "cuda/device.h"     // defines: device_info, current_device
@@ -95,6 +96,7 @@ void reset_peak_memory(Device device) {
     return;
   }
 #endif
+  release_cached_host_memory();  // what earlier benchmarks left cached is not this one's
   std::ofstream("/proc/self/clear_refs") << "5";
 }
 

@@ -55,6 +55,16 @@ class HostBlockCache {
     return p;
   }
 
+  // Frees every cached block (their memory goes back to the system).
+  void clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [bytes, blocks] : free_) {
+      for (void* p : blocks) std::free(p);
+    }
+    free_.clear();
+    cached_ = 0;
+  }
+
   // Keeps `p` (a block of `bytes`) for reuse, or frees it when the cache is full.
   void give(void* p, size_t bytes) {
     {
@@ -114,6 +124,8 @@ const DeviceAllocator* device_allocator(DeviceType type) {
   auto it = allocator_registry().find(type);
   return it == allocator_registry().end() ? nullptr : &it->second;
 }
+
+void release_cached_host_memory() { host_cache().clear(); }
 
 std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device) {
   auto storage = std::make_shared<Storage>();

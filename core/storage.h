@@ -20,8 +20,13 @@ struct Storage {
   Device device;
 };
 
-// Allocates nbytes on `device` (CPU: 64-byte aligned, zero-initialised is NOT guaranteed).
+// Allocates nbytes on `device` (CPU: 64-byte aligned, zero-initialised is NOT guaranteed). Freed
+// CPU blocks of 16 KiB and more are cached for reuse by later allocations of their size class.
 std::shared_ptr<Storage> allocate_storage(size_t nbytes, Device device);
+
+// Returns the CPU blocks the cache holds to the system (e.g. between benchmarks, so one's peak
+// memory does not include what the previous one left cached).
+void release_cached_host_memory();
 
 // Wraps memory someone else owns (e.g. a whole file's bytes); `keep_alive` is released with the storage.
 std::shared_ptr<Storage> wrap_storage(void* ptr, size_t nbytes, Device device,
