@@ -18,8 +18,10 @@
 // (the tests hold it to the f64 reference within 1e-5 relative at T = 300). dA, a sum over the
 // whole batch and sequence, is accumulated in double.
 //
-// Work is split over (batch, head) in forward and (batch, group) in backward: the heads of a
-// group share B and C, so their dB/dC sums stay in one thread, race-free and bit-reproducible.
+// Work is split over (batch, head) in forward, and over (batch, group) in backward: the heads of a
+// group share B and C, so their dB/dC sums stay in one job, race-free. A single long sequence
+// (too few such jobs) splits the heads too, each into dB/dC rows of its own summed afterwards.
+// Either way the result depends on the shape, never on the thread count.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -31,7 +33,8 @@
 namespace ssm::cpu {
 namespace {
 
-constexpr int64_t kSegment = 16;  // steps between the states backward keeps
+constexpr int64_t kSegment = 16;       // steps between the states backward keeps
+constexpr int64_t kMinGroupJobs = 8;   // fewer (sequence, group) jobs than this: heads split
 
 // Offsets into the (B,T,H,P), (B,T,H) and (B,T,G,N) layouts.
 struct Layout {
@@ -79,7 +82,8 @@ void forward_head(const Layout& lay, int64_t b, int64_t h, int64_t g, const floa
 }
 
 // The gradients of one head of one sequence. dS holds dL/dS_{T-1} on entry and dL/dS_{-1} on
-// exit; dB and dC (this group's rows) are added to; the return value is this head's share of dA.
+// exit; dB and dC are added to rows `slot` of (B,T,slots,N) arrays (the group's rows of dB and dC,
+// or the head's own rows); the return value is this head's share of dA.
 struct BackwardScratch {
   std::vector<float> starts;  // the state entering each segment
   std::vector<float> states;  // one segment's states: slot i is S_{t0-1+i}
@@ -89,7 +93,8 @@ struct BackwardScratch {
 SSM_CPU_CLONES
 double backward_head(const Layout& lay, int64_t b, int64_t h, int64_t g, const float* x, const float* dt, float a_h,
                      const float* Bm, const float* Cm, const float* h0, const float* dy, float* dS, float* dx,
-                     float* ddt, float* dB, float* dC, BackwardScratch& scratch) {
+                     float* ddt, float* dB_rows, float* dC_rows, int64_t slots, int64_t slot,
+                     BackwardScratch& scratch) {
   const int64_t L = lay.L, P = lay.P, N = lay.N, PN = P * N;
   const int64_t segments = (L + kSegment - 1) / kSegment;
   // 1. Forward once, keeping the state that enters each segment.
@@ -127,8 +132,8 @@ double backward_head(const Layout& lay, int64_t b, int64_t h, int64_t g, const f
       const float* dyt = dy + lay.x(b, t, h);
       const float* Bt = Bm + lay.bc(b, t, g);
       const float* Ct = Cm + lay.bc(b, t, g);
-      float* dBt = dB + lay.bc(b, t, g);
-      float* dCt = dC + lay.bc(b, t, g);
+      float* dBt = dB_rows + ((b * L + t) * slots + slot) * N;
+      float* dCt = dC_rows + ((b * L + t) * slots + slot) * N;
       float* dxt = dx + lay.x(b, t, h);
       // <dS, S_{t-1}> is summed per column n over the rows, and across the columns once per step:
       // one horizontal sum per step instead of one per row.
@@ -190,29 +195,61 @@ void ssd_fused_recurrent_backward(const SsdShape& s, const float* x, const float
   const Layout lay{s.seqlen, s.heads, s.headdim, s.groups, s.dstate};
   const int64_t L = s.seqlen, H = s.heads, G = s.groups, N = s.dstate, PN = s.headdim * s.dstate;
   const int64_t heads_per_group = H / G;
+  // A job is one group of one sequence: its heads in order, adding into the group's rows of dB
+  // and dC. With few such jobs (a single long sequence: batch 1, one group) the heads split into
+  // jobs of their own, each adding into rows of its own, summed over the group's heads after, in
+  // head order. The choice depends on the shape only, so the result never depends on the threads.
+  const bool split_heads = heads_per_group > 1 && s.batch * G < kMinGroupJobs;
+  const int64_t units = split_heads ? H : G, heads_per_unit = split_heads ? 1 : heads_per_group;
+  thread_local std::vector<float> per_head;  // kept between calls: fresh memory is page faults
+  float *dB_rows = dB, *dC_rows = dC;
+  if (split_heads) {
+    per_head.resize(static_cast<size_t>(2 * s.batch * L * H * N));
+    dB_rows = per_head.data();
+    dC_rows = dB_rows + s.batch * L * H * N;
+  }
   std::vector<double> dA_parts(static_cast<size_t>(s.batch * H), 0.0);  // summed over b after
 #pragma omp parallel for collapse(2) schedule(static) if (worth_parallel(scan_work(s)))
   for (int64_t b = 0; b < s.batch; ++b) {
-    for (int64_t g = 0; g < G; ++g) {
-      for (int64_t t = 0; t < L; ++t) {  // this job's rows of dB and dC, summed over its heads
-        std::fill(dB + lay.bc(b, t, g), dB + lay.bc(b, t, g) + N, 0.0f);
-        std::fill(dC + lay.bc(b, t, g), dC + lay.bc(b, t, g) + N, 0.0f);
+    for (int64_t u = 0; u < units; ++u) {
+      for (int64_t t = 0; t < L; ++t) {  // this job's rows, which its heads add to
+        std::fill(dB_rows + ((b * L + t) * units + u) * N, dB_rows + ((b * L + t) * units + u + 1) * N, 0.0f);
+        std::fill(dC_rows + ((b * L + t) * units + u) * N, dC_rows + ((b * L + t) * units + u + 1) * N, 0.0f);
       }
-      // Per thread and kept between calls: a fresh block per job would cost page faults and the
-      // zero-fill of resize() every step.
+      // Per thread and kept between calls, like per_head.
       thread_local BackwardScratch scratch;
       thread_local std::vector<float> dS;
       dS.resize(static_cast<size_t>(PN));
-      for (int64_t h = g * heads_per_group; h < (g + 1) * heads_per_group; ++h) {
+      for (int64_t h = u * heads_per_unit; h < (u + 1) * heads_per_unit; ++h) {
         const int64_t state = (b * H + h) * PN;
         if (dhT) {
           std::copy(dhT + state, dhT + state + PN, dS.begin());
         } else {
           std::fill(dS.begin(), dS.end(), 0.0f);
         }
-        dA_parts[b * H + h] = backward_head(lay, b, h, g, x, dt, A[h], Bm, Cm, h0 ? h0 + state : nullptr, dy,
-                                            dS.data(), dx, ddt, dB, dC, scratch);
+        dA_parts[b * H + h] = backward_head(lay, b, h, h / heads_per_group, x, dt, A[h], Bm, Cm,
+                                            h0 ? h0 + state : nullptr, dy, dS.data(), dx, ddt, dB_rows, dC_rows,
+                                            units, u, scratch);
         if (dh0) std::copy(dS.begin(), dS.end(), dh0 + state);
+      }
+    }
+  }
+  if (split_heads) {  // dB, dC = the heads' rows summed over each group, in head order
+#pragma omp parallel for schedule(static) if (worth_parallel(s.batch * L * H * N))
+    for (int64_t bt = 0; bt < s.batch * L; ++bt) {
+      for (int64_t g = 0; g < G; ++g) {
+        float* outB = dB + (bt * G + g) * N;
+        float* outC = dC + (bt * G + g) * N;
+        std::fill(outB, outB + N, 0.0f);
+        std::fill(outC, outC + N, 0.0f);
+        for (int64_t h = g * heads_per_group; h < (g + 1) * heads_per_group; ++h) {
+          const float* inB = dB_rows + (bt * H + h) * N;
+          const float* inC = dC_rows + (bt * H + h) * N;
+          for (int64_t n = 0; n < N; ++n) {
+            outB[n] += inB[n];
+            outC[n] += inC[n];
+          }
+        }
       }
     }
   }
