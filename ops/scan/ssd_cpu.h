@@ -22,6 +22,14 @@ void ssd_fused_recurrent_backward(const SsdShape& s, const float* x, const float
                                   const float* Cm, const float* h0, const float* dy, const float* dhT, float* dx,
                                   float* ddt, float* dA, float* dB, float* dC, float* dh0);
 
+// The chunked form in f32 with its products as GEMMs (ssd_cpu_chunked_gemm.cpp): what the CPU runs
+// for chunk > 0; the template below stays the readable reference and the f64 path.
+void ssd_chunked_gemm_forward(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,
+                              const float* Bm, const float* Cm, const float* h0, float* y, float* hT);
+void ssd_chunked_gemm_backward(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,
+                               const float* Bm, const float* Cm, const float* h0, const float* dy, const float* dhT,
+                               float* dx, float* ddt, float* dA, float* dB, float* dC, float* dh0);
+
 template <typename T>
 void ssd_chunked_forward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
                          const T* Cm, const T* h0, T* y, T* hT);

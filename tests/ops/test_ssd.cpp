@@ -98,6 +98,32 @@ TEST_CASE("the f32 fused recurrence (what the CPU runs) equals the f64 reference
   }
 }
 
+TEST_CASE("the f32 chunked SSD (GEMMs) equals the f64 recurrence, forward and every gradient") {
+  // T 150 ends on a partial chunk of Q 64 (and Q 7: many chunks, the last of 3); groups of two heads.
+  for (const int64_t Q : {7, 64}) {
+    for (const bool with_h0 : {true, false}) {
+      SUBCASE(("B2 T150 H4 P8 N19 G2 Q" + std::to_string(Q) + (with_h0 ? ", h0" : ", no h0")).c_str()) {
+        testing::SsdInputs p64 = make_ssd_inputs({2, 150, 4, 8, 2, 19}, 29);
+        if (!with_h0) p64.h0 = Tensor();
+        const testing::SsdInputs p32{testing::scan_leaf(p64.x, Dtype::f32), testing::scan_leaf(p64.dt, Dtype::f32),
+                                     testing::scan_leaf(p64.A, Dtype::f32), testing::scan_leaf(p64.B, Dtype::f32),
+                                     testing::scan_leaf(p64.C, Dtype::f32), testing::scan_leaf(p64.h0, Dtype::f32)};
+        const std::vector<Tensor> ref = run(p64.all(), ops::ScanImpl::recurrent, 0);
+        const std::vector<Tensor> chunked = run(p32.all(), ops::ScanImpl::chunked, Q);
+        CHECK_CLOSE("y", chunked[0].to(Dtype::f64), ref[0], 1e-6);
+        CHECK_CLOSE("final state", chunked[1].to(Dtype::f64), ref[1], 1e-6);
+        const std::vector<Tensor> g64 = grads(p64, ops::ScanImpl::recurrent, 0);
+        const std::vector<Tensor> g32 = grads(p32, ops::ScanImpl::chunked, Q);
+        const char* names[] = {"dx", "ddt", "dA", "dB", "dC", "dh0"};
+        for (int i = 0; i < 6; ++i) {
+          if (!g64[i].defined()) continue;
+          CHECK_CLOSE(names[i], g32[i].to(Dtype::f64), g64[i], 1e-6);
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("streaming: pieces with the state carried equal one call, values and gradients") {
   const testing::SsdInputs p = make_ssd_inputs({2, 13, 2, 3, 1, 4}, 17);
   for (auto impl : {ops::ScanImpl::recurrent, ops::ScanImpl::chunked}) {
