@@ -65,6 +65,37 @@ std::vector<TextRow> summary_rows(const CapacityResult& r) {
   return rows;
 }
 
+// The report's first paragraph: what the measurement found, in plain words. One sentence for the
+// baseline (collapse or not, and where), one for each mitigated arm.
+std::string plain_verdict(const CapacityResult& r) {
+  std::string out;
+  for (size_t i = 0; i < r.arms.size(); ++i) {
+    const CapacityArm& a = r.arms[i];
+    const PositionLossResult& l = a.loss;
+    const std::string within = num(l.loss_within, "%.2f"), beyond = num(l.loss_beyond, "%.2f");
+    if (i == 0) {
+      out += absl::StrFormat("**Verdict.** Trained on sequences of %d tokens, ", r.train_length);
+      if (l.collapse.onset) {
+        out += absl::StrFormat("the model **collapses at position %d**: beyond its training length its loss "
+                               "averages %s nats per token, against %s within it.",
+                               *l.collapse.onset, beyond, within);
+      } else if (l.collapse.baseline) {
+        out += absl::StrFormat("the model does not collapse up to %d tokens (loss %s within its training length, "
+                               "%s beyond).", l.length, within, beyond);
+      } else {
+        out += "the collapse test is undetermined: " + l.verdict() + ".";
+      }
+      continue;
+    }
+    out += absl::StrFormat(" With %s, %s (loss %s beyond the training length).", a.mitigations.describe(),
+                           l.collapse.onset ? absl::StrFormat("it still collapses at position %d", *l.collapse.onset)
+                           : l.collapse.baseline ? absl::StrFormat("it does not collapse up to %d tokens", l.length)
+                                                 : "the test is undetermined",
+                           beyond);
+  }
+  return out + "\n\n";
+}
+
 TextRow summary_header(const CapacityResult& r) {
   TextRow header = {"quantity"};
   for (const CapacityArm& a : r.arms) header.push_back(a.name);
@@ -109,6 +140,7 @@ std::string report_markdown(const CapacityResult& r) {
   std::string md = absl::StrFormat("# Capacity report\n\nModel: %s  \nArchitecture: %s, %d parameters, %d elements in "
                                    "the main recurrent state (all layers).  \nTraining length: **%d** tokens.\n\n",
                                    r.model, r.architecture, r.parameters, r.state_elements, r.train_length);
+  md += plain_verdict(r);
   md += markdown_table(summary_header(r), summary_rows(r)) + "\n";
   md += "![passkey accuracy](passkey_accuracy.svg)\n\n![loss by position](position_loss.svg)\n\n"
         "![state norm](state_norm.svg)\n\n![first-token retention](first_token_retention.svg)\n\n";

@@ -205,8 +205,14 @@ std::string LinePlot::to_svg() const {
                           kLeft, Y, kLeft + kPlotW, Y, kLeft + kPlotW - 4, Y - 4, xml_escape(marker_y_label));
   }
   // Series: a polyline broken at missing values, dots when there are few points, and the legend.
+  // The first series is solid and wider; every later one has its own dash pattern and is drawn
+  // over the earlier ones, so curves that coincide (a mitigation that changes nothing within the
+  // training length) still show both: dashes of one colour over a line of another.
+  static constexpr std::array<const char*, 4> kDashes = {"", "7 4", "2 3", "9 3 2 3"};
   for (size_t k = 0; k < series.size(); ++k) {
     const char* colour = kPalette[k % kPalette.size()];
+    const std::string dash = k == 0 ? "" : absl::StrFormat(" stroke-dasharray=\"%s\"", kDashes[1 + (k - 1) % 3]);
+    const double width = k == 0 ? 2.4 : 1.6;
     std::string path;
     std::vector<std::pair<double, double>> stretch;  // pixels, up to the next gap
     size_t drawn = 0;
@@ -221,7 +227,8 @@ std::string LinePlot::to_svg() const {
     }
     append_thinned_path(stretch, path);
     if (!path.empty() && !series[k].points_only) {
-      absl::StrAppendFormat(&svg, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n", path, colour);
+      absl::StrAppendFormat(&svg, "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%g\"%s/>\n", path, colour,
+                            width, dash);
     }
     if (drawn > 0 && (drawn <= 40 || series[k].points_only)) {
       for (auto [x, y] : series[k].points) {
@@ -233,9 +240,10 @@ std::string LinePlot::to_svg() const {
     }
     const double ly = kTop + 12 + 18 * static_cast<double>(k);
     absl::StrAppendFormat(&svg,
-                          "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"3\"/>"
+                          "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" stroke-width=\"%g\"%s/>"
                           "<text x=\"%g\" y=\"%g\">%s</text>\n",
-                          kLeft + kPlotW + 14, ly, kLeft + kPlotW + 36, ly, colour, kLeft + kPlotW + 42, ly + 4,
+                          kLeft + kPlotW + 14, ly, kLeft + kPlotW + 36, ly, colour, width + 0.6, dash,
+                          kLeft + kPlotW + 42, ly + 4,
                           xml_escape(series[k].name));
   }
   return svg + "</svg>\n";

@@ -97,6 +97,15 @@ TEST_CASE("measure_capacity: baseline and mitigated arms, defaults from the trai
     CHECK(md.find(a.loss.verdict()) != std::string::npos);
   }
   CHECK(md.find("Training length: **64** tokens") != std::string::npos);
+  // The first paragraph says what was found, in plain words, before any table.
+  const size_t verdict = md.find("**Verdict.** Trained on sequences of 64 tokens, ");
+  REQUIRE(verdict != std::string::npos);
+  CHECK(verdict < md.find("| quantity |"));
+  const std::string first = r.arms[0].loss.collapse.onset
+                                ? "collapses at position " + std::to_string(*r.arms[0].loss.collapse.onset)
+                                : "does not collapse";
+  CHECK(md.find(first, verdict) != std::string::npos);
+  CHECK(md.find("With " + r.arms[1].mitigations.describe() + ", ", verdict) != std::string::npos);
   const nlohmann::json summary = nlohmann::json::parse(slurp(dir / "summary.json"));
   CHECK(summary["arms"].size() == 2);
   CHECK(summary["arms"][0]["t_recall"] == r.arms[0].recall.t_recall);
@@ -156,6 +165,12 @@ TEST_CASE("SVG output is well formed: escaping, log axes, markers, heatmap cells
   CHECK(svg.find("threshold") != std::string::npos);
   CHECK(svg.find("nan") == std::string::npos);
   CHECK(std::count(svg.begin(), svg.end(), '<') == std::count(svg.begin(), svg.end(), '>'));
+  // Curves that coincide stay distinguishable: the first solid, the second dashed and drawn after.
+  const size_t first_path = svg.find("<path d="), second_path = svg.find("<path d=", first_path + 1);
+  REQUIRE(second_path != std::string::npos);
+  CHECK(svg.substr(first_path, svg.find("/>", first_path) - first_path).find("stroke-dasharray") == std::string::npos);
+  CHECK(svg.substr(second_path, svg.find("/>", second_path) - second_path).find("stroke-dasharray=\"7 4\"") !=
+        std::string::npos);
   Heatmap h;
   h.col_labels = {"1K", "2K"};
   h.row_labels = {"0.5", "1.0"};
