@@ -461,7 +461,9 @@ def main():
             batch, seq = (int(v[1:]) for v in shape.split()[-2:])
             try:
                 step, params = make_step(build, vocab, batch, seq, device, precision)
+                reset_peak_rss()
                 ms = median_ms(step, device, tw, tr)
+                peak = peak_rss_gib() if device.type == "cpu" else float("nan")
             except Exception as e:  # e.g. out of memory for transformers' torch path at 8K
                 print(f"{row_name:<66} {shape:<28} failed: {type(e).__name__}: {str(e).splitlines()[0][:80]}")
                 continue
@@ -469,7 +471,7 @@ def main():
             print(f"{row_name:<66} {shape:<28} {ms:10.2f} {tokens / ms * 1e3:10.0f} {ssm_ms} {ratio(row_name, ms)}",
                   flush=True)
             results["train"].append({"name": row_name, "shape": shape, "ms": ms, "params": params,
-                                     "tokens_per_s": tokens / ms * 1e3})
+                                     "tokens_per_s": tokens / ms * 1e3, "peak_rss_gib": peak})
     if args.only in ("all", "eval"):
         tw = args.warmup if args.warmup is not None else s["train_warmup"]
         tr = args.repeats or s["train_repeats"]
