@@ -100,7 +100,8 @@ class LanguageModel {
   // Which algorithm the sequence mixers use in forward(). Both compute the same function:
   //   chunked    quadratic inside chunks, a recurrence between them: the GPU's form (only
   //              the CUDA SSD has chunked kernels, in scalar loops: no tensor cores yet);
-  //   recurrent  one step at a time: fewer flops, and 2-4x faster on the CPU.
+  //   recurrent  one step at a time: fewer flops; the CPU's default (docs/architectures.md says
+  //              when the chunked form is as fast there).
   // By default (model.scan: auto) a model runs the recurrence on the CPU and chunks on GPUs.
   void set_scan_impl(ops::ScanImpl impl) { scan_choice_ = impl; }
   void set_scan_choice(const std::string& choice);  // "auto" | "chunked" | "recurrent"
