@@ -33,19 +33,46 @@ TEST_CASE("ssmlab bench --device cpu --preset tiny runs every benchmark and writ
   RunResult r = run("bench --device cpu --preset tiny --repeats 1 --warmup 0 --json " + json.string());
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
-  for (const char* row : {"gemm f32 (strict fp32)", "ssd chunked forward", "ssd chunked backward", "ssd decode step",
+  for (const char* row : {"gemm f32 (strict fp32)", "ssd chunked forward", "ssd chunked backward",
+                          "ssd recurrent forward", "ssd recurrent backward", "ssd decode step",
                           "selective scan forward", "selective scan backward", "gla forward", "gla backward",
                           "rms_norm forward", "rms_norm backward", "softmax forward", "cross_entropy forward",
                           "cross_entropy backward", "train step: demo model", "train step: mamba2 (scaled down), 2K",
-                          "train step: mamba2 (scaled down), 8K"}) {
+                          "train step: mamba2 (scaled down), 8K", "eval stream: demo model, 300",
+                          "eval stream: demo model, 600", "eval decode step: demo model",
+                          "eval stream: mamba2 (scaled down), 200", "eval decode step: mamba2 (scaled down)",
+                          "peak RSS GiB"}) {
     CHECK_MESSAGE(r.out.find(row) != std::string::npos, row);
   }
   std::ifstream in(json);
   const nlohmann::json report = nlohmann::json::parse(in);
   CHECK(report["preset"] == "tiny");
-  CHECK(report["kernels"].size() == 13);
+  CHECK(report["kernels"].size() == 15);
   CHECK(report["train"].size() == 3);
   for (const auto& row : report["train"]) CHECK(row["tokens_per_s"].get<double>() > 0);
+  REQUIRE(report["eval"].size() == 5);
+  for (const auto& row : report["eval"]) {
+    CHECK(row["tokens_per_s"].get<double>() > 0);
+    CHECK(row["peak_gib"].get<double>() > 0);  // the process's peak resident set, read from /proc
+  }
+  CHECK(report["scaling"].empty());  // --only scaling only: not part of all
+}
+
+TEST_CASE("ssmlab bench --only scaling: time per token as T grows, then as the model grows") {
+  const fs::path json = kWork / "scaling.json";
+  fs::remove(json);
+  RunResult r = run("bench --device cpu --preset tiny --only scaling --filter demo --repeats 1 --warmup 0 --json " +
+                    json.string());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(json);
+  const nlohmann::json report = nlohmann::json::parse(in);
+  REQUIRE(report["scaling"].size() == 3);  // T32, T64 (length), and the demo model at T32 (model)
+  CHECK(report["scaling"][0]["name"] == "scaling T: demo model, T32");
+  CHECK(report["scaling"][1]["group"] == "length");
+  CHECK(report["scaling"][2]["group"] == "model");
+  for (const auto& row : report["scaling"]) CHECK(row["us_per_token"].get<double>() > 0);
+  CHECK(report["train"].empty());
 }
 
 TEST_CASE("ssmlab bench --filter and --only pick benchmarks") {

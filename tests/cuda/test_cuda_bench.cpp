@@ -13,7 +13,7 @@ SSM_CUDA_AVAILABILITY_TEST()
 TEST_CASE("every kernel benchmark runs on CUDA" * doctest::skip(!cuda_available())) {
   const bench::Sizes s = bench::preset_sizes("tiny");
   const std::vector<bench::Benchmark> kernels = bench::kernel_benchmarks(s, Device::cuda());
-  CHECK(kernels.size() == 16);  // 13 on the CPU, plus the TF32, bf16-mixed and bf16-tensor GEMMs
+  CHECK(kernels.size() == 18);  // 15 on the CPU, plus the TF32, bf16-mixed and bf16-tensor GEMMs
   for (const bench::Benchmark& b : kernels) {
     INFO(b.name);
     CHECK_NOTHROW(b.run());
