@@ -1,8 +1,12 @@
-// ops/cpu/cpu_backend.h — the CPU reference backend: plain loops that read like the math.
+// ops/cpu/cpu_backend.h — the CPU backend: plain loops that read like the math, written so the
+// compiler vectorises them (docs/performance.md, "The CPU").
 //
 // Constraints: no intrinsics, f32 and f64 via templates, OpenMP only on outer loops with a
 // static schedule (each output element is written by exactly one thread, so results are
 // bit-reproducible run to run, which exact checkpoint resume relies on). GEMM goes to OpenBLAS.
+// The f64 paths are the references the tests hold everything to; hot f32 paths have kernels of
+// their own, compiled per instruction set (ops/cpu/simd.h), each saying what bound its f32
+// arithmetic keeps.
 // Kernels by file: elementwise.cpp (copy, unary, binary), reduce.cpp (sum_to, max, cumsum),
 // matmul.cpp (GEMM), layers.cpp (softmax, cross-entropy, embedding, causal conv), norms.cpp (the
 // norms), adamw.cpp, and the scans in ops/scan/: SSD in ssd_cpu*.cpp, the selective scan in
