@@ -24,6 +24,15 @@ int device_count() {
   return count;
 }
 
+std::string no_device_reason() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  cudaGetLastError();
+  if (status == cudaSuccess && count > 0) return "";
+  return absl::StrCat("no CUDA device is visible: ",
+                      status == cudaSuccess ? "the driver reports none" : cudaGetErrorString(status));
+}
+
 bool initialize() {
   static const bool ok = [] {
     if (device_count() == 0) return false;

@@ -15,6 +15,11 @@ namespace ssm::cuda {
 // Number of visible CUDA devices (0 when the driver or a GPU is missing; never throws).
 int device_count();
 
+// Why no device can be used, in words for a message: "no CUDA device is visible: CUDA driver
+// version is insufficient for CUDA runtime version" (no driver), "...: no CUDA-capable device is
+// detected". Empty when a device is visible.
+std::string no_device_reason();
+
 // Registers the caching allocator and the host<->device copies with core/ (idempotent). Returns
 // false without a GPU. The CUDA backend calls it at start-up when a GPU is visible.
 bool initialize();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/tensor.h"  // defines: Tensor
 
@@ -172,9 +173,21 @@ class Backend {
 inline constexpr const char* kBackendMethodNames[] = {SSM_BACKEND_METHODS(SSM_BACKEND_METHOD_NAME)};
 #undef SSM_BACKEND_METHOD_NAME
 
-// The backend for a device; throws a UserError naming the device if none is built in.
+// The backend for a device; throws a UserError naming the device (and why it is missing) if none
+// is registered.
 Backend& backend_for(Device device);
 bool has_backend(DeviceType type);
 void register_backend(DeviceType type, Backend* backend);
+
+// Why a backend that was built in did not register at start-up (no GPU visible, a library
+// missing). `hardware_present`: the device is there but cannot be used, so `run.device: auto`
+// must not quietly fall back to the CPU (train/trainer.cpp, resolve_device).
+struct BackendAbsence {
+  std::string why;
+  bool hardware_present = false;
+};
+void record_backend_absence(DeviceType type, BackendAbsence absence);
+// nullptr when the backend is registered or was never built in.
+const BackendAbsence* backend_absence(DeviceType type);
 
 }  // namespace ssm

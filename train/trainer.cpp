@@ -13,7 +13,7 @@
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "core/error.h"
 #include "models/model_factory.h"  // defines: make_model
-#include "ops/backend.h"         // defines: has_backend
+#include "ops/backend.h"         // defines: has_backend, backend_absence
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard, matmul_precision_for_run
 #include "train/checkpoint.h"    // defines: save_checkpoint, load_checkpoint, load_trainer_state
 #include "train/data/dataset.h"       // defines: TrainingData, Batch
@@ -30,16 +30,30 @@ namespace fs = std::filesystem;
 Device resolve_device(const std::string& name) {
   if (name == "cpu") return Device::cpu();
   const bool cuda_ready = has_backend(DeviceType::cuda);
+  const BackendAbsence* absent = backend_absence(DeviceType::cuda);
   if (name == "cuda") {
-    SSM_USER_CHECK(cuda_ready, "run.device: 'cuda' requested but this ssmlab has no usable CUDA backend ",
-                   "(built without CUDA, or no GPU visible)");
+    SSM_USER_CHECK(cuda_ready, "run.device: 'cuda' requested but ",
+                   absent ? absent->why : "this ssmlab was built without CUDA");
     return Device::cuda();
   }
   SSM_USER_CHECK(name == "auto", "run.device: unknown device '", name, "' (allowed: auto, cpu, cuda)");
-  return cuda_ready ? Device::cuda() : Device::cpu();
+  if (cuda_ready) return Device::cuda();
+  // A GPU that is there but unusable (cuBLAS missing) is an error: a run that quietly took the
+  // CPU instead would be a hundred times slower without saying why.
+  SSM_USER_CHECK(!(absent && absent->hardware_present), "run.device: auto found a GPU but cannot use it: ",
+                 absent ? absent->why : "");
+  return Device::cpu();
 }
 
 namespace {
+
+// Why a CUDA build runs on the CPU, for the training banner: " (no CUDA device is visible (...))".
+// Said once, where the run says which device it uses.
+std::string device_note(Device device) {
+  const BackendAbsence* absent = backend_absence(DeviceType::cuda);
+  if (!device.is_cpu() || absent == nullptr) return "";
+  return absl::StrCat(" (", absent->why, ")");
+}
 
 // Validation loss over `batches` fixed batches, shared out over the processes (batch i goes to
 // rank i mod world) and summed, so every process gets the same number.
@@ -135,7 +149,7 @@ TrainSummary train_model(const Config& config, const TrainOptions& options) {
   const int64_t tokens_per_step = config.data.batch_size * data->sequence_tokens() * micro_batches;
   const size_t bucket_bytes = static_cast<size_t>(config.train.allreduce_bucket_mb * 1024 * 1024);
   progress.message(absl::StrCat("training ", model->architecture(), " (", model->num_parameters(),
-                                " parameters) on ", device.str(),
+                                " parameters) on ", device.str(), device_note(device),
                                 world > 1 ? absl::StrCat(" x ", world, " processes (", comm.backend(), ")") : "",
                                 " for ", total, " steps of ", tokens_per_step, " tokens",
                                 segments > 1 ? absl::StrCat(" (", segments, " segments of ", config.data.seq_len, ")")

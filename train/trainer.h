@@ -60,7 +60,8 @@ class TrainingDiverged : public Error {
 
 TrainSummary train_model(const Config& config, const TrainOptions& options);
 
-// "auto" -> cuda when a CUDA backend is built in and a GPU is visible, else cpu.
+// "auto" -> cuda when a CUDA backend is built in and a GPU is visible, else cpu; a UserError when
+// a GPU is visible but cannot be used (cuBLAS missing), or "cuda" is asked for and unavailable.
 Device resolve_device(const std::string& name);
 
 }  // namespace ssm

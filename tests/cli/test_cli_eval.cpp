@@ -247,7 +247,9 @@ TEST_CASE("ssmlab --version names the version, the commit, the build type and th
   CHECK(r.out.find(" build)") != std::string::npos);
   CHECK(r.out.find("backends: CPU") != std::string::npos);
   CHECK(r.out.find("data parallel: MPI ") != std::string::npos);
-  CHECK(count_lines(r.out) == 3);
+  // The machine has no GPU: the device line says the CPU is used, and why.
+  CHECK(r.out.find("\ndevice: CPU only (") != std::string::npos);
+  CHECK(count_lines(r.out) == 4);
 }
 
 TEST_CASE("bad inputs to the evaluation commands: one line on stderr and exit code 2") {
