@@ -3,6 +3,8 @@
 #               (with and without a sliding window of one training length)
 #   make test   install what is missing, build, run the whole test suite (CTest)
 # Other targets: build, corpus, clean. BUILD_DIR and JOBS can be overridden.
+#   make dist           the relocatable release tarball, dist/ssmlab-<version>-linux-x86_64[-cuda<N>].tar.gz
+#                       (scripts/make_dist.sh, docs/release.md; DIST_MPI=ON builds MPI in)
 #   make bench-cpu      ssmlab bench and its PyTorch peer on this CPU, and their comparison table
 #                       (scripts/bench_cpu.sh: bench/out/cpu.md; PyTorch from .venv or $PYTHON)
 #   make test-sanitize  the CPU tests again under ASan + UBSan (gcc, build-sanitize/)
@@ -17,7 +19,7 @@ CMAKE_FLAGS ?=
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo Ninja || echo "Unix Makefiles")
 SSMLAB := $(BUILD_DIR)/cli/ssmlab
 
-.PHONY: deps build test demo corpus clean test-sanitize fuzz fuzz-build fuzz-deps bench-cpu
+.PHONY: deps build test demo corpus clean test-sanitize fuzz fuzz-build fuzz-deps bench-cpu dist
 
 deps:
 	@bash scripts/install_deps.sh
@@ -35,6 +37,9 @@ corpus: deps
 # threads on top of parallel processes only oversubscribe the cores.
 test: build corpus
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+dist: deps corpus
+	DIST_MPI=$(or $(DIST_MPI),OFF) JOBS=$(JOBS) CMAKE_FLAGS="$(CMAKE_FLAGS)" bash scripts/make_dist.sh dist
 
 bench-cpu: build
 	bash scripts/bench_cpu.sh $(BENCH_ARGS)
@@ -77,4 +82,4 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/run_fuzz.sh $(FUZZ_DIR)
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR) build-dist dist
