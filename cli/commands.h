@@ -12,5 +12,6 @@ int cmd_info(int argc, char** argv);      // ssmlab info --model CKPT
 int cmd_bench(int argc, char** argv);     // ssmlab bench [--device cuda|cpu]
 int cmd_sweep(int argc, char** argv);     // ssmlab sweep [SWEEP.yaml]
 int cmd_generate(int argc, char** argv);  // ssmlab generate --model CKPT --prompt TEXT
+int cmd_export(int argc, char** argv);    // ssmlab export --model CKPT --to TARGET --out DIR
 
 }  // namespace ssm::cli

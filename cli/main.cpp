@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"  // defines: cmd_train, cmd_capacity, cmd_passkey, cmd_ppl, cmd_states, cmd_info,
-                           //          cmd_sweep, cmd_bench, cmd_generate
+                           //          cmd_sweep, cmd_bench, cmd_generate, cmd_export
 #include "cli/openblas_core.h"  // defines: ensure_openblas_kernels
 #include "cli/version.h"        // defines: version_text
 #include "core/error.h"    // defines: UserError, Error
@@ -31,6 +31,7 @@ const char* kUsage =
     "  sweep [SWEEP.yaml]    train a grid of state sizes x training lengths, measure each, fit the capacity laws\n"
     "  bench                 time the kernels and a training step (GB/s, TFLOP/s, tokens/s)\n"
     "  generate --model DIR  continue a prompt token by token (greedy or sampled), mitigations included\n"
+    "  export --model DIR    write a checkpoint for transformers or mamba_ssm (--to hf | state-spaces)\n"
     "\n"
     "ssmlab --version prints the version, commit, build type and the backends compiled in.\n"
     "Run 'ssmlab <command> --help' for a command's options.\n";
@@ -59,9 +60,10 @@ int main(int argc, char** argv) {
     if (command == "sweep") return ssm::cli::cmd_sweep(argc, argv);
     if (command == "bench") return ssm::cli::cmd_bench(argc, argv);
     if (command == "generate") return ssm::cli::cmd_generate(argc, argv);
+    if (command == "export") return ssm::cli::cmd_export(argc, argv);
     std::fprintf(stderr,
                  "ssmlab: unknown command '%s' (allowed: train, capacity, passkey, ppl, states, info, sweep, bench, "
-                 "generate, --version)\n",
+                 "generate, export, --version)\n",
                  command.c_str());
     return 2;
   } catch (const ssm::TrainingDiverged& e) {

@@ -240,6 +240,23 @@ TEST_CASE("ssmlab generate: the prompt and its continuation on stdout, the speed
   CHECK(file.err.find("mitigations: window 32") != std::string::npos);
 }
 
+TEST_CASE("ssmlab export: the files and the call that loads them; info reads the export") {
+  const std::string out = (kWork / "export_hf").string();
+  fs::remove_all(out);
+  const RunResult r = run("export --model " + checkpoint() + " --to hf --out " + out);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("model.safetensors, config.json, tokenizer.json, tokenizer_config.json, README.md") !=
+        std::string::npos);
+  CHECK(r.out.find("transformers.Mamba2ForCausalLM.from_pretrained(DIR)") != std::string::npos);
+  const RunResult info = run("info --model " + out);
+  CHECK(info.exit_code == 0);
+  CHECK(info.out.find("hf-mamba layout, mamba2") != std::string::npos);
+  check_user_error("export --model " + checkpoint() + " --to hf --out " + out, "is not an empty directory");
+  check_user_error("export --model " + checkpoint() + " --to tflite --out " + out + "2", "unknown target 'tflite'");
+  check_user_error("export --model " + checkpoint() + " --out " + out + "2", "needs --to");
+  check_user_error("export --model " + out + " --to hf --out " + out + "2", "not an ssmlab checkpoint");
+}
+
 TEST_CASE("ssmlab --version names the version, the commit, the build type and the backends") {
   const RunResult r = run("--version");
   CHECK(r.exit_code == 0);

@@ -1,0 +1,136 @@
+// tests/train/test_export.cpp — train/export.h: every architecture and target that export takes
+// is loaded back by ssmlab with the same logits, bit for bit; the files each target needs are
+// there with the keys its library reads; the byte tokenizer's tokenizer.json gives ssmlab's ids;
+// and every combination a target cannot represent is refused by name, with nothing written.
+// (scripts/check_exports.py opens the same exports in transformers and torch.)
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "autograd/grad_mode.h"          // defines: NoGradGuard
+#include "models/model_factory.h"        // defines: make_model
+#include "tests/support/model_fixtures.h"  // defines: tiny_model_config, random_tokens, perturb
+#include "tests/support/testing.h"
+#include "train/checkpoint.h"            // defines: save_checkpoint
+#include "train/config.h"                // defines: parse_config
+#include "train/export.h"                // defines: export_checkpoint
+#include "train/pretrained.h"            // defines: load_pretrained
+#include "train/text/tokenizer.h"        // defines: make_tokenizer
+
+using namespace ssm;
+using namespace ssm::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_export";
+
+// An ssmlab checkpoint of the tiny `arch` model with perturbed weights, in kWork/<name>.
+fs::path make_checkpoint(const std::string& arch, const std::string& name, double norm_eps = 1e-5) {
+  const fs::path dir = kWork / name;
+  fs::remove_all(dir);
+  write_tiny_corpus(dir / "corpus", "the cat sat on the mat.\n", 4);
+  Config cfg = parse_config("model: {arch: " + arch + ", d_model: 64, n_layer: 2}\n"
+                            "data:\n  seq_len: 16\n  sources:\n    - {kind: text, path: " +
+                                (dir / "corpus").string() + "}\ntrain: {steps: 1}\n",
+                            "<test>");
+  cfg.model = tiny_model_config(arch);
+  cfg.model.norm_eps = norm_eps;
+  std::unique_ptr<LanguageModel> model = make_model(cfg.model, 258, 11);
+  perturb(*model, 21);
+  save_checkpoint((dir / "ckpt").string(), *model, nullptr, cfg, {});
+  return dir / "ckpt";
+}
+
+std::vector<float> logits_of(LanguageModel& model, const Tensor& tokens) {
+  autograd::NoGradGuard no_grad;
+  return model.forward(tokens, nullptr).to_vector<float>();
+}
+
+nlohmann::json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+TEST_CASE("Mamba and Mamba-2 exports load back with identical logits, for transformers and mamba_ssm") {
+  for (const std::string arch : {"mamba1", "mamba2"}) {
+    const fs::path ckpt = make_checkpoint(arch, arch);
+    std::unique_ptr<LanguageModel> original = load_model(ckpt.string());
+    const Tensor tokens = random_tokens(2, 11, 258, 5);
+    const std::vector<float> expected = logits_of(*original, tokens);
+    for (const std::string target : {"hf", "state-spaces"}) {
+      INFO(arch, " --to ", target);
+      const fs::path out = kWork / (arch + "_" + target);
+      fs::remove_all(out);
+      const ExportResult r = export_checkpoint(ckpt.string(), target, out.string());
+      for (const std::string& f : r.files) CHECK(fs::exists(out / f));
+      CHECK(fs::exists(out / "README.md"));
+      PretrainedInfo info;
+      std::unique_ptr<LanguageModel> back = load_pretrained(out.string(), &info);
+      CHECK(info.layout == (target == "hf" ? "hf-mamba" : "state-spaces"));
+      CHECK(info.model.arch == arch);
+      CHECK(logits_of(*back, tokens) == expected);  // bit for bit
+
+      const nlohmann::json cfg = read_json(out / "config.json");
+      if (target == "hf") {
+        CHECK(cfg["model_type"] == (arch == "mamba2" ? "mamba2" : "mamba"));
+        CHECK(cfg["hidden_size"] == 8);
+        CHECK(cfg["tie_word_embeddings"] == true);
+        CHECK(cfg["eos_token_id"] == 256);
+        if (arch == "mamba2") {
+          CHECK(cfg["num_heads"] == 2 * 8 / 4);  // expand · d_model / headdim
+          CHECK(cfg["n_groups"] == 2);
+        }
+        CHECK(fs::exists(out / "tokenizer_config.json"));
+        CHECK(!fs::exists(out / "pytorch_model.bin"));
+      } else {
+        CHECK(cfg["ssm_cfg"]["layer"] == (arch == "mamba2" ? "Mamba2" : "Mamba1"));
+        CHECK(cfg["d_intermediate"] == 0);
+        CHECK(fs::exists(out / "pytorch_model.bin"));
+      }
+    }
+  }
+}
+
+TEST_CASE("the byte tokenizer's tokenizer.json gives ssmlab's byte ids") {
+  const fs::path ckpt = make_checkpoint("mamba2", "tokenizer");
+  const fs::path out = kWork / "tokenizer_hf";
+  fs::remove_all(out);
+  export_checkpoint(ckpt.string(), "hf", out.string());
+  std::unique_ptr<Tokenizer> exported = make_tokenizer((out / "tokenizer.json").string());
+  std::unique_ptr<Tokenizer> bytes = make_tokenizer("byte");
+  // Every byte value, and multi-byte UTF-8. (The one difference: a tokenizer.json matches its
+  // special tokens in the text, so the literal text "<|endoftext|>" becomes id 256 there.)
+  std::string text = "Stuffed Mamba: état, ä \xF0\x9F\x90\x8D\n\t";
+  for (int b = 0; b < 256; ++b) text += static_cast<char>(b);
+  CHECK(exported->encode(text) == bytes->encode(text));
+  CHECK(exported->eos_id() == 256);
+}
+
+TEST_CASE("what a target cannot represent is refused by name, and nothing is written") {
+  const fs::path rwkv = make_checkpoint("rwkv6", "rwkv6");
+  const fs::path out = kWork / "refused";
+  fs::remove_all(out);
+  CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "hf", out.string()),
+                       doctest::Contains("transformers has no rwkv6 model"), UserError);
+  CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "rwkv", out.string()),
+                       doctest::Contains("--to rwkv is not implemented yet"), UserError);
+  CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "onnx", out.string()),
+                       doctest::Contains("unknown target 'onnx'"), UserError);
+  const fs::path eps = make_checkpoint("mamba2", "eps", 1e-6);
+  CHECK_THROWS_WITH_AS(export_checkpoint(eps.string(), "state-spaces", out.string()),
+                       doctest::Contains("norm_eps"), UserError);
+  CHECK(!fs::exists(out));
+
+  const fs::path mamba = make_checkpoint("mamba2", "occupied");
+  fs::create_directories(out);
+  std::ofstream(out / "keep.txt") << "mine";
+  CHECK_THROWS_WITH_AS(export_checkpoint(mamba.string(), "hf", out.string()),
+                       doctest::Contains("not an empty directory; nothing was written"), UserError);
+  CHECK(fs::exists(out / "keep.txt"));
+  CHECK(!fs::exists(out / "model.safetensors"));
+  CHECK_THROWS_WITH_AS(export_checkpoint(out.string(), "hf", (kWork / "x").string()),
+                       doctest::Contains("not an ssmlab checkpoint"), UserError);
+}
