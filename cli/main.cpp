@@ -31,7 +31,7 @@ const char* kUsage =
     "  sweep [SWEEP.yaml]    train a grid of state sizes x training lengths, measure each, fit the capacity laws\n"
     "  bench                 time the kernels and a training step (GB/s, TFLOP/s, tokens/s)\n"
     "  generate --model DIR  continue a prompt token by token (greedy or sampled), mitigations included\n"
-    "  export --model DIR    write a checkpoint for transformers or mamba_ssm (--to hf | state-spaces)\n"
+    "  export --model DIR    write a checkpoint for transformers, mamba_ssm, fla or the rwkv package (--to ...)\n"
     "\n"
     "ssmlab --version prints the version, commit, build type and the backends compiled in.\n"
     "Run 'ssmlab <command> --help' for a command's options.\n";

@@ -2,20 +2,25 @@
 """scripts/check_exports.py — ssmlab's exports opened by the reference libraries, per-token losses
 compared with ssmlab's own (docs/export.md keeps the last results).
 
-For every checkpoint given (default: a few training steps of configs/mamba1_s16.yaml and
-configs/mamba2_s128.yaml, made here), and every target that takes its architecture:
+For every checkpoint given (default: 30 training steps of each of the five demo configs,
+configs/{mamba1_s16,mamba2_s128,rwkv5_h32,rwkv6_h32,hgrn2_h32}.yaml, made here), and every
+target that takes its architecture:
   1. `ssmlab export --to TARGET`;
   2. `ssmlab ppl --per-token` on the export and on the checkpoint itself: the two must be equal
      (ssmlab loads its own export back with identical losses);
   3. the target library loads the export with its standard call (transformers'
      Mamba*ForCausalLM.from_pretrained / AutoTokenizer.from_pretrained, mamba_ssm's
-     MambaLMHeadModel.from_pretrained), scores the same tokens, and its losses must be within
-     1e-4 relative of ssmlab's; the tokenizer must give ssmlab's token ids.
+     MambaLMHeadModel.from_pretrained, fla's AutoModelForCausalLM.from_pretrained, the rwkv
+     package's RWKV(model=...)), scores the same tokens, and its losses must be within 1e-4
+     relative of ssmlab's; a tokenizer.json must give ssmlab's token ids, and torch.load of a
+     .bin/.pth the tensors of model.safetensors. On a CPU, fla's Triton kernels are replaced by
+     torch code (fla_on_cpu below).
 A library that is not importable (mamba_ssm needs CUDA) makes its rows "model skipped"; for
 state-spaces torch.load still reads pytorch_model.bin and must give model.safetensors' tensors.
 Not run in CI,
 which has no PyPI; needs torch, transformers and safetensors (pip install torch transformers
-safetensors). Exit status 0 when every row that ran passed.
+safetensors; rwkv and flash-linear-attention for their rows). Exit status 0 when every row that
+ran passed.
 
   python scripts/check_exports.py [--ssmlab build/cli/ssmlab] [--work /tmp/ssmlab-exports]
                                   [--model CKPT ...] [--text FILE] [--length 512]
@@ -28,7 +33,11 @@ import shutil
 import subprocess
 import sys
 
-TARGETS = {"mamba1": ["hf", "state-spaces"], "mamba2": ["hf", "state-spaces"]}
+TARGETS = {"mamba1": ["hf", "state-spaces"], "mamba2": ["hf", "state-spaces"], "rwkv5": ["rwkv"],
+           "rwkv6": ["rwkv"], "hgrn2": ["fla"]}
+MODULE = {"hf": "transformers", "state-spaces": "mamba_ssm", "rwkv": "rwkv", "fla": "fla"}
+PICKLE = {"state-spaces": "pytorch_model.bin", "rwkv": "model.pth"}  # beside model.safetensors
+CONFIGS = ["mamba1_s16", "mamba2_s128", "rwkv5_h32", "rwkv6_h32", "hgrn2_h32"]
 TOLERANCE = 1e-4  # relative, per token: ssmlab and PyTorch sum in different orders
 
 
@@ -55,28 +64,85 @@ def per_token(ssmlab, model, text, length, out_csv):
     return tokens, [float(r["loss"]) for r in rows]
 
 
+def fla_on_cpu():
+    """fla's kernels are Triton, which needs a GPU. On a CPU, its HGRN-2 layer runs with torch code
+    in their place: fla's own reference recurrence (naive_recurrent_gla) for the GLA op, and
+    RMSNorm, the g_norm + o_proj pair (with the 1e-5 eps fla's functional call uses) and SwiGLU
+    written out. Everything else (projections, gates, lower bounds, residuals) is fla's model code."""
+    import torch
+    import torch.nn.functional as F
+    import fla
+    import fla.layers.hgrn2 as layer
+    import fla.modules.mlp as mlp
+    from fla.ops.gla.naive import naive_recurrent_gla
+
+    def gla(q, k, v, g=None, gk=None, initial_state=None, output_final_state=False, **_):
+        return naive_recurrent_gla(q, k, v, gk if gk is not None else g, initial_state, output_final_state)
+
+    def rms(x, weight, bias, eps):
+        y = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps)
+        y = y * weight if weight is not None else y
+        return (y + bias if bias is not None else y).to(x.dtype)
+
+    def norm_forward(self, x, residual=None, prenorm=False, **_):
+        if residual is not None:
+            x = residual = x + residual
+        y = rms(x, self.weight, getattr(self, "bias", None), self.eps)
+        return (y, residual) if prenorm else y
+
+    def norm_linear(x, norm_weight, norm_bias, linear_weight, linear_bias, eps=1e-5, **_):
+        return F.linear(rms(x, norm_weight, norm_bias, eps), linear_weight, linear_bias)
+
+    layer.fused_recurrent_gla = gla
+    layer.chunk_gla = gla
+    layer.swish = F.silu
+    layer.rms_norm_linear = norm_linear
+    fla.modules.RMSNorm.forward = norm_forward
+    mlp.swiglu = lambda gate, y: F.silu(gate.float()).to(y.dtype) * y
+
+
 def reference_losses(target, arch, export_dir, tokens):
     import torch
-    if target == "hf":
-        import transformers
-        cls = transformers.Mamba2ForCausalLM if arch == "mamba2" else transformers.MambaForCausalLM
-        model = cls.from_pretrained(export_dir).eval()
-        library = f"transformers {transformers.__version__}"
+    gpu = torch.cuda.is_available()
+    if target == "rwkv":
+        os.environ.setdefault("RWKV_JIT_ON", "0")
+        os.environ.setdefault("RWKV_CUDA_ON", "0")
+        from importlib.metadata import version
+        from rwkv.model import RWKV
+        model = RWKV(model=os.path.join(export_dir, "model.pth"), strategy="cuda fp32" if gpu else "cpu fp32",
+                     verbose=False)
+        logits, _ = model.forward(tokens[:-1], None, full_output=True)
+        library = f"rwkv {version('rwkv')}"
     else:
-        from mamba_ssm.models.mixer_seq_simple import MambaLMHeadModel
-        import mamba_ssm
-        model = MambaLMHeadModel.from_pretrained(export_dir, device="cuda").eval()
-        library = f"mamba_ssm {mamba_ssm.__version__}"
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        logits = model(torch.tensor([tokens], device=device)).logits[0].double().cpu()
-    logp = torch.log_softmax(logits, -1)
+        if target == "hf":
+            import transformers
+            cls = transformers.Mamba2ForCausalLM if arch == "mamba2" else transformers.MambaForCausalLM
+            model = cls.from_pretrained(export_dir).eval()
+            library = f"transformers {transformers.__version__}"
+        elif target == "fla":
+            import fla
+            import transformers
+            if not gpu:
+                fla_on_cpu()
+            model = transformers.AutoModelForCausalLM.from_pretrained(
+                export_dir, **({} if gpu else {"fuse_norm": False, "fuse_swiglu": False})).eval()
+            model = model.cuda() if gpu else model
+            library = f"fla {fla.__version__}" + ("" if gpu else " (CPU: torch for its Triton kernels)")
+        else:
+            from mamba_ssm.models.mixer_seq_simple import MambaLMHeadModel
+            import mamba_ssm
+            model = MambaLMHeadModel.from_pretrained(export_dir, device="cuda").eval()
+            library = f"mamba_ssm {mamba_ssm.__version__}"
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            logits = model(torch.tensor([tokens[:-1]], device=device)).logits[0]
+    logp = torch.log_softmax(logits.double().cpu(), -1)
     targets = torch.tensor(tokens[1:])
     return (-logp[torch.arange(len(targets)), targets]).tolist(), library
 
 
 def tokenizer_agrees(target, export_dir, text_file, tokens):
-    if target != "hf":
+    if target not in ("hf", "fla"):
         return "n/a"
     import transformers
     tok = transformers.AutoTokenizer.from_pretrained(export_dir)
@@ -84,11 +150,11 @@ def tokenizer_agrees(target, export_dir, text_file, tokens):
     return "same ids" if ids[:len(tokens)] == tokens else f"DIFFERENT ids: {ids[:8]} vs {tokens[:8]}"
 
 
-def weights_agree(export_dir):
-    """torch.load (weights_only) of pytorch_model.bin against model.safetensors: names, values, strides."""
+def weights_agree(export_dir, target):
+    """torch.load (weights_only) of the pickled weights against model.safetensors: names, values, strides."""
     import torch
     from safetensors.torch import load_file
-    a = torch.load(os.path.join(export_dir, "pytorch_model.bin"), weights_only=True)
+    a = torch.load(os.path.join(export_dir, PICKLE[target]), weights_only=True)
     b = load_file(os.path.join(export_dir, "model.safetensors"))
     same = list(a) == list(b) and all(torch.equal(a[k], b[k]) and a[k].stride() == b[k].stride() for k in a)
     return f"torch.load == safetensors ({len(a)} tensors)" if same else "DIFFERENT"
@@ -96,8 +162,9 @@ def weights_agree(export_dir):
 
 def make_checkpoints(ssmlab, root, work):
     made = []
-    for config in ("configs/mamba1_s16.yaml", "configs/mamba2_s128.yaml"):
-        run_dir = os.path.join(work, "runs", os.path.basename(config)[:-5])
+    for name in CONFIGS:
+        config = f"configs/{name}.yaml"
+        run_dir = os.path.join(work, "runs", name)
         shutil.rmtree(run_dir, ignore_errors=True)
         run([ssmlab, "train", config, "--set", "train.steps=30", "--run-dir", run_dir, "--quiet"], cwd=root)
         made.append(os.path.join(run_dir, "ckpt"))
@@ -130,12 +197,13 @@ def main():
             back_tokens, back = per_token(ssmlab, out, args.text, args.length, out + ".csv")
             same = "identical" if (back_tokens, back) == (tokens, ours) else "DIFFERENT"
             row = [f"{arch} ({os.path.basename(os.path.dirname(ckpt))})", target]
-            module = "transformers" if target == "hf" else "mamba_ssm"
+            module = MODULE[target]
+            weights = weights_agree(out, target) if target in PICKLE else ""
             try:
                 importlib.import_module(module)
             except Exception as e:  # noqa: BLE001 (any import failure means: not available here)
-                # Without the library, what torch alone can check: pytorch_model.bin == model.safetensors.
-                weights = weights_agree(out) if target == "state-spaces" else "not checked"
+                # Without the library, what torch alone can check: the pickle == model.safetensors.
+                weights = weights or "not checked"
                 ok = same == "identical" and weights != "DIFFERENT"
                 failed |= not ok
                 print("| " + " | ".join(row + [f"{module} not importable ({type(e).__name__})", str(len(ours)),
@@ -144,7 +212,9 @@ def main():
             theirs, library = reference_losses(target, arch, out, tokens)
             rel = max(abs(a - b) / max(abs(b), 1e-6) for a, b in zip(theirs, ours))
             tok = tokenizer_agrees(target, out, args.text, tokens)
-            ok = same == "identical" and rel <= TOLERANCE and not tok.startswith("DIFFERENT")
+            if weights:
+                tok = weights if tok == "n/a" else f"{tok}; {weights}"
+            ok = same == "identical" and rel <= TOLERANCE and "DIFFERENT" not in tok
             failed |= not ok
             print("| " + " | ".join(row + [library, str(len(ours)), same, f"{rel:.1e}", tok,
                                            "passed" if ok else "FAILED"]) + " |")

@@ -97,6 +97,57 @@ ojson state_spaces_config(const Source& s) {
   return c;
 }
 
+// flash-linear-attention: HGRN2Config. fla's names are ssmlab's HGRN-2 names; its fused kernels
+// are choices of fla's, left at their defaults.
+ojson fla_config(const Source& s, int64_t eos, int64_t pad) {
+  const ModelConfig& m = s.config.model;
+  ojson c;
+  c["architectures"] = {"HGRN2ForCausalLM"};
+  c["model_type"] = "hgrn2";
+  c["vocab_size"] = s.vocab_rows;
+  c["hidden_size"] = m.d_model;
+  c["num_hidden_layers"] = m.n_layer;
+  c["num_heads"] = m.d_model / m.headdim;
+  c["expand_ratio"] = m.headdim;
+  c["intermediate_size"] = hgrn2_ffn_width(m);
+  c["hidden_act"] = "swish";
+  c["attn_mode"] = "chunk";
+  c["use_short_conv"] = false;
+  c["use_lower_bound"] = true;
+  c["elementwise_affine"] = true;
+  c["norm_eps"] = m.norm_eps;
+  c["attn"] = nullptr;
+  c["tie_word_embeddings"] = false;
+  if (eos >= 0) c["bos_token_id"] = c["eos_token_id"] = eos;
+  if (pad >= 0) c["pad_token_id"] = pad;
+  c["torch_dtype"] = "float32";
+  return c;
+}
+
+// The rwkv package reads only the .pth; this config.json is the one ssmlab reads beside BlinkDL's
+// names (train/pretrained.h, layout rwkv). The package fixes the LayerNorm eps at 1e-5 and ln_x's
+// GroupNorm eps at 64e-5 (1e-5 · head_size_divisor²), which the checkpoint must match.
+ojson rwkv_config(const Source& s) {
+  const ModelConfig& m = s.config.model;
+  SSM_USER_CHECK(m.norm_eps == 1e-5 && m.group_norm_eps == 64e-5, s.dir, ": model.norm_eps ", m.norm_eps,
+                 " and group_norm_eps ", m.group_norm_eps, " must be 1e-5 and 64e-5 for the rwkv package, which ",
+                 "fixes both");
+  ojson c;
+  c["architecture"] = m.arch;
+  c["n_embd"] = m.d_model;
+  c["n_layer"] = m.n_layer;
+  c["head_size"] = m.headdim;
+  c["dim_ffn"] = rwkv_ffn_width(m);
+  c["vocab_size"] = s.vocab_rows;
+  if (m.arch == "rwkv6") {
+    c["lora_rank_mix"] = rwkv6_mix_rank(m);
+    c["lora_rank_decay"] = rwkv6_decay_rank(m);
+  }
+  c["layer_norm_epsilon"] = m.norm_eps;
+  c["group_norm_epsilon"] = m.group_norm_eps;
+  return c;
+}
+
 // ---- the tokenizer ----------------------------------------------------------------------------
 
 // ssmlab's byte tokenizer as a Hugging Face tokenizer.json: byte-level BPE without merges, each
@@ -154,16 +205,38 @@ void write_tokenizer(const Source& s, const fs::path& out, bool for_transformers
   }
 }
 
+// The architectures each target's library has a model for.
 void check_target_takes(const std::string& target, const std::string& arch) {
   const bool mamba = arch == "mamba1" || arch == "mamba2";
-  if (target == "fla" || target == "rwkv") {
-    throw UserError(absl::StrCat("ssmlab export --to ", target, " is not implemented yet (",
-                                 target == "fla" ? "HGRN-2 and RWKV-6 for flash-linear-attention"
-                                                 : "RWKV-5/6 .pth files for the rwkv package",
-                                 "); --to hf and --to state-spaces export Mamba and Mamba-2"));
+  if (target == "hf" || target == "state-spaces") {
+    SSM_USER_CHECK(mamba, "ssmlab export --to ", target, ": ", target == "hf" ? "transformers" : "mamba_ssm",
+                   " has no ", arch, " model; --to ", target, " takes mamba1 and mamba2 checkpoints",
+                   arch == "hgrn2" ? " (HGRN-2: --to fla)" : arch == "mamba1" || arch == "mamba2" ? "" : " (RWKV: --to rwkv)");
+  } else if (target == "fla") {
+    SSM_USER_CHECK(arch != "rwkv6", "ssmlab export --to fla of rwkv6 is not implemented yet (fla's RWKV-6 splits and ",
+                   "renames the time-mix parameters); --to rwkv writes RWKV-6 for the rwkv package");
+    SSM_USER_CHECK(arch == "hgrn2", "ssmlab export --to fla takes hgrn2 checkpoints, not ", arch);
+  } else {
+    SSM_USER_CHECK(arch == "rwkv5" || arch == "rwkv6", "ssmlab export --to rwkv takes rwkv5 and rwkv6 checkpoints, not ",
+                   arch);
   }
-  SSM_USER_CHECK(mamba, "ssmlab export --to ", target, ": ", target == "hf" ? "transformers" : "mamba_ssm",
-                 " has no ", arch, " model; --to ", target, " takes mamba1 and mamba2 checkpoints");
+}
+
+std::string load_hint(const std::string& target, const std::string& arch) {
+  if (target == "hf") {
+    return absl::StrCat("transformers.", arch == "mamba2" ? "Mamba2" : "Mamba", "ForCausalLM.from_pretrained(DIR); ",
+                        "transformers.AutoTokenizer.from_pretrained(DIR)");
+  }
+  if (target == "state-spaces") return "mamba_ssm.models.mixer_seq_simple.MambaLMHeadModel.from_pretrained(DIR)";
+  if (target == "fla") return "import fla; transformers.AutoModelForCausalLM.from_pretrained(DIR)";
+  return "rwkv.model.RWKV(model='DIR/model.pth', strategy='cpu fp32')";
+}
+
+const char* library_of(const std::string& target) {
+  if (target == "hf") return "transformers";
+  if (target == "state-spaces") return "mamba_ssm";
+  if (target == "fla") return "flash-linear-attention";
+  return "the rwkv package";
 }
 
 }  // namespace
@@ -188,37 +261,42 @@ ExportResult export_checkpoint(const std::string& model_dir, const std::string& 
 
   // The weights: read and renamed before anything is written.
   const SafetensorsFile weights = load_safetensors((in / "model.safetensors").string());
-  const std::string layout = target == "hf" ? "hf-mamba" : "state-spaces";
+  const std::string layout = target == "hf" ? "hf-mamba" : target;  // only transformers renames
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (const std::string& name : weights.names()) {
     tensors.emplace_back(pretrained_tensor_name(layout, name), weights.get(name));
   }
-  SSM_USER_CHECK(weights.contains("backbone.embedding.weight"), weights.path(), ": no backbone.embedding.weight");
-  s.vocab_rows = weights.shape("backbone.embedding.weight")[0];
+  const std::string arch = s.config.model.arch;
+  const std::string embedding = arch == "hgrn2"                    ? "model.embeddings.weight"
+                                : arch == "rwkv5" || arch == "rwkv6" ? "emb.weight"
+                                                                     : "backbone.embedding.weight";
+  SSM_USER_CHECK(weights.contains(embedding), weights.path(), ": no ", embedding);
+  s.vocab_rows = weights.shape(embedding)[0];
 
   // Everything that can refuse runs before the first file is written.
   const bool byte = s.config.data.tokenizer == "byte";
-  const ojson config_json = target == "hf" ? hf_config(s, byte ? ByteTokenizer::kEos : -1, byte ? ByteTokenizer::kPad : -1)
-                                           : state_spaces_config(s);
+  const int64_t eos = byte ? ByteTokenizer::kEos : -1, pad = byte ? ByteTokenizer::kPad : -1;
+  const ojson config_json = target == "hf"             ? hf_config(s, eos, pad)
+                            : target == "state-spaces" ? state_spaces_config(s)
+                            : target == "fla"          ? fla_config(s, eos, pad)
+                                                       : rwkv_config(s);
   ExportResult result;
-  result.load_hint = target == "hf" ? absl::StrCat("transformers.", s.config.model.arch == "mamba2" ? "Mamba2" : "Mamba",
-                                                   "ForCausalLM.from_pretrained(DIR); "
-                                                   "transformers.AutoTokenizer.from_pretrained(DIR)")
-                                    : "mamba_ssm.models.mixer_seq_simple.MambaLMHeadModel.from_pretrained(DIR)";
+  result.load_hint = load_hint(target, s.config.model.arch);
 
   fs::create_directories(out);
   save_safetensors((out / "model.safetensors").string(), tensors, {{"format", "pt"}});
   result.files.push_back("model.safetensors");
-  if (target == "state-spaces") {
-    // mamba_ssm's from_pretrained opens pytorch_model.bin only; the safetensors copy serves
-    // everything else (ssmlab loading the export back among them).
-    save_torch_state_dict((out / "pytorch_model.bin").string(), tensors);
-    result.files.push_back("pytorch_model.bin");
+  if (target == "state-spaces" || target == "rwkv") {
+    // mamba_ssm's from_pretrained opens pytorch_model.bin only, the rwkv package a .pth; the
+    // safetensors copy serves everything else (ssmlab loading the export back among them).
+    const std::string name = target == "rwkv" ? "model.pth" : "pytorch_model.bin";
+    save_torch_state_dict((out / name).string(), tensors);
+    result.files.push_back(name);
   }
   write_json(out / "config.json", config_json, result.files);
-  write_tokenizer(s, out, target == "hf", result.files);
+  write_tokenizer(s, out, target == "hf" || target == "fla", result.files);
   const std::string readme = absl::StrCat(
-      "# ", fs::path(model_dir).lexically_normal().string(), ", exported for ", target == "hf" ? "transformers" : "mamba_ssm",
+      "# ", fs::path(model_dir).lexically_normal().string(), ", exported for ", library_of(target),
       "\n\nWritten by `ssmlab export --to ", target, "` from the ssmlab checkpoint `", model_dir, "` (",
       s.config.model.arch, ", ", s.config.model.n_layer, " layers, d_model ", s.config.model.d_model,
       "). Load it with\n\n    ", result.load_hint, "\n\nTokenizer: ",

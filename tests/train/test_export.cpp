@@ -1,5 +1,6 @@
 // tests/train/test_export.cpp — train/export.h: every architecture and target that export takes
-// is loaded back by ssmlab with the same logits, bit for bit; the files each target needs are
+// (Mamba and Mamba-2 to hf and state-spaces, RWKV-5/6 to rwkv, HGRN-2 to fla) is loaded back by
+// ssmlab with the same logits, bit for bit; the files each target needs are
 // there with the keys its library reads; the byte tokenizer's tokenizer.json gives ssmlab's ids;
 // and every combination a target cannot represent is refused by name, with nothing written.
 // (scripts/check_exports.py opens the same exports in transformers and torch.)
@@ -30,7 +31,7 @@ fs::path make_checkpoint(const std::string& arch, const std::string& name, doubl
   const fs::path dir = kWork / name;
   fs::remove_all(dir);
   write_tiny_corpus(dir / "corpus", "the cat sat on the mat.\n", 4);
-  Config cfg = parse_config("model: {arch: " + arch + ", d_model: 64, n_layer: 2}\n"
+  Config cfg = parse_config("model: {arch: " + arch + ", d_model: 256, n_layer: 2}\n"
                             "data:\n  seq_len: 16\n  sources:\n    - {kind: text, path: " +
                                 (dir / "corpus").string() + "}\ntrain: {steps: 1}\n",
                             "<test>");
@@ -54,13 +55,16 @@ nlohmann::json read_json(const fs::path& p) {
 
 }  // namespace
 
-TEST_CASE("Mamba and Mamba-2 exports load back with identical logits, for transformers and mamba_ssm") {
-  for (const std::string arch : {"mamba1", "mamba2"}) {
+TEST_CASE("every export loads back with identical logits: Mamba, Mamba-2, RWKV-5, RWKV-6, HGRN-2") {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"mamba1", {"hf", "state-spaces"}}, {"mamba2", {"hf", "state-spaces"}}, {"rwkv5", {"rwkv"}},
+      {"rwkv6", {"rwkv"}},                {"hgrn2", {"fla"}}};
+  for (const auto& [arch, targets] : cases) {
     const fs::path ckpt = make_checkpoint(arch, arch);
     std::unique_ptr<LanguageModel> original = load_model(ckpt.string());
     const Tensor tokens = random_tokens(2, 11, 258, 5);
     const std::vector<float> expected = logits_of(*original, tokens);
-    for (const std::string target : {"hf", "state-spaces"}) {
+    for (const std::string& target : targets) {
       INFO(arch, " --to ", target);
       const fs::path out = kWork / (arch + "_" + target);
       fs::remove_all(out);
@@ -69,7 +73,7 @@ TEST_CASE("Mamba and Mamba-2 exports load back with identical logits, for transf
       CHECK(fs::exists(out / "README.md"));
       PretrainedInfo info;
       std::unique_ptr<LanguageModel> back = load_pretrained(out.string(), &info);
-      CHECK(info.layout == (target == "hf" ? "hf-mamba" : "state-spaces"));
+      CHECK(info.layout == (target == "hf" ? "hf-mamba" : target));
       CHECK(info.model.arch == arch);
       CHECK(logits_of(*back, tokens) == expected);  // bit for bit
 
@@ -85,10 +89,20 @@ TEST_CASE("Mamba and Mamba-2 exports load back with identical logits, for transf
         }
         CHECK(fs::exists(out / "tokenizer_config.json"));
         CHECK(!fs::exists(out / "pytorch_model.bin"));
-      } else {
+      } else if (target == "state-spaces") {
         CHECK(cfg["ssm_cfg"]["layer"] == (arch == "mamba2" ? "Mamba2" : "Mamba1"));
         CHECK(cfg["d_intermediate"] == 0);
         CHECK(fs::exists(out / "pytorch_model.bin"));
+      } else if (target == "fla") {
+        CHECK(cfg["model_type"] == "hgrn2");
+        CHECK(cfg["num_heads"] == 2);  // d_model 8 / headdim 4
+        CHECK(cfg["expand_ratio"] == 4);
+        CHECK(cfg["intermediate_size"] == 12);
+        CHECK(fs::exists(out / "tokenizer_config.json"));
+      } else {
+        CHECK(cfg["architecture"] == arch);
+        CHECK(cfg["head_size"] == 4);
+        CHECK(fs::exists(out / "model.pth"));
       }
     }
   }
@@ -115,8 +129,12 @@ TEST_CASE("what a target cannot represent is refused by name, and nothing is wri
   fs::remove_all(out);
   CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "hf", out.string()),
                        doctest::Contains("transformers has no rwkv6 model"), UserError);
-  CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "rwkv", out.string()),
-                       doctest::Contains("--to rwkv is not implemented yet"), UserError);
+  CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "fla", out.string()),
+                       doctest::Contains("--to fla of rwkv6 is not implemented yet"), UserError);
+  CHECK_THROWS_WITH_AS(export_checkpoint(make_checkpoint("hgrn2", "hgrn2_refused").string(), "rwkv", out.string()),
+                       doctest::Contains("--to rwkv takes rwkv5 and rwkv6 checkpoints, not hgrn2"), UserError);
+  CHECK_THROWS_WITH_AS(export_checkpoint(make_checkpoint("rwkv5", "rwkv5_eps", 1e-6).string(), "rwkv", out.string()),
+                       doctest::Contains("must be 1e-5 and 64e-5"), UserError);
   CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "onnx", out.string()),
                        doctest::Contains("unknown target 'onnx'"), UserError);
   const fs::path eps = make_checkpoint("mamba2", "eps", 1e-6);
