@@ -34,10 +34,15 @@ import subprocess
 import sys
 
 TARGETS = {"mamba1": ["hf", "state-spaces"], "mamba2": ["hf", "state-spaces"], "rwkv5": ["rwkv"],
-           "rwkv6": ["rwkv"], "hgrn2": ["fla"]}
+           "rwkv6": ["rwkv", "fla"], "hgrn2": ["fla"]}
 MODULE = {"hf": "transformers", "state-spaces": "mamba_ssm", "rwkv": "rwkv", "fla": "fla"}
 PICKLE = {"state-spaces": "pytorch_model.bin", "rwkv": "model.pth"}  # beside model.safetensors
-CONFIGS = ["mamba1_s16", "mamba2_s128", "rwkv5_h32", "rwkv6_h32", "hgrn2_h32"]
+# The checkpoints made when none is given: (config, run name, --set overrides). The rwkv package
+# fixes RWKV-6's ln_x eps at 64e-5 and fla ties it to the LayerNorms' 1e-5, so each gets its own
+# RWKV-6 (export refuses the other: a row "refused").
+RUNS = [("mamba1_s16", "mamba1_s16", []), ("mamba2_s128", "mamba2_s128", []), ("rwkv5_h32", "rwkv5_h32", []),
+        ("rwkv6_h32", "rwkv6_h32", []), ("rwkv6_h32", "rwkv6_h32_eps1e-5", ["model.group_norm_eps=1e-5"]),
+        ("hgrn2_h32", "hgrn2_h32", [])]
 TOLERANCE = 1e-4  # relative, per token: ssmlab and PyTorch sum in different orders
 
 
@@ -65,16 +70,35 @@ def per_token(ssmlab, model, text, length, out_csv):
 
 
 def fla_on_cpu():
-    """fla's kernels are Triton, which needs a GPU. On a CPU, its HGRN-2 layer runs with torch code
-    in their place: fla's own reference recurrence (naive_recurrent_gla) for the GLA op, and
-    RMSNorm, the g_norm + o_proj pair (with the 1e-5 eps fla's functional call uses) and SwiGLU
-    written out. Everything else (projections, gates, lower bounds, residuals) is fla's model code."""
+    """fla's kernels are Triton, which needs a GPU. On a CPU, its HGRN-2 and RWKV-6 layers run with
+    torch code in their place: fla's own reference recurrences (naive_recurrent_gla,
+    naive_recurrent_rwkv6) and token shift (token_shift_ref), and RMSNorm, GroupNorm, the g_norm +
+    o_proj pair (with the 1e-5 eps fla's functional call uses), SwiGLU, SiLU and squared ReLU
+    written out. Everything
+    else (projections, LoRAs, gates, lower bounds, norms' placement, residuals) is fla's model code."""
     import torch
     import torch.nn.functional as F
     import fla
     import fla.layers.hgrn2 as layer
+    import fla.layers.rwkv6 as rwkv6_layer
+    import fla.models.rwkv6.modeling_rwkv6 as rwkv6_model
     import fla.modules.mlp as mlp
+    from fla.modules.token_shift import token_shift_ref
     from fla.ops.gla.naive import naive_recurrent_gla
+    from fla.ops.rwkv6.recurrent_naive import naive_recurrent_rwkv6
+
+    def rwkv6(r, k, v, w, u, scale=1.0, initial_state=None, output_final_state=False, **_):
+        o, h = naive_recurrent_rwkv6(*(x.transpose(1, 2) for x in (r, k, v, w)), u, scale, initial_state,
+                                     output_final_state)  # it takes (B, H, T, K); the layer has (B, T, H, K)
+        return o.transpose(1, 2), h
+
+    def group_norm_forward(self, x, residual=None, prenorm=False, **_):
+        if residual is not None:
+            x = residual = x + residual
+        shape = x.shape
+        y = F.group_norm(x.reshape(-1, shape[-1]).float(), self.num_groups, self.weight, self.bias, self.eps)
+        y = y.reshape(shape).to(x.dtype)
+        return (y, residual) if prenorm else y
 
     def gla(q, k, v, g=None, gk=None, initial_state=None, output_final_state=False, **_):
         return naive_recurrent_gla(q, k, v, gk if gk is not None else g, initial_state, output_final_state)
@@ -95,6 +119,13 @@ def fla_on_cpu():
 
     layer.fused_recurrent_gla = gla
     layer.chunk_gla = gla
+    rwkv6_layer.fused_recurrent_rwkv6 = rwkv6
+    rwkv6_layer.chunk_rwkv6 = rwkv6
+    rwkv6_layer.token_shift = rwkv6_model.token_shift = token_shift_ref
+    fla.modules.GroupNorm.forward = group_norm_forward
+    from fla.modules.activations import ACT2FN  # the dict the layers read when they are built
+    ACT2FN["swish"] = ACT2FN["silu"] = F.silu
+    ACT2FN["sqrelu"] = lambda x: F.relu(x).square()
     layer.swish = F.silu
     layer.rms_norm_linear = norm_linear
     fla.modules.RMSNorm.forward = norm_forward
@@ -124,8 +155,8 @@ def reference_losses(target, arch, export_dir, tokens):
             import transformers
             if not gpu:
                 fla_on_cpu()
-            model = transformers.AutoModelForCausalLM.from_pretrained(
-                export_dir, **({} if gpu else {"fuse_norm": False, "fuse_swiglu": False})).eval()
+            cpu_switches = {"fuse_norm": False} if arch == "rwkv6" else {"fuse_norm": False, "fuse_swiglu": False}
+            model = transformers.AutoModelForCausalLM.from_pretrained(export_dir, **({} if gpu else cpu_switches)).eval()
             model = model.cuda() if gpu else model
             library = f"fla {fla.__version__}" + ("" if gpu else " (CPU: torch for its Triton kernels)")
         else:
@@ -162,11 +193,12 @@ def weights_agree(export_dir, target):
 
 def make_checkpoints(ssmlab, root, work):
     made = []
-    for name in CONFIGS:
-        config = f"configs/{name}.yaml"
+    for config_name, name, overrides in RUNS:
+        config = f"configs/{config_name}.yaml"
         run_dir = os.path.join(work, "runs", name)
         shutil.rmtree(run_dir, ignore_errors=True)
-        run([ssmlab, "train", config, "--set", "train.steps=30", "--run-dir", run_dir, "--quiet"], cwd=root)
+        sets = [arg for o in ["train.steps=30"] + overrides for arg in ("--set", o)]
+        run([ssmlab, "train", config, *sets, "--run-dir", run_dir, "--quiet"], cwd=root)
         made.append(os.path.join(run_dir, "ckpt"))
     return made
 
@@ -193,7 +225,14 @@ def main():
         for target in TARGETS.get(arch, []):
             out = os.path.join(args.work, f"{arch}-{target}")
             shutil.rmtree(out, ignore_errors=True)
-            run([ssmlab, "export", "--model", ckpt, "--to", target, "--out", out])
+            exported = subprocess.run([ssmlab, "export", "--model", ckpt, "--to", target, "--out", out],
+                                      capture_output=True, text=True)
+            if exported.returncode == 2:  # a combination the target cannot represent: refused, as it must be
+                reason = exported.stderr.strip().removeprefix("ssmlab: error: ").split("ckpt: ")[-1]
+                print(f"| {arch} ({os.path.basename(os.path.dirname(ckpt))}) | {target} | | | | | {reason} | refused |")
+                continue
+            if exported.returncode != 0:
+                raise RuntimeError(f"ssmlab export --to {target} failed: {exported.stderr.strip()}")
             back_tokens, back = per_token(ssmlab, out, args.text, args.length, out + ".csv")
             same = "identical" if (back_tokens, back) == (tokens, ours) else "DIFFERENT"
             row = [f"{arch} ({os.path.basename(os.path.dirname(ckpt))})", target]

@@ -3,6 +3,7 @@
 #include "train/export.h"
 
 #include <algorithm>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>  // defines: nlohmann::ordered_json
@@ -12,6 +13,7 @@
 #include "core/torch_save.h"        // defines: save_torch_state_dict
 #include "models/model_config.h"    // defines: mamba1_dt_rank
 #include "train/checkpoint.h"       // defines: read_checkpoint_config
+#include "train/fla_rwkv6.h"        // defines: rwkv6_to_fla
 #include "train/pretrained.h"       // defines: pretrained_tensor_name
 #include "train/run_dir.h"          // defines: write_file_atomically
 #include "train/text/bpe_pipeline.h"  // defines: bpe::to_byte_level
@@ -124,6 +126,39 @@ ojson fla_config(const Source& s, int64_t eos, int64_t pad) {
   return c;
 }
 
+// flash-linear-attention: RWKV6Config, for the tensors train/fla_rwkv6.h arranges. fla has one eps
+// for the LayerNorms and the heads' GroupNorm (ln_x), where BlinkDL's RWKV-6 uses 1e-5 and 64e-5
+// (GroupNorm(x/8, 1e-5)): only a model trained with the two equal can be written exactly.
+ojson fla_rwkv6_config(const Source& s, int64_t eos, int64_t pad) {
+  const ModelConfig& m = s.config.model;
+  SSM_USER_CHECK(m.norm_eps == m.group_norm_eps, s.dir, ": model.norm_eps is ", m.norm_eps, " and group_norm_eps ",
+                 m.group_norm_eps, "; fla's RWKV-6 has one eps for both (its LayerNorms and ln_x), so it cannot ",
+                 "hold this model: export --to rwkv, or train with model.group_norm_eps equal to model.norm_eps");
+  ojson c;
+  c["architectures"] = {"RWKV6ForCausalLM"};
+  c["model_type"] = "rwkv6";
+  c["vocab_size"] = s.vocab_rows;
+  c["hidden_size"] = m.d_model;
+  c["num_hidden_layers"] = m.n_layer;
+  c["num_heads"] = m.d_model / m.headdim;
+  c["expand_k"] = 1;
+  c["expand_v"] = 1;
+  c["proj_low_rank_dim"] = rwkv6_mix_rank(m);
+  c["gate_low_rank_dim"] = rwkv6_decay_rank(m);
+  c["intermediate_size"] = rwkv_ffn_width(m);
+  c["hidden_act"] = "sqrelu";
+  c["norm_first"] = true;
+  c["norm_bias"] = true;
+  c["norm_eps"] = m.norm_eps;
+  c["attn_mode"] = "chunk";
+  c["attn"] = nullptr;
+  c["tie_word_embeddings"] = false;
+  if (eos >= 0) c["bos_token_id"] = c["eos_token_id"] = eos;
+  if (pad >= 0) c["pad_token_id"] = pad;
+  c["torch_dtype"] = "float32";
+  return c;
+}
+
 // The rwkv package reads only the .pth; this config.json is the one ssmlab reads beside BlinkDL's
 // names (train/pretrained.h, layout rwkv). The package fixes the LayerNorm eps at 1e-5 and ln_x's
 // GroupNorm eps at 64e-5 (1e-5 · head_size_divisor²), which the checkpoint must match.
@@ -213,9 +248,8 @@ void check_target_takes(const std::string& target, const std::string& arch) {
                    " has no ", arch, " model; --to ", target, " takes mamba1 and mamba2 checkpoints",
                    arch == "hgrn2" ? " (HGRN-2: --to fla)" : arch == "mamba1" || arch == "mamba2" ? "" : " (RWKV: --to rwkv)");
   } else if (target == "fla") {
-    SSM_USER_CHECK(arch != "rwkv6", "ssmlab export --to fla of rwkv6 is not implemented yet (fla's RWKV-6 splits and ",
-                   "renames the time-mix parameters); --to rwkv writes RWKV-6 for the rwkv package");
-    SSM_USER_CHECK(arch == "hgrn2", "ssmlab export --to fla takes hgrn2 checkpoints, not ", arch);
+    SSM_USER_CHECK(arch == "hgrn2" || arch == "rwkv6", "ssmlab export --to fla takes hgrn2 and rwkv6 checkpoints, not ",
+                   arch, arch == "rwkv5" ? " (RWKV-5: --to rwkv)" : "");
   } else {
     SSM_USER_CHECK(arch == "rwkv5" || arch == "rwkv6", "ssmlab export --to rwkv takes rwkv5 and rwkv6 checkpoints, not ",
                    arch);
@@ -263,8 +297,14 @@ ExportResult export_checkpoint(const std::string& model_dir, const std::string& 
   const SafetensorsFile weights = load_safetensors((in / "model.safetensors").string());
   const std::string layout = target == "hf" ? "hf-mamba" : target;  // only transformers renames
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (const std::string& name : weights.names()) {
-    tensors.emplace_back(pretrained_tensor_name(layout, name), weights.get(name));
+  if (target == "fla" && s.config.model.arch == "rwkv6") {
+    std::map<std::string, Tensor> blinkdl;
+    for (const std::string& name : weights.names()) blinkdl.emplace(name, weights.get(name));
+    tensors = rwkv6_to_fla(blinkdl, s.config.model.n_layer);
+  } else {
+    for (const std::string& name : weights.names()) {
+      tensors.emplace_back(pretrained_tensor_name(layout, name), weights.get(name));
+    }
   }
   const std::string arch = s.config.model.arch;
   const std::string embedding = arch == "hgrn2"                    ? "model.embeddings.weight"
@@ -278,7 +318,8 @@ ExportResult export_checkpoint(const std::string& model_dir, const std::string& 
   const int64_t eos = byte ? ByteTokenizer::kEos : -1, pad = byte ? ByteTokenizer::kPad : -1;
   const ojson config_json = target == "hf"             ? hf_config(s, eos, pad)
                             : target == "state-spaces" ? state_spaces_config(s)
-                            : target == "fla"          ? fla_config(s, eos, pad)
+                            : target == "fla"          ? (arch == "rwkv6" ? fla_rwkv6_config(s, eos, pad)
+                                                                          : fla_config(s, eos, pad))
                                                        : rwkv_config(s);
   ExportResult result;
   result.load_hint = load_hint(target, s.config.model.arch);

@@ -7,11 +7,11 @@
 //   state-spaces  mamba_ssm's MambaLMHeadModel: its config.json (ssm_cfg), and the weights under
 //                 its own names (which are ssmlab's) as pytorch_model.bin (what its from_pretrained
 //                 reads; core/torch_save.h) and model.safetensors
-//   fla           flash-linear-attention's HGRN2ForCausalLM (AutoModelForCausalLM after
-//                 `import fla`): its config.json, model.safetensors under its names (ssmlab's)
+//   fla           flash-linear-attention's HGRN2ForCausalLM and RWKV6ForCausalLM
+//                 (AutoModelForCausalLM after `import fla`): its config.json, model.safetensors
+//                 under its names (ssmlab's for HGRN-2; RWKV-6 rearranged, train/fla_rwkv6.h)
 //   rwkv          the rwkv package's RWKV(model=...): model.pth under BlinkDL's names and shapes
 //                 (ssmlab's), plus model.safetensors and the config.json ssmlab reads beside them
-// RWKV-6 for fla is refused as not implemented yet (fla renames and splits its time-mix tensors).
 //
 // Every export also holds a README.md saying what made it and how to load it. A combination a
 // target cannot represent is refused with a UserError naming it; nothing is written then, and an

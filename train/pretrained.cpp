@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <nlohmann/json.hpp>  // defines: nlohmann::json
 
@@ -12,6 +13,7 @@
 #include "core/error.h"                // defines: UserError
 #include "core/json_read.h"            // defines: read_python_json_file
 #include "models/model_factory.h"      // defines: make_model
+#include "train/fla_rwkv6.h"           // defines: rwkv6_from_fla
 #include "train/pretrained_config.h"   // defines: read_pretrained_config
 #include "train/weight_index.h"        // defines: WeightIndex
 
@@ -88,6 +90,19 @@ std::unique_ptr<LanguageModel> load_pretrained(const std::string& dir, Pretraine
   std::unique_ptr<LanguageModel> model = make_model(info.model, info.vocab_size, 0, dtype, /*initialize=*/false);
   autograd::NoGradGuard no_grad;
   std::set<std::string> used;
+  // fla's RWKV-6 arranges the same numbers differently: rearranged into BlinkDL's tensors first
+  // (and every tensor of its files accounted for there).
+  std::map<std::string, Tensor> rearranged;
+  if (info.layout == "fla-rwkv6") {
+    rearranged = rwkv6_from_fla(w, info.model.n_layer);
+    for (NamedParameter& p : model->named_parameters()) {
+      const auto it = rearranged.find(p.name);
+      SSM_CHECK(it != rearranged.end() && it->second.numel() == p.tensor.numel(), "fla RWKV-6: no ", p.name);
+      p.tensor.copy_from(it->second.as_strided(p.tensor.shape(), contiguous_strides(p.tensor.shape()), 0));
+    }
+    if (info_out) *info_out = info;
+    return model;
+  }
   for (NamedParameter& p : model->named_parameters()) {
     // The layout's own name, or the reference name (e.g. old transformers Mamba files).
     std::string name = pretrained_tensor_name(info.layout, p.name);

@@ -9,6 +9,8 @@
 //                  safetensors by scripts/convert_checkpoint.py; config.json optional
 //   hf-rwkv        config.json "model_type": "rwkv5" / "rwkv6" (rwkv.* names)
 //   fla            config.json "model_type": "hgrn2" (flash-linear-attention, model.* names)
+//   fla-rwkv6      config.json "model_type": "rwkv6" with fla's model.* names: the same numbers as
+//                  BlinkDL's, arranged differently (train/fla_rwkv6.h)
 // The architecture's sizes come from the tensor shapes (vocabulary rows, widths, RWKV head size and
 // LoRA ranks: docs/architectures.md, pitfalls); config.json adds what shapes cannot say (Mamba-2's
 // d_state, HGRN-2's heads, norm eps) and every size it states must agree with the tensors. Loading
@@ -27,7 +29,7 @@
 namespace ssm {
 
 struct PretrainedInfo {
-  std::string layout;      // state-spaces | hf-mamba | rwkv | hf-rwkv | fla
+  std::string layout;      // state-spaces | hf-mamba | rwkv | hf-rwkv | fla | fla-rwkv6
   ModelConfig model;       // the architecture as ssmlab builds it
   int64_t vocab_size = 0;  // rows of the embedding (already padded by the publisher)
 };

@@ -308,6 +308,44 @@ void read_rwkv(const WeightIndex& w, const ConfigKeys& cfg, const std::string& p
   if (cfg.flag(tie) == true) cfg.unsupported(tie, "a head tied to the embedding; RWKV's head.weight is its own");
 }
 
+// ---- RWKV-6: flash-linear-attention (model_type rwkv6, model.* names; train/fla_rwkv6.h) -------
+
+void read_fla_rwkv6(const WeightIndex& w, const ConfigKeys& cfg, PretrainedInfo& info) {
+  ModelConfig& m = info.model;
+  m = default_model_config("rwkv6");
+  const std::string a0 = "model.layers.0.attn.";
+  const Shape& e = w.require_shape("model.embeddings.weight", 2);
+  info.vocab_size = e[0];
+  m.d_model = e[1];
+  m.n_layer = w.count_prefix("model.layers.", ".attn_norm.weight");
+  const Shape& bonus = w.require_shape(a0 + "bonus", 2);
+  m.headdim = bonus[1];
+  m.d_ffn = w.require_shape("model.layers.0.ffn.key.linear.weight", 2)[0];
+  m.lora_rank_mix = exact_quotient(w.require_shape(a0 + "x_proj.0.linear.weight", 2)[0], 5,
+                                   w.file_of(a0 + "x_proj.0.linear.weight"), "x_proj.0.linear.weight's rows / 5 slots");
+  m.lora_rank_decay = w.require_shape(a0 + "w_proj.linear.lora.0.weight", 2)[0];
+  // fla's RWKV-6 has one eps for its LayerNorms and for the GroupNorm of the heads' output.
+  m.norm_eps = m.group_norm_eps = cfg.positive_number("norm_eps").value_or(1e-5);
+  cfg.expect("hidden_size", m.d_model, shape_source(w, "model.embeddings.weight"));
+  cfg.expect("num_hidden_layers", m.n_layer, absl::StrCat(m.n_layer, " model.layers.N.attn_norm.weight"));
+  cfg.expect("num_heads", bonus[0], shape_source(w, a0 + "bonus"));
+  cfg.expect("intermediate_size", m.d_ffn, shape_source(w, "model.layers.0.ffn.key.linear.weight"));
+  cfg.expect("proj_low_rank_dim", m.lora_rank_mix, shape_source(w, a0 + "x_proj.0.linear.weight"));
+  cfg.expect("gate_low_rank_dim", m.lora_rank_decay, shape_source(w, a0 + "w_proj.linear.lora.0.weight"));
+  check_vocab(cfg, "vocab_size", info.vocab_size, shape_source(w, "model.embeddings.weight"));
+  for (const char* key : {"expand_k", "expand_v"}) {
+    if (const std::optional<double> v = cfg.positive_number(key); !v || *v != 1.0) {
+      cfg.fail(key, absl::StrCat("must be 1 (keys and values as wide as the model, as in RWKV-6); ",
+                                 v ? "it is another width" : "absent, fla's default is not 1"));
+    }
+  }
+  cfg.require_text("hidden_act", {"sqrelu"}, "a channel mix other than RWKV's squared ReLU");
+  cfg.require_flag("norm_first", true, "no LayerNorm before the first block");
+  cfg.require_flag("norm_bias", true, "LayerNorms without bias");
+  cfg.require_flag("tie_word_embeddings", false, "a head tied to the embedding; RWKV's head is its own");
+  cfg.require_off("attn", "attention layers among the RWKV-6 layers");
+}
+
 // ---- HGRN-2: flash-linear-attention (model_type hgrn2) ----------------------------------------
 
 void read_hgrn2(const WeightIndex& w, const ConfigKeys& cfg, PretrainedInfo& info) {
@@ -362,6 +400,9 @@ PretrainedInfo read_pretrained_config(const WeightIndex& w, const json& cfg, con
   } else if (model_type == "hgrn2") {
     info.layout = "fla";
     read_hgrn2(w, top, info);
+  } else if (model_type == "rwkv6" && w.contains("model.embeddings.weight")) {
+    info.layout = "fla-rwkv6";
+    read_fla_rwkv6(w, top, info);
   } else if (model_type == "rwkv5" || model_type == "rwkv6" ||
              (model_type.empty() && w.contains("rwkv.embeddings.weight"))) {
     info.layout = "hf-rwkv";

@@ -27,7 +27,8 @@ namespace {
 const fs::path kWork = fs::temp_directory_path() / "ssmlab_test_export";
 
 // An ssmlab checkpoint of the tiny `arch` model with perturbed weights, in kWork/<name>.
-fs::path make_checkpoint(const std::string& arch, const std::string& name, double norm_eps = 1e-5) {
+fs::path make_checkpoint(const std::string& arch, const std::string& name, double norm_eps = 1e-5,
+                         double group_norm_eps = 64e-5) {
   const fs::path dir = kWork / name;
   fs::remove_all(dir);
   write_tiny_corpus(dir / "corpus", "the cat sat on the mat.\n", 4);
@@ -37,6 +38,7 @@ fs::path make_checkpoint(const std::string& arch, const std::string& name, doubl
                             "<test>");
   cfg.model = tiny_model_config(arch);
   cfg.model.norm_eps = norm_eps;
+  cfg.model.group_norm_eps = group_norm_eps;
   std::unique_ptr<LanguageModel> model = make_model(cfg.model, 258, 11);
   perturb(*model, 21);
   save_checkpoint((dir / "ckpt").string(), *model, nullptr, cfg, {});
@@ -58,22 +60,24 @@ nlohmann::json read_json(const fs::path& p) {
 TEST_CASE("every export loads back with identical logits: Mamba, Mamba-2, RWKV-5, RWKV-6, HGRN-2") {
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"mamba1", {"hf", "state-spaces"}}, {"mamba2", {"hf", "state-spaces"}}, {"rwkv5", {"rwkv"}},
-      {"rwkv6", {"rwkv"}},                {"hgrn2", {"fla"}}};
-  for (const auto& [arch, targets] : cases) {
-    const fs::path ckpt = make_checkpoint(arch, arch);
+      {"rwkv6", {"rwkv"}},                {"hgrn2", {"fla"}},  {"rwkv6_fla", {"fla"}}};
+  for (const auto& [name, targets] : cases) {
+    // fla's RWKV-6 has one eps for the LayerNorms and ln_x (train/export.cpp): its model has them equal.
+    const std::string arch = name == "rwkv6_fla" ? "rwkv6" : name;
+    const fs::path ckpt = name == "rwkv6_fla" ? make_checkpoint(arch, name, 1e-5, 1e-5) : make_checkpoint(arch, arch);
     std::unique_ptr<LanguageModel> original = load_model(ckpt.string());
     const Tensor tokens = random_tokens(2, 11, 258, 5);
     const std::vector<float> expected = logits_of(*original, tokens);
     for (const std::string& target : targets) {
       INFO(arch, " --to ", target);
-      const fs::path out = kWork / (arch + "_" + target);
+      const fs::path out = kWork / (name + "_" + target);
       fs::remove_all(out);
       const ExportResult r = export_checkpoint(ckpt.string(), target, out.string());
       for (const std::string& f : r.files) CHECK(fs::exists(out / f));
       CHECK(fs::exists(out / "README.md"));
       PretrainedInfo info;
       std::unique_ptr<LanguageModel> back = load_pretrained(out.string(), &info);
-      CHECK(info.layout == (target == "hf" ? "hf-mamba" : target));
+      CHECK(info.layout == (target == "hf" ? "hf-mamba" : name == "rwkv6_fla" ? "fla-rwkv6" : target));
       CHECK(info.model.arch == arch);
       CHECK(logits_of(*back, tokens) == expected);  // bit for bit
 
@@ -93,12 +97,18 @@ TEST_CASE("every export loads back with identical logits: Mamba, Mamba-2, RWKV-5
         CHECK(cfg["ssm_cfg"]["layer"] == (arch == "mamba2" ? "Mamba2" : "Mamba1"));
         CHECK(cfg["d_intermediate"] == 0);
         CHECK(fs::exists(out / "pytorch_model.bin"));
-      } else if (target == "fla") {
+      } else if (target == "fla" && arch == "hgrn2") {
         CHECK(cfg["model_type"] == "hgrn2");
         CHECK(cfg["num_heads"] == 2);  // d_model 8 / headdim 4
         CHECK(cfg["expand_ratio"] == 4);
         CHECK(cfg["intermediate_size"] == 12);
         CHECK(fs::exists(out / "tokenizer_config.json"));
+      } else if (target == "fla") {
+        CHECK(cfg["model_type"] == "rwkv6");
+        CHECK(cfg["num_heads"] == 2);
+        CHECK(cfg["proj_low_rank_dim"] == 2);
+        CHECK(cfg["gate_low_rank_dim"] == 3);
+        CHECK(cfg["norm_eps"] == 1e-5);
       } else {
         CHECK(cfg["architecture"] == arch);
         CHECK(cfg["head_size"] == 4);
@@ -130,7 +140,7 @@ TEST_CASE("what a target cannot represent is refused by name, and nothing is wri
   CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "hf", out.string()),
                        doctest::Contains("transformers has no rwkv6 model"), UserError);
   CHECK_THROWS_WITH_AS(export_checkpoint(rwkv.string(), "fla", out.string()),
-                       doctest::Contains("--to fla of rwkv6 is not implemented yet"), UserError);
+                       doctest::Contains("fla's RWKV-6 has one eps for both"), UserError);
   CHECK_THROWS_WITH_AS(export_checkpoint(make_checkpoint("hgrn2", "hgrn2_refused").string(), "rwkv", out.string()),
                        doctest::Contains("--to rwkv takes rwkv5 and rwkv6 checkpoints, not hgrn2"), UserError);
   CHECK_THROWS_WITH_AS(export_checkpoint(make_checkpoint("rwkv5", "rwkv5_eps", 1e-6).string(), "rwkv", out.string()),
