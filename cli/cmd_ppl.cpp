@@ -2,11 +2,15 @@
 // or a synthetic prompt, streamed through the state (eval/position_loss.h), with the collapse
 // verdict on the terminal and the files of eval/position_loss_report.h. --per-token FILE also
 // writes every scored position's loss unrounded and unbucketed (docs/loss_by_position.md), for
-// comparing with another implementation token by token.
+// comparing with another implementation token by token. Several --arm options measure the same
+// text under each arm's mitigations and draw them on one figure with one table
+// (write_position_loss_comparison; docs/mitigations.md).
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <set>
 
 #include "cli/args.h"                   // defines: Args
 #include "cli/commands.h"               // defines: the cmd_* entry points
@@ -25,7 +29,12 @@ int cmd_ppl(int argc, char** argv) {
                    {"chunk", "tokens per forward call (memory is that of one chunk)", false, false, "2048"},
                    {"per-token",
                     "also write every scored position to FILE, as CSV: sequence,position,token,target,loss\n"
-                    "(position t reads token, predicts target, the token at t+1; loss in nats, unrounded)"}},
+                    "(position t reads token, predicts target, the token at t+1; loss in nats, unrounded)"},
+                   {"arm",
+                    "one arm of a comparison (repeatable): none, or mitigations joined by + with values\n"
+                    "after =: rri[=L,G], window=R, delta-scale=C, state-norm; e.g. --arm none --arm window=256\n"
+                    "--arm rri --arm state-norm. All arms on one figure and one table",
+                    false, true}},
                   mitigation_options(), output_options("ppl")}),
             argc, argv, 2);
   if (args.help_requested()) {
@@ -49,40 +58,80 @@ int cmd_ppl(int argc, char** argv) {
     std::fputs("sequence,position,token,target,loss\n", per_token.get());
   }
 
+  const std::vector<std::string> arm_specs = args.get_all("arm");
+  for (const char* flag : {"rri", "window", "delta-scale", "state-norm"}) {
+    SSM_USER_CHECK(arm_specs.empty() || !args.has(flag), "--arm and --", flag,
+                   " exclude each other: give every arm its mitigations in its own --arm");
+  }
+  SSM_USER_CHECK(arm_specs.size() <= 1 || !args.has("per-token"), "--per-token writes the losses of one arm, but ",
+                 arm_specs.size(), " --arm were given");
+
   LoadedModel m = load_model(args);
   LanguageModel& model = *m.eval.model;
   options.train_length = m.eval.train_length;
   const int64_t length = args.has("length") ? get_length(args, "length") : 16 * m.eval.train_length;
-  Mitigations mitigations = mitigations_from_args(args, model);
+  // Every arm is parsed and checked before the long measurements start.
+  std::vector<std::pair<std::string, Mitigations>> arms;
+  std::set<std::string> names;
+  for (const std::string& spec : arm_specs) {
+    std::string name = spec;  // the arm's folder: the spec with only file-name-safe characters
+    for (char& c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+    }
+    SSM_USER_CHECK(names.insert(name).second, "--arm '", spec, "' is given twice");
+    arms.emplace_back(name, mitigations_from_spec(spec, model));
+  }
+  if (arms.empty()) arms.emplace_back("", mitigations_from_args(args, model));
   std::string source;
   const EvalSequences text = text_from_args(args, m.eval, length, docs, "", &source);
-  if (mitigations.state_norm) {
-    prepare_state_norm(mitigations, model, norm_reference_from_args(args, m.eval, &text.sequences.front()), m.device);
-  }
 
   const bool quiet = args.flag("quiet");
-  int64_t next_report = 0;
-  const PositionLossResult result =
-      measure_position_loss(model, text.sequences, options, mitigations, m.device, [&](int64_t done, int64_t total) {
-        if (!quiet && (done >= next_report || done == total)) {
-          std::printf("%lld / %lld tokens\n", static_cast<long long>(done), static_cast<long long>(total));
-          std::fflush(stdout);
-          next_report = done + std::max<int64_t>(total / 10, 1);
-        }
-      },
-      [&](int64_t sequence, int64_t position, TokenId token, TokenId target, double loss) {
-        if (per_token) {
-          std::fprintf(per_token.get(), "%lld,%lld,%lld,%lld,%.17g\n", static_cast<long long>(sequence),
-                       static_cast<long long>(position), static_cast<long long>(token),
-                       static_cast<long long>(target), loss);
-        }
-      });
+  std::vector<PositionLossArm> results;
+  for (auto& [name, mitigations] : arms) {
+    if (mitigations.state_norm) {
+      prepare_state_norm(mitigations, model, norm_reference_from_args(args, m.eval, &text.sequences.front()),
+                         m.device);
+    }
+    int64_t next_report = 0;
+    const PositionLossResult result = measure_position_loss(
+        model, text.sequences, options, mitigations, m.device,
+        [&, &name = name](int64_t done, int64_t total) {
+          if (!quiet && (done >= next_report || done == total)) {
+            std::printf("%s%lld / %lld tokens\n", name.empty() ? "" : (name + ": ").c_str(),
+                        static_cast<long long>(done), static_cast<long long>(total));
+            std::fflush(stdout);
+            next_report = done + std::max<int64_t>(total / 10, 1);
+          }
+        },
+        [&](int64_t sequence, int64_t position, TokenId token, TokenId target, double loss) {
+          if (per_token) {
+            std::fprintf(per_token.get(), "%lld,%lld,%lld,%lld,%.17g\n", static_cast<long long>(sequence),
+                         static_cast<long long>(position), static_cast<long long>(token),
+                         static_cast<long long>(target), loss);
+          }
+        });
+    results.push_back({name, mitigations.describe(), result});
+  }
   if (per_token) {  // a full disk shows up here, at the latest
     const bool written = std::ferror(per_token.get()) == 0;
     SSM_USER_CHECK(std::fclose(per_token.release()) == 0 && written, "--per-token: cannot write '", per_token_path,
                    "': ", std::strerror(errno));
   }
-  const ReportTarget target{out_dir(args, "ppl"), "", mitigations.describe() == "none" ? "" : mitigations.describe(),
+  const std::string dir = out_dir(args, "ppl");
+  if (!arm_specs.empty()) {
+    write_position_loss_comparison(dir, m.eval.description, results, options);
+    if (!quiet) {
+      std::printf("model: %s\ntext: %s, %lld sequence(s) of %lld tokens\ntraining length: %lld\n%sreport: %s\n",
+                  m.eval.description.c_str(), source.c_str(), static_cast<long long>(results.front().result.sequences),
+                  static_cast<long long>(results.front().result.length), static_cast<long long>(options.train_length),
+                  aligned_table(position_loss_arms_header(), position_loss_arms_rows(results)).c_str(),
+                  (dir + "/report.md").c_str());
+    }
+    return 0;
+  }
+  const PositionLossResult& result = results.front().result;
+  const Mitigations& mitigations = arms.front().second;
+  const ReportTarget target{dir, "", mitigations.describe() == "none" ? "" : mitigations.describe(),
                             m.eval.train_length};
   write_position_loss_report(target, result, options);
   if (!quiet) {

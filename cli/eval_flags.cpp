@@ -104,6 +104,32 @@ Mitigations mitigations_from_args(const Args& args, const LanguageModel& model) 
   return m;
 }
 
+Mitigations mitigations_from_spec(const std::string& spec, const LanguageModel& model) {
+  // The spec becomes the flags it stands for ("window=256+rri" -> --window 256 --rri), parsed and
+  // checked by the same code as the flags themselves.
+  std::vector<std::string> words = {"ssmlab", "arm"};
+  if (spec != "none") {
+    for (absl::string_view item : absl::StrSplit(spec, '+')) {
+      const std::vector<std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+      SSM_USER_CHECK(kv[0] == "rri" || kv[0] == "window" || kv[0] == "delta-scale" || kv[0] == "state-norm",
+                     "--arm '", spec, "': unknown mitigation '", kv[0],
+                     "' (allowed: none, or rri[=L,G], window=R, delta-scale=C, state-norm joined by +)");
+      SSM_USER_CHECK(kv.size() == 2 || kv[0] == "rri" || kv[0] == "state-norm", "--arm '", spec, "': ", kv[0],
+                     " needs a value (", kv[0], "=...)");
+      words.push_back("--" + kv[0]);
+      if (kv.size() == 2) words.push_back(kv[1]);
+    }
+  }
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
+  try {
+    const Args args("arm", mitigation_options(), static_cast<int>(argv.size()), argv.data(), 2);
+    return mitigations_from_args(args, model);
+  } catch (const UserError& e) {
+    throw UserError(absl::StrCat("--arm '", spec, "': ", e.what()));
+  }
+}
+
 EvalSequences text_from_args(const Args& args, const EvalModel& model, int64_t length, int64_t count,
                              const std::string& fallback_prompt, std::string* source) {
   const Tokenizer& tok = *model.tokenizer;

@@ -40,6 +40,11 @@ LoadedModel load_model(const Args& args);
 // recorded).
 Mitigations mitigations_from_args(const Args& args, const LanguageModel& model);
 
+// The mitigations of one --arm of `ssmlab ppl`: "none", or flags joined by '+' with their values
+// after '=' ("window=256", "rri", "rri=0.99,0.5+delta-scale=0.5", "state-norm"), checked as the
+// flags are; a UserError names the arm.
+Mitigations mitigations_from_spec(const std::string& spec, const LanguageModel& model);
+
 // The evaluation text: --data PATH (a corpus), --prompt newlines|capital, or else the held-out
 // documents of an ssmlab checkpoint (or `fallback_prompt` when non-empty). Sequences of `length`
 // tokens, at most `count`. `source` is set to a one-line description.

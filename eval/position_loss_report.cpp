@@ -2,6 +2,7 @@
 #include "eval/position_loss_report.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "absl/strings/str_format.h"  // defines: absl::StrFormat
 #include "eval/plots.h"               // defines: LinePlot
@@ -61,6 +62,46 @@ void write_position_loss_report(const ReportTarget& target, const PositionLossRe
     plot.marker_y_label = "collapse threshold: 2x the max within the training length";
   }
   plot.save(target.path("position_loss.svg"));
+}
+
+TextRow position_loss_arms_header() {
+  return {"arm", "mitigations", "loss within", "loss beyond", "verdict"};
+}
+
+std::vector<TextRow> position_loss_arms_rows(const std::vector<PositionLossArm>& arms) {
+  std::vector<TextRow> rows;
+  for (const PositionLossArm& a : arms) {
+    rows.push_back({a.name, a.mitigations, format_number(a.result.loss_within), format_number(a.result.loss_beyond),
+                    a.result.verdict()});
+  }
+  return rows;
+}
+
+void write_position_loss_comparison(const std::string& dir, const std::string& title,
+                                    const std::vector<PositionLossArm>& arms, const PositionLossOptions& o) {
+  LinePlot plot{"Loss by position (smoothed) — " + title, "token position", "loss (nats)", {}};
+  nlohmann::json json = nlohmann::json::array();
+  for (const PositionLossArm& a : arms) {
+    const ReportTarget target{(std::filesystem::path(dir) / a.name).string(), "", a.name + ": " + a.mitigations,
+                              o.train_length};
+    write_position_loss_report(target, a.result, o);
+    plot.series.push_back({a.name, smoothed_points(a.result)});
+    nlohmann::json row = position_loss_json(a.result, o);
+    row["arm"] = a.name;
+    row["mitigations"] = a.mitigations;
+    json.push_back(row);
+  }
+  if (o.train_length > 0) plot.marker_x = static_cast<double>(o.train_length);
+  plot.marker_label = "training length";
+  const ReportTarget top{dir, "", title, o.train_length};
+  plot.save(top.path("position_loss.svg"));
+  const std::vector<TextRow> rows = position_loss_arms_rows(arms);
+  write_text_file(top.path("arms.csv"), csv_table(position_loss_arms_header(), rows));
+  write_text_file(top.path("arms.json"), json.dump(2) + "\n");
+  std::string md = "# Loss by position: " + title + "\n\n" + markdown_table(position_loss_arms_header(), rows) +
+                   "\n![loss by position, every arm](position_loss.svg)\n\nEach arm's curve, CSV and JSON are in its "
+                   "folder (`<arm>/position_loss.*`).\n";
+  write_text_file(top.path("report.md"), md);
 }
 
 }  // namespace ssm

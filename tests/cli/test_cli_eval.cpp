@@ -97,6 +97,40 @@ TEST_CASE("ssmlab ppl: loss by position on a prompt or a corpus, with the collap
            "ppl on held-out documents with the state norm");
 }
 
+TEST_CASE("ssmlab ppl --arm: several mitigations on one figure and one table, each arm as if run alone") {
+  const std::string model = checkpoint(), out = (kWork / "ppl_arms").string(), alone = (kWork / "ppl_alone").string();
+  const std::string text = " --prompt newlines --length 1K --bucket 64";
+  const RunResult r = run("ppl --model " + model + text + " --arm none --arm window=32 --arm rri=0.99,0.5+delta-scale=0.5" +
+                          " --arm state-norm --out " + out);
+  check_ok(r, "ppl --arm x4");
+  for (const char* arm : {"none", "window_32", "rri_0.99_0.5_delta-scale_0.5", "state-norm"}) {
+    INFO(arm);
+    CHECK(r.out.find(arm) != std::string::npos);  // the table on the terminal
+    CHECK(fs::exists(out + "/" + arm + "/position_loss.csv"));
+    CHECK(slurp(out + "/position_loss.svg").find(std::string(">") + arm + "<") != std::string::npos);  // legend
+  }
+  CHECK(count_lines(slurp(out + "/arms.csv")) == 1 + 4);
+  CHECK(slurp(out + "/report.md").find("| window_32 | window 32 |") != std::string::npos);
+  const nlohmann::json arms = nlohmann::json::parse(slurp(out + "/arms.json"));
+  REQUIRE(arms.size() == 4);
+  CHECK(arms[0]["mitigations"] == "none");
+  CHECK(arms[1]["loss_beyond_train_length"] != arms[0]["loss_beyond_train_length"]);  // the window acts
+
+  // An arm gives what the same flags give alone.
+  check_ok(run("ppl --model " + model + text + " --window 32 --quiet --out " + alone), "ppl --window 32 alone");
+  const nlohmann::json single = nlohmann::json::parse(slurp(alone + "/position_loss.json"));
+  CHECK(arms[1]["loss_beyond_train_length"] == single["loss_beyond_train_length"]);
+  CHECK(arms[1]["verdict"] == single["verdict"]);
+
+  const std::string m = "ppl --model " + model + text + " --out " + out + "_bad";
+  check_user_error(m + " --arm bogus", "--arm 'bogus': unknown mitigation 'bogus'");
+  check_user_error(m + " --arm window", "--arm 'window': window needs a value");
+  check_user_error(m + " --arm rri=2,1", "--arm 'rri=2,1': --rri: λ must be in (0, 1]");
+  check_user_error(m + " --arm none --arm none", "--arm 'none' is given twice");
+  check_user_error(m + " --arm none --window 32", "--arm and --window exclude each other");
+  check_user_error(m + " --arm none --arm rri --per-token x.csv", "--per-token writes the losses of one arm");
+}
+
 // Splits a CSV line (no quoting: numbers only).
 std::vector<std::string> csv_fields(const std::string& line) {
   std::vector<std::string> out(1);
