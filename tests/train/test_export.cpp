@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autograd/grad_mode.h"          // defines: NoGradGuard
+#include "core/safetensors.h"            // defines: load_safetensors, save_safetensors
 #include "models/model_factory.h"        // defines: make_model
 #include "tests/support/model_fixtures.h"  // defines: tiny_model_config, random_tokens, perturb
 #include "tests/support/testing.h"
@@ -116,6 +117,23 @@ TEST_CASE("every export loads back with identical logits: Mamba, Mamba-2, RWKV-5
       }
     }
   }
+}
+
+TEST_CASE("an fla RWKV-6 checkpoint with a tensor the mapping does not use is refused by name") {
+  const fs::path ckpt = make_checkpoint("rwkv6", "fla_extra", 1e-5, 1e-5);
+  const fs::path out = kWork / "fla_extra_export";
+  fs::remove_all(out);
+  export_checkpoint(ckpt.string(), "fla", out.string());
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  {
+    const SafetensorsFile file = load_safetensors((out / "model.safetensors").string());
+    for (const std::string& name : file.names()) tensors.emplace_back(name, file.get(name).clone_contiguous());
+  }
+  tensors.emplace_back("model.layers.1.attn.extra_proj.weight", Tensor::zeros({4, 4}));
+  save_safetensors((out / "model.safetensors").string(), tensors);
+  CHECK_THROWS_WITH_AS(load_pretrained(out.string()),
+                       doctest::Contains("'model.layers.1.attn.extra_proj.weight' (4, 4) has no place in ssmlab's rwkv6"),
+                       UserError);
 }
 
 TEST_CASE("the byte tokenizer's tokenizer.json gives ssmlab's byte ids") {
