@@ -34,6 +34,14 @@ struct Source {
 
 // ---- config.json of each target -------------------------------------------------------------
 
+// The keys every transformers-style config.json ends with: the byte tokenizer's special ids (when
+// the run used it; -1 leaves them out) and the stored dtype.
+void add_token_ids_and_dtype(ojson& c, int64_t eos, int64_t pad) {
+  if (eos >= 0) c["bos_token_id"] = c["eos_token_id"] = eos;
+  if (pad >= 0) c["pad_token_id"] = pad;
+  c["torch_dtype"] = "float32";
+}
+
 // transformers: MambaConfig / Mamba2Config. Keys left out take transformers' defaults, which are
 // ssmlab's (time_step_limit (0, inf), RMSNorm, SiLU); the head is tied to the embedding.
 ojson hf_config(const Source& s, int64_t eos, int64_t pad) {
@@ -62,9 +70,7 @@ ojson hf_config(const Source& s, int64_t eos, int64_t pad) {
   c["hidden_act"] = "silu";
   c["residual_in_fp32"] = true;
   c["tie_word_embeddings"] = true;
-  if (eos >= 0) c["bos_token_id"] = c["eos_token_id"] = eos;
-  if (pad >= 0) c["pad_token_id"] = pad;
-  c["torch_dtype"] = "float32";
+  add_token_ids_and_dtype(c, eos, pad);
   return c;
 }
 
@@ -120,9 +126,7 @@ ojson fla_config(const Source& s, int64_t eos, int64_t pad) {
   c["norm_eps"] = m.norm_eps;
   c["attn"] = nullptr;
   c["tie_word_embeddings"] = false;
-  if (eos >= 0) c["bos_token_id"] = c["eos_token_id"] = eos;
-  if (pad >= 0) c["pad_token_id"] = pad;
-  c["torch_dtype"] = "float32";
+  add_token_ids_and_dtype(c, eos, pad);
   return c;
 }
 
@@ -153,9 +157,7 @@ ojson fla_rwkv6_config(const Source& s, int64_t eos, int64_t pad) {
   c["attn_mode"] = "chunk";
   c["attn"] = nullptr;
   c["tie_word_embeddings"] = false;
-  if (eos >= 0) c["bos_token_id"] = c["eos_token_id"] = eos;
-  if (pad >= 0) c["pad_token_id"] = pad;
-  c["torch_dtype"] = "float32";
+  add_token_ids_and_dtype(c, eos, pad);
   return c;
 }
 
