@@ -2,12 +2,17 @@
 // training lengths, measure every run's capacity, fit the two capacity laws and write the report
 // (eval/sweep_*.h). The grid comes from a sweep file (configs/repro/*.yaml), from flags, or from
 // both (flags win). Running it again skips finished runs and resumes interrupted ones.
+// `--compare LABEL=SWEEP.yaml` (repeatable) instead reads finished sweeps back and writes them
+// side by side (eval/sweep_compare.h); it trains and measures nothing.
 // Exit codes: 0 done, 2 bad input, 3 a run diverged, 130 / 143 stopped by SIGINT / SIGTERM
 // (rerun the same command to continue).
 #include <cstdio>
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/numbers.h"    // defines: absl::SimpleAtod
+#include "absl/strings/str_cat.h"    // defines: absl::StrCat
+#include "absl/strings/str_join.h"   // defines: absl::StrJoin
 #include "absl/strings/str_split.h"  // defines: absl::StrSplit
 #include "cli/args.h"                // defines: Args
 #include "cli/commands.h"            // defines: the cmd_* entry points
@@ -15,6 +20,7 @@
 #include "core/error.h"              // defines: SSM_USER_CHECK
 #include "eval/passkey.h"            // defines: parse_lengths
 #include "eval/sweep_analysis.h"     // defines: analyse_sweep
+#include "eval/sweep_compare.h"      // defines: load_compared_sweep, write_sweep_comparison
 #include "eval/sweep_report.h"       // defines: write_sweep_report, sweep_summary_table
 #include "eval/sweep_run.h"          // defines: run_sweep, inspect_sweep_run, resolve_sweep_eval
 
@@ -55,6 +61,10 @@ std::vector<OptionSpec> sweep_options() {
           {"collapse-factor", "a run collapses when its loss past T_train exceeds this x its maximum within", false,
            false, "2, the paper's rule"},
           {"dry-run", "list the runs and what would be done to each, then stop", true},
+          {"compare", "LABEL=SWEEP.yaml: a finished sweep to set beside the others (repeatable; trains and measures "
+                      "nothing; the report goes to --report)", false, true},
+          {"compare-length", "the training length whose runs the comparison figure plots", false, false,
+           "the shortest one all compared sweeps have finished runs at"},
           {"quiet", "no training progress bars", true}};
 }
 
@@ -124,6 +134,42 @@ void apply_flags(const Args& args, SweepSpec& s) {
                  "--docs, --samples, --depth-bins, --smooth and --bucket must be positive");
 }
 
+// --compare: every sweep file read as `ssmlab sweep FILE` would read it, its finished runs set
+// side by side. Flags that would change a grid or a measurement are refused: they would compare
+// runs other than the ones on disk.
+int compare_sweeps(const Args& args) {
+  SSM_USER_CHECK(args.positionals().empty(), "ssmlab sweep --compare takes its sweep files as LABEL=SWEEP.yaml, ",
+                 "not as a positional argument");
+  for (const OptionSpec& o : sweep_options()) {
+    const bool allowed = o.name == "compare" || o.name == "compare-length" || o.name == "report" || o.name == "quiet";
+    SSM_USER_CHECK(allowed || !args.has(o.name), "ssmlab sweep --compare: --", o.name,
+                   " is not read with --compare (each sweep file says how its runs were trained and measured)");
+  }
+  std::vector<ComparedSweep> sweeps;
+  std::set<std::string> labels;
+  for (const std::string& item : args.get_all("compare")) {
+    const size_t eq = item.find('=');
+    SSM_USER_CHECK(eq != std::string::npos && eq > 0 && eq + 1 < item.size(), "--compare '", item,
+                   "': expected LABEL=SWEEP.yaml, e.g. Mamba-2=configs/repro/forget_sweep.yaml");
+    const std::string label = item.substr(0, eq), file = item.substr(eq + 1);
+    SSM_USER_CHECK(labels.insert(label).second, "--compare: the label '", label, "' is given twice");
+    SweepSpec spec = load_sweep_spec(file);
+    check_sweep_spec(spec);
+    sweeps.push_back(load_compared_sweep(label, spec, file));
+  }
+  const int64_t length = args.has("compare-length") ? get_length(args, "compare-length") : default_compare_length(sweeps);
+  const std::string report = args.has("report") ? args.get("report") : "runs/sweep_compare";
+  write_sweep_comparison(report, sweeps, length);
+  if (!args.flag("quiet")) {
+    for (const ComparedSweep& s : sweeps) {
+      std::printf("%-10s %-8s %2zu finished runs%s\n", s.label.c_str(), s.arch.c_str(), s.records.size(),
+                  s.unfinished.empty() ? "" : absl::StrCat(", not finished: ", absl::StrJoin(s.unfinished, " ")).c_str());
+    }
+    std::printf("report: %s/compare.md\n", report.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cmd_sweep(int argc, char** argv) {
@@ -132,6 +178,7 @@ int cmd_sweep(int argc, char** argv) {
     std::fputs(args.usage("[SWEEP.yaml] [options]").c_str(), stdout);
     return 0;
   }
+  if (args.has("compare")) return compare_sweeps(args);
   SSM_USER_CHECK(args.positionals().size() <= 1, "ssmlab sweep takes at most one sweep file, got ",
                  args.positionals().size(), " (see ssmlab sweep --help)");
   const std::string source = args.positionals().empty() ? "command-line flags" : args.positionals()[0];

@@ -189,6 +189,13 @@ SweepRunStatus inspect_sweep_run(const SweepSpec& spec, const SweepRun& run, con
   return same ? SweepRunStatus::done : SweepRunStatus::measure;
 }
 
+std::optional<SweepRunRecord> read_finished_run(const SweepSpec& spec, const SweepRun& run,
+                                                const std::string& eval_key) {
+  if (inspect_sweep_run(spec, run, sweep_run_config(spec, run), eval_key) != SweepRunStatus::done) return std::nullopt;
+  const std::string path = result_path(spec, run).string();
+  return record_from_json(read_json_file(path), path);
+}
+
 SweepOutcome run_sweep(const SweepSpec& spec, const SweepRunOptions& options) {
   const std::vector<SweepRun> runs = expand_sweep(spec);
   const SweepEvalSpec ev = resolve_sweep_eval(spec);

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,10 @@ struct SweepOutcome {
 };
 
 SweepOutcome run_sweep(const SweepSpec& spec, const SweepRunOptions& options = {});
+
+// The record of a run that is done (above), read back without training or measuring anything;
+// nullopt for a run in any other state. A changed config is refused as by inspect_sweep_run.
+std::optional<SweepRunRecord> read_finished_run(const SweepSpec& spec, const SweepRun& run,
+                                                const std::string& eval_key);
 
 }  // namespace ssm

@@ -1,7 +1,8 @@
 // tests/cli/test_cli_sweep.cpp — `ssmlab sweep` end to end on a tiny grid (2 state sizes x 2 training
 // lengths, 3 training steps each, a small evaluation with a sliding-window arm): every report
 // file, the numbers in sweep.json, a second invocation that skips every finished run without
-// touching it, the same grid given as flags, and bad inputs (exit code 2, one line on stderr).
+// touching it, the same grid given as flags, the finished sweeps compared side by side
+// (--compare), and bad inputs (exit code 2, one line on stderr).
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -102,6 +103,34 @@ TEST_CASE("ssmlab sweep: trains and measures a 2 x 2 grid, writes the report, an
   CHECK(count_lines(flags.out) == 4);
   CHECK(flags.out.find("train") == std::string::npos);
   CHECK(flags.out.find("done     N16_T64") != std::string::npos);
+
+  // Side by side: the finished grid under two labels, once through a sweep file that adds a
+  // length nobody trained. Nothing is trained or measured; unfinished runs are listed, not guessed.
+  std::string longer = slurp(file);
+  longer.replace(longer.find("lengths: [32, 64]"), 17, "lengths: [32, 64, 128]");
+  std::ofstream(kWork / "sweep_longer.yaml") << longer;
+  const fs::path compared = kWork / "compared";
+  const RunResult cmp = run("sweep --compare Tiny=" + file + " --compare Longer=" + (kWork / "sweep_longer.yaml").string() +
+                            " --report " + compared.string());
+  INFO("compare stdout: " << cmp.out << "\nstderr: " << cmp.err);
+  REQUIRE(cmp.exit_code == 0);
+  CHECK(slurp(metrics) == metrics_before);
+  CHECK(!fs::exists(out / "runs" / "N4_T128"));
+  CHECK(cmp.out.find("not finished: N4_T128 N16_T128") != std::string::npos);
+  const std::string cmd = slurp(compared / "compare.md");
+  CHECK(cmd.find("**not finished**: N4_T128, N16_T128") != std::string::npos);
+  CHECK(cmd.find("| sweep | state | N_S | parameters | T_train 32 | T_train 64 | T_forget | mitigated arm |") !=
+        std::string::npos);
+  CHECK(cmd.find("| Tiny | N4 | 128 |") != std::string::npos);   // H x P x N = 4 x 8 x 4, one layer
+  CHECK(cmd.find("| Longer | N16 | 512 |") != std::string::npos);
+  CHECK(cmd.find("window 32 / window 64") != std::string::npos);
+  CHECK(cmd.find("trained at 32 tokens") != std::string::npos);  // the shortest length both have
+  CHECK(count_lines(slurp(compared / "compare.csv")) == 1 + 8);
+  const std::string svg = slurp(compared / "compare_loss.svg");
+  CHECK(svg.find("Tiny N16 (N_S 512)") != std::string::npos);  // the upper middle of two state sizes
+  CHECK(svg.find("Tiny N4") == std::string::npos);
+  CHECK(run("sweep --compare Tiny=" + file + " --compare-length 64 --report " + compared.string()).exit_code == 0);
+  CHECK(slurp(compared / "compare.md").find("trained at 64 tokens") != std::string::npos);
 }
 
 TEST_CASE("ssmlab sweep: bad input exits 2 with one line") {
@@ -115,4 +144,11 @@ TEST_CASE("ssmlab sweep: bad input exits 2 with one line") {
   check_user_error("sweep " + file + " --state N4:d_state=4 --set optim.lr=0.5 --dry-run",
                    "was trained with another config");
   check_user_error("sweep " + file + " --frobnicate", "frobnicate");
+  check_user_error("sweep --compare " + file, "expected LABEL=SWEEP.yaml");
+  check_user_error("sweep --compare A=" + file + " --compare A=" + file, "the label 'A' is given twice");
+  check_user_error("sweep --compare A=" + file + " --lengths 32", "--lengths is not read with --compare");
+  std::string unrun = slurp(file);
+  unrun.replace(unrun.find(kWork.string() + "/sweep\n"), kWork.string().size() + 7, kWork.string() + "/nowhere\n");
+  std::ofstream(kWork / "unrun.yaml") << unrun;
+  check_user_error("sweep --compare U=" + (kWork / "unrun.yaml").string(), "has no finished run under");
 }
