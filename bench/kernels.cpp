@@ -1,11 +1,14 @@
 // bench/kernels.cpp — the kernel benchmarks of ssmlab bench: each calls one Backend kernel on
 // preallocated tensors, with its ideal memory traffic and arithmetic (docs/performance.md) for the
 // achieved GB/s and TFLOP/s. The scans and norms run on CUDA cores (fp32 peak); GEMMs on the
-// tensor cores their precision selects.
+// tensor cores their precision selects. A kernel with several versions (docs/kernels.md) has a
+// row per version.
 #include "absl/strings/str_cat.h"  // defines: absl::StrAppend
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "bench/suite.h"  // defines: Sizes, Benchmark, TrainSpec, TrainStep
+#include "core/error.h"           // defines: SSM_USER_CHECK
 #include "ops/backend.h"         // defines: backend_for, SsdShape, SelectiveScanShape, GlaShape
+#include "ops/kernel_versions.h"  // defines: KernelVersionGuard, last_kernel_version_ran
 #include "ops/ops.h"             // defines: add, softplus, exp, reshape
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard
 
@@ -76,8 +79,20 @@ void add_ssd(std::vector<Benchmark>& out, const Sizes& s, Device device) {
   const double f_fwd = tokens * (2.0 * E * (Q + 2 * N) + 2.0 * Q * N * G);  // docs/performance.md, roofline of the SSD
   const std::string dimstr = dims({{"B", B}, {"T", T}, {"H", H}, {"P", P}, {"N", N}, {"Q", Q}});
   Backend* be = &backend_for(device);
-  out.push_back({"ssd chunked forward", dimstr, tokens * 4 * (2.0 * E + 2 * G * N + H), f_fwd, Peak::fp32,
-                 [=] { be->ssd_forward(shape, Q, x, dt, A, Bm, Cm, h0, y, hT); }});
+  out.push_back({"ssd chunked forward", dimstr, tokens * 4 * (2.0 * E + 2 * G * N + H), f_fwd, Peak::fp32, [=] {
+                   ops::KernelVersionGuard v1("ssd_chunked_forward", 1);
+                   be->ssd_forward(shape, Q, x, dt, A, Bm, Cm, h0, y, hT);
+                 }});
+  if (device.is_cuda()) {  // version 2 (docs/kernels.md): the same work on the tf32 tensor cores
+    out.push_back({"ssd chunked forward v2 (tensor cores, tf32)", dimstr, tokens * 4 * (2.0 * E + 2 * G * N + H), f_fwd,
+                   Peak::tf32, [=] {
+                     ops::KernelVersionGuard v2("ssd_chunked_forward", 2);
+                     be->ssd_forward(shape, Q, x, dt, A, Bm, Cm, h0, y, hT);
+                     SSM_USER_CHECK(ops::last_kernel_version_ran("ssd_chunked_forward") == 2,
+                                    "bench: version 2 of ssd_chunked_forward does not take ", dimstr,
+                                    " (docs/kernels.md: P <= 128, N <= 256)");
+                   }});
+  }
   out.push_back({"ssd chunked backward", dimstr, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd, Peak::fp32,
                  [=] { be->ssd_backward(shape, Q, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0); }});
   // The recurrence over the same sequence (chunk 0): what the CPU runs in training and evaluation

@@ -8,6 +8,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "ops/kernel_versions.h"  // defines: set_kernel_versions
 
 namespace ssm::cli {
 
@@ -21,7 +22,9 @@ int cmd_bench(int argc, char** argv) {
               "bf16 on cuda, fp32 on cpu"},
              {"warmup", "untimed runs before timing", false, false, "the preset's"},
              {"repeats", "timed runs (the median is reported)", false, false, "the preset's"},
-             {"json", "also write the results to this file (bench/torch_peer.py --ssmlab reads it)"}},
+             {"json", "also write the results to this file (bench/torch_peer.py --ssmlab reads it)"},
+             {"kernels", "kernel versions for everything that does not time a version of its own, e.g. "
+                         "ssd_chunked_forward=2 (as SSMLAB_KERNELS; docs/kernels.md)"}},
             argc, argv, 2);
   if (args.help_requested()) {
     std::fputs(args.usage("[options]").c_str(), stdout);
@@ -48,6 +51,7 @@ int cmd_bench(int argc, char** argv) {
   if (args.has("warmup")) options.warmup = count("warmup", 0);
   if (args.has("repeats")) options.repeats = count("repeats", 1);
   if (args.has("json")) options.json_path = args.get("json");
+  if (args.has("kernels")) ops::set_kernel_versions(args.get("kernels"), "--kernels");
   bench::run_bench(options);
   return 0;
 }

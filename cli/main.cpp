@@ -14,6 +14,7 @@
 #include "cli/openblas_core.h"  // defines: ensure_openblas_kernels
 #include "cli/version.h"        // defines: version_text
 #include "core/error.h"    // defines: UserError, Error
+#include "ops/kernel_versions.h"  // defines: check_kernel_environment
 #include "train/trainer.h"  // defines: TrainingDiverged
 
 namespace {
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
+    ssm::ops::check_kernel_environment();  // a malformed SSMLAB_KERNELS is refused, even where no kernel reads it
     if (command == "train") return ssm::cli::cmd_train(argc, argv);
     if (command == "capacity") return ssm::cli::cmd_capacity(argc, argv);
     if (command == "passkey") return ssm::cli::cmd_passkey(argc, argv);

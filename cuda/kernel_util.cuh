@@ -48,6 +48,14 @@ inline unsigned grid_for_rows(int64_t rows) {
 #define SSM_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
 #endif
 
+// Unrolls the next loop on the device (the host emulator's compiler has no such pragma). Loops
+// over arrays of wmma fragments need it: with a constant index the fragments stay in registers.
+#if defined(SSMLAB_CUDA_EMULATED)
+#define SSM_UNROLL
+#else
+#define SSM_UNROLL _Pragma("unroll")
+#endif
+
 // ---- element types ---------------------------------------------------------------------------
 template <typename T> struct Num;  // Acc: the accumulation type; load/store convert through it
 template <> struct Num<float> {

@@ -1,5 +1,6 @@
 // cuda/emulation/emulator.cpp — a host emulator for the CUDA kernels of cuda/: the runtime calls,
-// the launch, __syncthreads, warp shuffles, atomics and the cuBLAS GEMMs that ssmlab uses.
+// the launch, __syncthreads, warp shuffles, atomics, the warp matrix calls of <mma.h> (their
+// barrier; include/mma.h holds the rest) and the cuBLAS GEMMs that ssmlab uses.
 //
 // Why: the CUDA backend must be correct before anyone has a GPU to run it on. The emulated build
 // compiles the very same cuda/*.cu files as host C++ (the headers in include/ stand in for the
@@ -149,6 +150,8 @@ double shuffle_down(double value, int delta) {
   park(Fiber::State::at_shuffle);  // nobody overwrites a slot before every lane has read
   return result;
 }
+
+void warp_barrier() { park(Fiber::State::at_shuffle); }  // released as a shuffle is: all 32 lanes there
 
 void run_blocks(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes, void (*thunk)(const void*),
                 const void* body) {

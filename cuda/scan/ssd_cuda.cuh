@@ -56,6 +56,17 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
                           const T* Cm, const T* h0, const T* dy, const T* dhT, T* dx, T* ddt, T* dA, T* dB, T* dC,
                           T* dh0);
 
+// Step 3 of the chunked forward, shared by its versions: in place, states[c] ← S̃_c (the state
+// entering chunk c) from h0 (may be null) and the chunk decays; hT ← the state after the last chunk.
+template <typename T>
+void ssd_pass_states(const SsdShape& s, int64_t nc, const T* h0, const T* decay, T* states, T* hT);
+
+// Version 2 of the chunked forward, on the tensor cores (cuda/scan/ssd_cuda_chunked_tc.cu).
+// _applies: whether it takes this shape; the forward runs nothing and returns false when not.
+bool ssd_chunked_forward_tc_applies(const SsdShape& s, int64_t chunk);
+bool ssd_chunked_forward_tc(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,
+                            const float* Bm, const float* Cm, const float* h0, float* y, float* hT);
+
 // Step 7 of the chunked backward (cuda/scan/ssd_cuda_chunked_backward.cu): every chunk's own
 // gradients, given cb, the chunk-start states and the gradients of the chunk-end states. Writes
 // dx and ddt, the per-head partials dBh, dCh (B,T,H,N) and dA_parts (B,H,nc).

@@ -6,6 +6,8 @@
 //   cum_i = Σ_{k≤i} a_k,  tail_j = Σ_{j<k<L} a_k,  seg(i,j) = Σ_{j<k≤i} a_k   (running sums, ≤ 0)
 //   y_i   = e^{cum_i}·S̃_c·C_i + Σ_{j≤i} e^{seg(i,j)}·(C_i·B_j)·u_j
 //   S̃_{c+1} = e^{cum_{L-1}}·S̃_c + S_c,   S_c = Σ_j e^{tail_j}·u_j ⊗ B_j
+// This is version 1 (ops/kernel_versions.h), the readable reference; version 2 of the forward,
+// the same steps on the tensor cores, is cuda/scan/ssd_cuda_chunked_tc.cu.
 // Forward:  (1) ssd_cb: C_i·B_j for j ≤ i of every chunk and group;
 //           (2) ssd_chunk_state: S_c and e^{cum_{L-1}} of every chunk (independent);
 //           (3) ssd_state_passing: S̃_c in order over chunks, from h0; the last one is hT;
@@ -22,8 +24,11 @@
 // columns n or steps j, and each owner keeps its elements for the whole kernel, so per-element
 // updates need no barrier; block_sum and __syncthreads separate the phases that read others'.
 // Per-chunk vectors (Δ, a, running sums) sit in dynamic shared memory, a few Q-long arrays.
+#include <type_traits>
+
 #include "cuda/kernel_util.cuh"  // defines: block_sum, scratch, allow_dynamic_shared, SSM_CUDA_LAUNCH
 #include "cuda/scan/ssd_cuda.cuh"     // defines: ssd_chunked_forward/backward, ssd_sum_group_grads, ssd_sum_dA
+#include "ops/kernel_versions.h"      // defines: kernel_version
 
 namespace ssm::cuda {
 namespace {
@@ -200,8 +205,21 @@ __global__ void ssd_dstate_passing_kernel(SsdShape s, int64_t nc, const T* dhT, 
 }  // namespace
 
 template <typename T>
+void ssd_pass_states(const SsdShape& s, int64_t nc, const T* h0, const T* decay, T* states, T* hT) {
+  SSM_CUDA_LAUNCH("ssd_forward", ssd_state_passing_kernel<T>, grid_for_rows(s.batch * s.heads), kChunkBlock, 0, s, nc,
+                  h0, decay, states, hT);
+}
+
+template <typename T>
 void ssd_chunked_forward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
                          const T* Cm, const T* h0, T* y, T* hT) {
+  if constexpr (std::is_same_v<T, float>) {  // version 2 where it applies (ops/kernel_versions.h)
+    if (ops::kernel_version("ssd_chunked_forward") == 2 && ssd_chunked_forward_tc(s, chunk, x, dt, A, Bm, Cm, h0, y, hT)) {
+      ops::record_kernel_version_ran("ssd_chunked_forward", 2);
+      return;
+    }
+  }
+  ops::record_kernel_version_ran("ssd_chunked_forward", 1);
   const int64_t BH = s.batch * s.heads, PN = s.headdim * s.dstate;
   if (BH == 0) return;
   const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));  // a chunk longer than T is T
@@ -216,8 +234,7 @@ void ssd_chunked_forward(const SsdShape& s, int64_t chunk, const T* x, const T* 
     SSM_CUDA_LAUNCH("ssd_forward", ssd_chunk_state_kernel<T>, grid_for_rows(BH * nc), kChunkBlock, three, s, Q, nc, x,
                     dt, A, Bm, ptr<T>(states), ptr<T>(decay));
   }
-  SSM_CUDA_LAUNCH("ssd_forward", ssd_state_passing_kernel<T>, grid_for_rows(BH), kChunkBlock, 0, s, nc, h0,
-                  ptr<const T>(decay), ptr<T>(states), hT);
+  ssd_pass_states<T>(s, nc, h0, ptr<const T>(decay), ptr<T>(states), hT);
   if (nc > 0) {
     allow_dynamic_shared(ssd_chunk_output_kernel<T>, five, "ssd_forward");
     SSM_CUDA_LAUNCH("ssd_forward", ssd_chunk_output_kernel<T>, grid_for_rows(BH * nc), kChunkBlock, five, s, Q, nc, x,
@@ -269,6 +286,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
 }
 
 #define SSM_INSTANTIATE_SSD_CHUNKED(T)                                                                           \
+  template void ssd_pass_states<T>(const SsdShape&, int64_t, const T*, const T*, T*, T*);                        \
   template void ssd_chunked_forward<T>(const SsdShape&, int64_t, const T*, const T*, const T*, const T*, const T*, \
                                        const T*, T*, T*);                                                       \
   template void ssd_chunked_backward<T>(const SsdShape&, int64_t, const T*, const T*, const T*, const T*,         \

@@ -1,6 +1,8 @@
 // tests/cli/test_bench.cpp — `ssmlab bench` from the command line: the CPU run of every benchmark on
-// tiny sizes (table and JSON), the clear exit without a GPU, and bad options.
+// tiny sizes (table and JSON), the clear exit without a GPU, and bad options (a malformed
+// SSMLAB_KERNELS included).
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -93,4 +95,16 @@ TEST_CASE("ssmlab bench: bad options are clear errors") {
   check_user_error("bench --device tpu", "unknown --device 'tpu'");
   check_user_error("bench --device cpu --precision bf16", "needs --device cuda");
   check_user_error("bench --device cpu --only everything", "unknown --only");
+  check_user_error("bench --device cpu --preset tiny --kernels ssd_chunked_forward=3",
+                   "--kernels: kernel 'ssd_chunked_forward' has versions 1 to 2, not 3");
+}
+
+TEST_CASE("a malformed SSMLAB_KERNELS is refused by every command, even one that runs no CUDA kernel") {
+  setenv("SSMLAB_KERNELS", "ssd_chunked_forward=2,no_such_kernel=1", 1);
+  check_user_error("bench --device cpu --preset tiny --only kernels", "SSMLAB_KERNELS: no kernel 'no_such_kernel'");
+  setenv("SSMLAB_KERNELS", "ssd_chunked_forward=2", 1);
+  const RunResult ok = run_ssmlab("bench --device cpu --preset tiny --only kernels --filter gemm", kWork);
+  unsetenv("SSMLAB_KERNELS");
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
 }

@@ -1,5 +1,6 @@
 // tests/cuda/test_cuda_bench.cpp — every ssmlab bench benchmark runs on CUDA (tiny sizes, once, no
-// timing): the kernel calls with their preallocated tensors, the four GEMM precisions and the
+// timing): the kernel calls with their preallocated tensors, the four GEMM precisions, every
+// version of a kernel that has several (the row fails if its version did not run), and the
 // training steps. Skipped without a GPU (see tests/support/cuda_testing.h).
 #include "bench/suite.h"    // defines: preset_sizes, kernel_benchmarks, train_benchmarks
 #include "tests/support/cuda_testing.h"   // defines: cuda_available
@@ -13,7 +14,8 @@ SSM_CUDA_AVAILABILITY_TEST()
 TEST_CASE("every kernel benchmark runs on CUDA" * doctest::skip(!cuda_available())) {
   const bench::Sizes s = bench::preset_sizes("tiny");
   const std::vector<bench::Benchmark> kernels = bench::kernel_benchmarks(s, Device::cuda());
-  CHECK(kernels.size() == 18);  // 15 on the CPU, plus the TF32, bf16-mixed and bf16-tensor GEMMs
+  // 15 on the CPU, plus the TF32, bf16-mixed and bf16-tensor GEMMs and version 2 of the SSD forward
+  CHECK(kernels.size() == 19);
   for (const bench::Benchmark& b : kernels) {
     INFO(b.name);
     CHECK_NOTHROW(b.run());

@@ -2,9 +2,11 @@
 // Mamba-2 SSD (recurrent and chunked), the Mamba-1 selective scan and gated linear attention (both
 // readouts), forward and every gradient (inputs, decays, initial state) through the output and the
 // final state, with chunk lengths that do not divide T; the SSD decode step (T = 1, state carried)
-// against the chunked whole sequence. Skipped without a GPU (see tests/support/cuda_testing.h).
+// against the chunked whole sequence; every version of a kernel that has several
+// (ops/kernel_versions.h). Skipped without a GPU (see tests/support/cuda_testing.h).
 #include "autograd/grad_mode.h"      // defines: NoGradGuard
 #include "tests/support/cuda_testing.h"            // defines: check_cuda_matches_cpu, cuda_available, host
+#include "ops/kernel_versions.h"  // defines: KernelVersionGuard, last_kernel_version_ran
 #include "ops/ops.h"              // defines: the op API
 #include "ops/scan/gla.h"            // defines: gla
 #include "ops/scan/selective_scan.h" // defines: selective_scan
@@ -45,6 +47,30 @@ CUDA_TEST("SSD: recurrent and chunked, CUDA == CPU, with initial and final state
       }, {p.x, p.dt, p.A, p.B, p.C}, tol_for(dt, 1e-4));
     }
   }
+}
+
+CUDA_TEST("SSD chunked forward, version 2 (tensor cores, tf32): CUDA == CPU at awkward sizes, gradients too") {
+  // P and N not multiples of 16 (padded tiles), T not a multiple of the chunk, odd head counts,
+  // groups, a chunk longer than one 64-step row block (Q 100: two row blocks, the second one
+  // partial), and more than 32 tiles of S_c (P 80 x N 120: 5 x 8, a second block along y).
+  ops::KernelVersionGuard v2("ssd_chunked_forward", 2);
+  for (auto [c, Q] : {std::pair{SsdShape{2, 37, 3, 3, 1, 5}, int64_t{16}}, std::pair{SsdShape{1, 70, 6, 16, 3, 24}, int64_t{64}},
+                      std::pair{SsdShape{1, 150, 1, 20, 1, 18}, int64_t{100}}, std::pair{SsdShape{1, 40, 1, 80, 1, 120}, int64_t{32}}}) {
+    const SsdInputs p = make_ssd_inputs(c, 31, Dtype::f32);
+    const std::string name = "ssd v2 chunked Q" + std::to_string(Q) + " " + describe(c);
+    check_cuda_matches_cpu(name, [Q = Q](const Inputs& in) {
+      ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], ops::ScanImpl::chunked, Q);
+      return Inputs{r.y, r.final_state};
+    }, p.all(), 3e-3);  // tf32 operands: about 5e-4 relative per product
+    CHECK_MESSAGE(ops::last_kernel_version_ran("ssd_chunked_forward") == 2, name);
+  }
+  // f64 has no tensor-core form: version 1 runs, exactly as without the choice.
+  const SsdInputs p = make_ssd_inputs({2, 37, 3, 3, 1, 5}, 31, Dtype::f64);
+  check_cuda_matches_cpu("ssd v2 chosen, f64", [](const Inputs& in) {
+    ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], ops::ScanImpl::chunked, 16);
+    return Inputs{r.y, r.final_state};
+  }, p.all(), 1e-11);
+  CHECK(ops::last_kernel_version_ran("ssd_chunked_forward") == 1);
 }
 
 CUDA_TEST("SSD: the chunked CUDA scan equals the CPU recurrence") {

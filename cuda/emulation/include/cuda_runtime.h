@@ -35,6 +35,10 @@ double atomicAdd(double* address, double value);
 namespace cuda_emulation {
 double shuffle_down(double value, int delta);  // the value of lane + delta (own value past 31)
 }
+namespace cuda_emulation {
+void warp_barrier();  // every lane of the calling thread's warp arrives before any leaves
+}
+inline void __syncwarp(unsigned /*mask*/ = 0xffffffffu) { cuda_emulation::warp_barrier(); }
 template <typename T>
 inline T __shfl_down_sync(unsigned /*mask*/, T value, int delta) {
   return static_cast<T>(cuda_emulation::shuffle_down(static_cast<double>(value), delta));

@@ -1,0 +1,337 @@
+// cuda/scan/ssd_cuda_chunked_tc.cu — version 2 of the chunked SSD forward (ops/kernel_versions.h):
+// the same algorithm as version 1 (cuda/scan/ssd_cuda_chunked.cu; docs/scans.md, chunked SSD), with
+// its four matrix products on the tensor cores. Per chunk of head h, with u_j = Δ_j·x_j:
+//   S_c    = Ũᵀ·B            Ũ[j,p] = e^{tail_j}·u_j[p]                 (P×N, K = chunk length)
+//   Y_i    = e^{cum_i}·(C·S̃ᵀ)_i + Σ_j W[i,j]·u_j
+//   W      = L ∘ (C·Bᵀ),      L[i,j] = e^{cum_i − cum_j} for j ≤ i, else 0
+// What is on the tensor cores: C·Bᵀ, W·U, Ũᵀ·B and C·S̃ᵀ, as 16x16x8 wmma tiles with tf32 inputs
+// and fp32 accumulation. What stays in fp32 on the CUDA cores: Δ, the decays and their running
+// sums, the exponentials, the mask, the carried states (version 1's ssd_pass_states).
+// Precision: tf32 keeps 10 mantissa bits, so each product term is rounded to about 5e-4
+// relative; sums are fp32. W uses e^{cum_i − cum_j}, a difference of two running sums within one
+// chunk (as Mamba-2's own kernels do), where version 1 keeps a running sum per pair.
+//
+// Tiling. Blocks of 4 warps. A chunk is processed in row blocks of 64 steps:
+//   ssd_chunk_state_tc   one block per chunk (and per group of 32 output tiles of S_c): Ũ and B
+//                        of 64 steps at a time through shared memory; every warp keeps up to 8
+//                        accumulator tiles of S_c over the whole chunk.
+//   ssd_chunk_output_tc  one block per (chunk, row block i of 64 steps): its Y tiles (64×P, up to
+//                        8 per warp) start as e^{cum_i}·C_i·S̃ᵀ, then for every row block j ≤ i:
+//                        W_ij = C_i·B_jᵀ in shared memory, masked and scaled, Y_i += W_ij·U_j —
+//                        the flash-attention pattern, with the causal decay as the mask.
+// Shapes are padded in shared memory to multiples of 16 with zeros (P, N) and row blocks to 64,
+// so T, P and N need not be multiples of anything. Version 2 takes f32 with P <= 128 and N <=
+// 256 when its tiles fit in 227 KiB of shared memory; the caller runs version 1 otherwise.
+#include <mma.h>
+
+#include "cuda/kernel_util.cuh"   // defines: SSM_DYNAMIC_SHARED, SSM_UNROLL, allow_dynamic_shared, scratch, dexp
+#include "cuda/scan/ssd_cuda.cuh" // defines: SsdLayout, SsdChunk, ssd_chunk_id, load_decays, ssd_pass_states
+
+namespace ssm::cuda {
+namespace {
+
+namespace wmma = nvcuda::wmma;
+
+constexpr int kTile = 16;          // wmma m16n16k8, tf32
+constexpr int kStep = 8;           // the k of one mma
+constexpr int kRows = 64;          // steps of a chunk in one row block
+constexpr int kWarps = 4;
+constexpr int kThreads = 32 * kWarps;
+constexpr int kTilesPerWarp = 8;   // accumulator tiles one warp keeps (loops over them are unrolled
+                                   // and skip with continue, so the tiles stay in registers)
+constexpr int kMaxTilesPerBlock = kWarps * kTilesPerWarp;
+constexpr size_t kMaxShared = 227 * 1024;
+
+using Acc = wmma::fragment<wmma::accumulator, kTile, kTile, kStep, float>;
+template <typename Layout>
+using OperandA = wmma::fragment<wmma::matrix_a, kTile, kTile, kStep, wmma::precision::tf32, Layout>;
+template <typename Layout>
+using OperandB = wmma::fragment<wmma::matrix_b, kTile, kTile, kStep, wmma::precision::tf32, Layout>;
+
+__host__ __device__ constexpr int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+__host__ __device__ constexpr int64_t at_least_rows(int64_t v) { return v > kRows ? v : kRows; }
+
+// Loads an operand tile and rounds it to tf32, as the tensor cores require.
+template <typename Fragment>
+__device__ void load_tf32(Fragment& f, const float* p, unsigned ldm) {
+  wmma::load_matrix_sync(f, p, ldm);
+  for (int e = 0; e < f.num_elements; ++e) f.x[e] = wmma::__float_to_tf32(f.x[e]);
+}
+
+// The dynamic shared memory, 32-byte aligned (wmma's requirement; the launch adds 32 bytes).
+__device__ float* aligned_shared() {
+  SSM_DYNAMIC_SHARED(smem);
+  const uintptr_t p = reinterpret_cast<uintptr_t>(smem);
+  return reinterpret_cast<float*>((p + 31) / 32 * 32);
+}
+
+// rows × cols of `dst` (ld cols) ← f(r, c) for r < rows_valid, c < cols_valid, else 0.
+template <typename F>
+__device__ void fill_padded(float* dst, int64_t rows, int64_t cols, int64_t rows_valid, int64_t cols_valid, F f) {
+  for (int64_t e = threadIdx.x; e < rows * cols; e += blockDim.x) {
+    const int64_t r = e / cols, c = e % cols;
+    dst[e] = r < rows_valid && c < cols_valid ? f(r, c) : 0.0f;
+  }
+}
+
+// Shared-memory plan of the chunk-state kernel, in floats.
+struct StatePlan {
+  int64_t Pp, Np, Q;
+  __host__ __device__ int64_t vectors() const { return 3 * round_up(Q, 8); }  // delta, a, etail
+  __host__ __device__ int64_t u() const { return vectors(); }                // Ũ: kRows × Pp
+  __host__ __device__ int64_t b() const { return u() + kRows * Pp; }         // B: kRows × Np
+  __host__ __device__ int64_t stage() const { return b() + kRows * Np; }     // a 16×16 tile per warp
+  __host__ __device__ int64_t floats() const { return stage() + kWarps * kTile * kTile; }
+};
+
+// Shared-memory plan of the output kernel, in floats.
+struct OutputPlan {
+  int64_t Pp, Np, Q;
+  __host__ __device__ int64_t vectors() const { return 3 * round_up(Q, 8); }  // delta, a, cum
+  __host__ __device__ int64_t c() const { return vectors(); }                // C_i: kRows × Np
+  __host__ __device__ int64_t bs() const { return c() + kRows * Np; }        // S̃ (Pp × Np), then B_j (kRows × Np)
+  __host__ __device__ int64_t u() const { return bs() + at_least_rows(Pp) * Np; }  // U_j: kRows × Pp
+  __host__ __device__ int64_t wy() const { return u() + kRows * Pp; }        // W_ij (kRows × kRows), or Y staging (kRows × Pp)
+  __host__ __device__ int64_t floats() const { return wy() + kRows * at_least_rows(Pp); }
+};
+
+// S_c = Ũᵀ·B over the chunk and decay = e^{cum_{L-1}}; blockIdx.y picks 32 of S_c's tiles.
+__global__ void ssd_chunk_state_tc_kernel(SsdShape s, int64_t Q, int64_t nc, const float* x, const float* dt,
+                                          const float* A, const float* Bm, float* states, float* decay) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  float* sh = aligned_shared();
+  const int64_t P = s.headdim, N = s.dstate, Pp = round_up(P, kTile), Np = round_up(N, kTile);
+  const StatePlan plan{Pp, Np, Q};
+  float* delta = sh;
+  float* a = delta + round_up(Q, 8);
+  float* etail = a + round_up(Q, 8);
+  float* U = sh + plan.u();
+  float* Bs = sh + plan.b();
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  float* stage = sh + plan.stage() + warp * kTile * kTile;
+  const SsdLayout lay{s.seqlen, s.heads, s.headdim, s.groups, s.dstate};
+  const int64_t tiles_n = Np / kTile, tiles = (Pp / kTile) * tiles_n;
+  const int64_t first_tile = static_cast<int64_t>(blockIdx.y) * kMaxTilesPerBlock;
+
+  for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
+    const SsdChunk id = ssd_chunk_id(s, Q, nc, bhc);
+    load_decays(lay, id, dt, A, delta, a);
+    if (threadIdx.x == 0) {  // running sums in order, as version 1
+      float run = 0;
+      for (int64_t j = 0; j < id.len; ++j) run += a[j];
+      if (blockIdx.y == 0) decay[bhc] = dexp(run);
+      etail[id.len - 1] = 0;
+      for (int64_t j = id.len - 2; j >= 0; --j) etail[j] = etail[j + 1] + a[j + 1];
+    }
+    __syncthreads();
+    for (int64_t j = threadIdx.x; j < id.len; j += blockDim.x) etail[j] = dexp(etail[j]);
+
+    Acc acc[kTilesPerWarp];
+SSM_UNROLL
+    for (int k = 0; k < kTilesPerWarp; ++k) wmma::fill_fragment(acc[k], 0.0f);
+    for (int64_t j0 = 0; j0 < id.len; j0 += kRows) {
+      __syncthreads();  // etail ready; the previous row block's tiles consumed
+      const int64_t rows = min(int64_t{kRows}, id.len - j0);
+      fill_padded(U, kRows, Pp, rows, P, [&](int64_t r, int64_t p) {
+        return etail[j0 + r] * (delta[j0 + r] * x[lay.x(id.b, id.t0 + j0 + r, id.h) + p]);
+      });
+      fill_padded(Bs, kRows, Np, rows, N, [&](int64_t r, int64_t n) { return Bm[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
+      __syncthreads();
+SSM_UNROLL
+      for (int k = 0; k < kTilesPerWarp; ++k) {
+        const int64_t t = first_tile + warp + k * kWarps;
+        if (t >= tiles) continue;
+        const int64_t tp = t / tiles_n, tn = t % tiles_n;
+        for (int64_t kk = 0; kk < kRows; kk += kStep) {
+          OperandA<wmma::col_major> ua;  // Ũᵀ: element (p, j) is U[j·Pp + p]
+          OperandB<wmma::row_major> bb;
+          load_tf32(ua, U + kk * Pp + tp * kTile, static_cast<unsigned>(Pp));
+          load_tf32(bb, Bs + kk * Np + tn * kTile, static_cast<unsigned>(Np));
+          wmma::mma_sync(acc[k], ua, bb, acc[k]);
+        }
+      }
+    }
+SSM_UNROLL
+    for (int k = 0; k < kTilesPerWarp; ++k) {
+      const int64_t t = first_tile + warp + k * kWarps;
+      if (t >= tiles) continue;
+      const int64_t tp = t / tiles_n, tn = t % tiles_n;
+      wmma::store_matrix_sync(stage, acc[k], kTile, wmma::mem_row_major);
+      for (int e = lane; e < kTile * kTile; e += 32) {
+        const int64_t p = tp * kTile + e / kTile, n = tn * kTile + e % kTile;
+        if (p < P && n < N) states[bhc * P * N + p * N + n] = stage[e];
+      }
+      __syncwarp();  // every lane has read the tile before the next one is stored over it
+    }
+    __syncthreads();  // before the next chunk reloads the shared arrays
+  }
+#endif
+}
+
+// y of row block (blockIdx.x's) i of every chunk: e^{cum_i}·C_i·S̃ᵀ + Σ_{j ≤ i} (L ∘ C_i·B_jᵀ)·U_j.
+__global__ void ssd_chunk_output_tc_kernel(SsdShape s, int64_t Q, int64_t nc, const float* x, const float* dt,
+                                           const float* A, const float* Cm, const float* Bm, const float* states,
+                                           float* y) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
+  float* sh = aligned_shared();
+  const int64_t P = s.headdim, N = s.dstate, Pp = round_up(P, kTile), Np = round_up(N, kTile);
+  const OutputPlan plan{Pp, Np, Q};
+  float* delta = sh;
+  float* a = delta + round_up(Q, 8);
+  float* cum = a + round_up(Q, 8);
+  float* Cs = sh + plan.c();
+  float* BS = sh + plan.bs();
+  float* U = sh + plan.u();
+  float* WY = sh + plan.wy();
+  const int warp = threadIdx.x / 32;
+  const SsdLayout lay{s.seqlen, s.heads, s.headdim, s.groups, s.dstate};
+  const int64_t row_blocks = (Q + kRows - 1) / kRows, tiles_p = Pp / kTile;
+  const int64_t y_tiles = (kRows / kTile) * tiles_p;  // <= 32: P <= 128
+
+  for (int64_t item = blockIdx.x; item < s.batch * s.heads * nc * row_blocks; item += gridDim.x) {
+    const int64_t bhc = item / row_blocks, i0 = (item % row_blocks) * kRows;
+    const SsdChunk id = ssd_chunk_id(s, Q, nc, bhc);
+    if (i0 >= id.len) continue;  // the last chunk is shorter: this row block is empty (block-uniform)
+    const int64_t rows_i = min(int64_t{kRows}, id.len - i0);
+    load_decays(lay, id, dt, A, delta, a);
+    if (threadIdx.x == 0) {
+      float run = 0;
+      for (int64_t i = 0; i < id.len; ++i) cum[i] = (run += a[i]);
+    }
+    fill_padded(Cs, kRows, Np, rows_i, N, [&](int64_t r, int64_t n) { return Cm[lay.bc(id.b, id.t0 + i0 + r, id.g) + n]; });
+    fill_padded(BS, Pp, Np, P, N, [&](int64_t p, int64_t n) { return states[bhc * P * N + p * N + n]; });
+    __syncthreads();
+
+    // Y_i ← C_i·S̃ᵀ, then rows scaled by e^{cum_i} through shared memory (fragments are opaque).
+    Acc acc[kTilesPerWarp];
+SSM_UNROLL
+    for (int k = 0; k < kTilesPerWarp; ++k) {
+      const int64_t t = warp + k * kWarps;
+      if (t >= y_tiles) continue;
+      const int64_t ti = t / tiles_p, tp = t % tiles_p;
+      wmma::fill_fragment(acc[k], 0.0f);
+      for (int64_t kk = 0; kk < Np; kk += kStep) {
+        OperandA<wmma::row_major> ca;
+        OperandB<wmma::col_major> sb;  // S̃ᵀ: element (n, p) is S̃[p·Np + n]
+        load_tf32(ca, Cs + ti * kTile * Np + kk, static_cast<unsigned>(Np));
+        load_tf32(sb, BS + tp * kTile * Np + kk, static_cast<unsigned>(Np));
+        wmma::mma_sync(acc[k], ca, sb, acc[k]);
+      }
+      wmma::store_matrix_sync(WY + ti * kTile * Pp + tp * kTile, acc[k], static_cast<unsigned>(Pp), wmma::mem_row_major);
+    }
+    __syncthreads();
+    for (int64_t e = threadIdx.x; e < kRows * Pp; e += blockDim.x) {
+      const int64_t r = e / Pp;
+      WY[e] = r < rows_i ? WY[e] * dexp(cum[i0 + r]) : 0.0f;
+    }
+    __syncthreads();
+SSM_UNROLL
+    for (int k = 0; k < kTilesPerWarp; ++k) {
+      const int64_t t = warp + k * kWarps;
+      if (t >= y_tiles) continue;
+      const int64_t ti = t / tiles_p, tp = t % tiles_p;
+      wmma::load_matrix_sync(acc[k], WY + ti * kTile * Pp + tp * kTile, static_cast<unsigned>(Pp), wmma::mem_row_major);
+    }
+
+    // Y_i += (L ∘ C_i·B_jᵀ)·U_j for the row blocks j up to the diagonal.
+    for (int64_t j0 = 0; j0 <= i0; j0 += kRows) {
+      __syncthreads();  // S̃, B_j, U_j and W of the previous step are no longer read
+      const int64_t rows_j = min(int64_t{kRows}, id.len - j0);
+      fill_padded(BS, kRows, Np, rows_j, N, [&](int64_t r, int64_t n) { return Bm[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
+      fill_padded(U, kRows, Pp, rows_j, P, [&](int64_t r, int64_t p) {
+        return delta[j0 + r] * x[lay.x(id.b, id.t0 + j0 + r, id.h) + p];
+      });
+      __syncthreads();
+      for (int64_t t = warp; t < (kRows / kTile) * (kRows / kTile); t += kWarps) {  // W_ij = C_i·B_jᵀ
+        const int64_t ti = t / (kRows / kTile), tj = t % (kRows / kTile);
+        Acc w;
+        wmma::fill_fragment(w, 0.0f);
+        for (int64_t kk = 0; kk < Np; kk += kStep) {
+          OperandA<wmma::row_major> ca;
+          OperandB<wmma::col_major> bb;  // B_jᵀ: element (n, j) is B_j[j·Np + n]
+          load_tf32(ca, Cs + ti * kTile * Np + kk, static_cast<unsigned>(Np));
+          load_tf32(bb, BS + tj * kTile * Np + kk, static_cast<unsigned>(Np));
+          wmma::mma_sync(w, ca, bb, w);
+        }
+        wmma::store_matrix_sync(WY + ti * kTile * kRows + tj * kTile, w, kRows, wmma::mem_row_major);
+      }
+      __syncthreads();
+      for (int64_t e = threadIdx.x; e < kRows * kRows; e += blockDim.x) {  // the causal decay mask
+        const int64_t i = i0 + e / kRows, j = j0 + e % kRows;
+        WY[e] = i < id.len && j <= i ? WY[e] * dexp(cum[i] - cum[j]) : 0.0f;
+      }
+      __syncthreads();
+SSM_UNROLL
+      for (int k = 0; k < kTilesPerWarp; ++k) {
+        const int64_t t = warp + k * kWarps;
+        if (t >= y_tiles) continue;
+        const int64_t ti = t / tiles_p, tp = t % tiles_p;
+        for (int64_t kk = 0; kk < kRows; kk += kStep) {
+          OperandA<wmma::row_major> wa;
+          OperandB<wmma::row_major> ub;
+          load_tf32(wa, WY + ti * kTile * kRows + kk, kRows);
+          load_tf32(ub, U + kk * Pp + tp * kTile, static_cast<unsigned>(Pp));
+          wmma::mma_sync(acc[k], wa, ub, acc[k]);
+        }
+      }
+    }
+    __syncthreads();  // W is no longer read: WY becomes Y's staging
+SSM_UNROLL
+    for (int k = 0; k < kTilesPerWarp; ++k) {
+      const int64_t t = warp + k * kWarps;
+      if (t >= y_tiles) continue;
+      const int64_t ti = t / tiles_p, tp = t % tiles_p;
+      wmma::store_matrix_sync(WY + ti * kTile * Pp + tp * kTile, acc[k], static_cast<unsigned>(Pp), wmma::mem_row_major);
+    }
+    __syncthreads();
+    for (int64_t e = threadIdx.x; e < rows_i * P; e += blockDim.x) {
+      const int64_t r = e / P, p = e % P;
+      y[lay.x(id.b, id.t0 + i0 + r, id.h) + p] = WY[r * Pp + p];
+    }
+    __syncthreads();  // before the next item reloads the shared arrays
+  }
+#endif
+}
+
+size_t state_bytes(const SsdShape& s, int64_t Q) {
+  return StatePlan{round_up(s.headdim, kTile), round_up(s.dstate, kTile), Q}.floats() * sizeof(float) + 32;
+}
+size_t output_bytes(const SsdShape& s, int64_t Q) {
+  return OutputPlan{round_up(s.headdim, kTile), round_up(s.dstate, kTile), Q}.floats() * sizeof(float) + 32;
+}
+
+}  // namespace
+
+bool ssd_chunked_forward_tc_applies(const SsdShape& s, int64_t chunk) {
+  const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));
+  return s.headdim <= 128 && s.dstate <= 256 && state_bytes(s, Q) <= kMaxShared && output_bytes(s, Q) <= kMaxShared;
+}
+
+bool ssd_chunked_forward_tc(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,
+                            const float* Bm, const float* Cm, const float* h0, float* y, float* hT) {
+  if (!ssd_chunked_forward_tc_applies(s, chunk)) return false;
+  const int64_t BH = s.batch * s.heads, PN = s.headdim * s.dstate;
+  if (BH == 0) return true;
+  const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));
+  const int64_t nc = s.seqlen == 0 ? 0 : 1 + (s.seqlen - 1) / Q;
+  Tensor states = scratch(BH * nc * PN, Dtype::f32), decay = scratch(BH * nc, Dtype::f32);
+  if (nc > 0) {
+    const int64_t tiles = (round_up(s.headdim, kTile) / kTile) * (round_up(s.dstate, kTile) / kTile);
+    const dim3 grid(grid_for_rows(BH * nc), static_cast<unsigned>((tiles + kMaxTilesPerBlock - 1) / kMaxTilesPerBlock));
+    const size_t bytes = state_bytes(s, Q);
+    allow_dynamic_shared(ssd_chunk_state_tc_kernel, bytes, "ssd_forward");
+    SSM_CUDA_LAUNCH("ssd_forward", ssd_chunk_state_tc_kernel, grid, kThreads, bytes, s, Q, nc, x, dt, A, Bm,
+                    ptr<float>(states), ptr<float>(decay));
+  }
+  ssd_pass_states<float>(s, nc, h0, ptr<const float>(decay), ptr<float>(states), hT);
+  if (nc > 0) {
+    const int64_t row_blocks = (Q + kRows - 1) / kRows;
+    const size_t bytes = output_bytes(s, Q);
+    allow_dynamic_shared(ssd_chunk_output_tc_kernel, bytes, "ssd_forward");
+    SSM_CUDA_LAUNCH("ssd_forward", ssd_chunk_output_tc_kernel, grid_for_rows(BH * nc * row_blocks), kThreads, bytes, s,
+                    Q, nc, x, dt, A, Cm, Bm, ptr<const float>(states), y);
+  }
+  return true;
+}
+
+}  // namespace ssm::cuda

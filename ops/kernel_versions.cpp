@@ -1,0 +1,127 @@
+// ops/kernel_versions.cpp — the table of kernels with several versions, and which one runs.
+#include "ops/kernel_versions.h"
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/numbers.h"    // defines: absl::SimpleAtoi
+#include "absl/strings/str_join.h"   // defines: absl::StrJoin
+#include "absl/strings/str_split.h"  // defines: absl::StrSplit
+#include "core/error.h"              // defines: SSM_USER_CHECK
+
+namespace ssm::ops {
+namespace {
+
+struct Chosen {
+  std::mutex mutex;
+  std::map<std::string, int> version;  // the families' current versions
+  std::map<std::string, int> ran;      // the version each family ran last
+  bool environment_read = false;
+};
+
+Chosen& chosen() {
+  static Chosen c;
+  return c;
+}
+
+const KernelFamily* find_family(const std::string& name) {
+  for (const KernelFamily& f : kernel_families()) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::string family_names() {
+  std::vector<std::string> names;
+  for (const KernelFamily& f : kernel_families()) names.push_back(f.name);
+  return absl::StrJoin(names, ", ");
+}
+
+void check_choice(const std::string& name, int version, const std::string& source) {
+  const KernelFamily* f = find_family(name);
+  SSM_USER_CHECK(f != nullptr, source, ": no kernel '", name, "' has versions (those that do: ", family_names(), ")");
+  SSM_USER_CHECK(version >= 1 && version <= f->versions, source, ": kernel '", name, "' has versions 1 to ",
+                 f->versions, ", not ", version);
+}
+
+// Every item is checked before any is applied: a refused list changes nothing.
+void parse_into(Chosen& c, const std::string& text, const std::string& source) {
+  std::vector<std::pair<std::string, int>> choices;
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    const std::vector<std::string> kv = absl::StrSplit(item, '=');
+    int version = 0;
+    SSM_USER_CHECK(kv.size() == 2 && absl::SimpleAtoi(kv[1], &version), source, ": expected kernel=version, got '",
+                   std::string(item), "' (e.g. ssd_chunked_forward=2)");
+    check_choice(kv[0], version, source);
+    choices.emplace_back(kv[0], version);
+  }
+  for (const auto& [name, version] : choices) c.version[name] = version;
+}
+
+// The environment is read once, on the first question; until then every family has its default.
+void read_environment_locked(Chosen& c) {
+  if (c.environment_read) return;
+  c.environment_read = true;
+  for (const KernelFamily& f : kernel_families()) c.version.emplace(f.name, f.default_version);
+  if (const char* env = std::getenv("SSMLAB_KERNELS"); env != nullptr && *env != '\0') {
+    parse_into(c, env, "SSMLAB_KERNELS");
+  }
+}
+
+}  // namespace
+
+const std::vector<KernelFamily>& kernel_families() {
+  static const std::vector<KernelFamily> families = {
+      {"ssd_chunked_forward", 2, 1,
+       {"CUDA cores, fp32: one thread per output element, the CPU loop's order (cuda/scan/ssd_cuda_chunked.cu)",
+        "tensor cores, tf32 inputs and fp32 accumulation: C·Bᵀ, (L∘CB)·X, Bᵀ·X and C·S̃ as 16x16x8 wmma tiles "
+        "through shared memory (cuda/scan/ssd_cuda_chunked_tc.cu); f32, P <= 128, N <= 256"}},
+  };
+  return families;
+}
+
+int kernel_version(const std::string& name) {
+  Chosen& c = chosen();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  read_environment_locked(c);
+  const auto it = c.version.find(name);
+  SSM_USER_CHECK(it != c.version.end(), "no kernel '", name, "' has versions (those that do: ", family_names(), ")");
+  return it->second;
+}
+
+void check_kernel_environment() {
+  Chosen& c = chosen();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  read_environment_locked(c);
+}
+
+void set_kernel_version(const std::string& name, int version) {
+  Chosen& c = chosen();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  read_environment_locked(c);
+  check_choice(name, version, "kernel versions");
+  c.version[name] = version;
+}
+
+void set_kernel_versions(const std::string& text, const std::string& source) {
+  Chosen& c = chosen();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  read_environment_locked(c);
+  parse_into(c, text, source);
+}
+
+void record_kernel_version_ran(const std::string& name, int version) {
+  Chosen& c = chosen();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.ran[name] = version;
+}
+
+int last_kernel_version_ran(const std::string& name) {
+  Chosen& c = chosen();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  const auto it = c.ran.find(name);
+  return it == c.ran.end() ? 0 : it->second;
+}
+
+}  // namespace ssm::ops
