@@ -12,6 +12,7 @@
 #include "core/error.h"               // defines: SSM_USER_CHECK
 #include "eval/plots.h"               // defines: LinePlot, Series
 #include "eval/report_io.h"           // defines: csv_table, markdown_table, format_number, write_text_file
+#include "eval/sweep_report.h"        // defines: forget_cell
 #include "eval/sweep_run.h"           // defines: read_finished_run, resolve_sweep_eval, sweep_eval_key
 #include "train/config.h"             // defines: load_config
 
@@ -58,11 +59,6 @@ std::string mitigated_summary(const ComparedSweep& s, const std::string& state) 
   if (measured == 0) return "not measured";
   if (collapses.empty()) return absl::StrFormat("no collapse (%d of %d)", measured, measured);
   return "collapses: " + absl::StrJoin(collapses, ", ");
-}
-
-std::string forget_text(const SweepStateSummary& st) {
-  if (st.t_forget) return absl::StrFormat("%s%d", st.forget_upper_bound ? "<= " : "", *st.t_forget);
-  return st.forget_censored ? absl::StrFormat("> %d", st.lengths.back()) : "undetermined";
 }
 
 TextRow csv_row(const ComparedSweep& s, const SweepRunRecord& r) {
@@ -169,7 +165,7 @@ void write_sweep_comparison(const std::string& dir, const std::vector<ComparedSw
         row.push_back(r ? verdict(r->arms.front()) : "–");
       }
       row[3] = any ? std::to_string(any->parameters) : "";
-      row.insert(row.end(), {forget_text(st), mitigated_summary(s, st.state)});
+      row.insert(row.end(), {forget_cell(st), mitigated_summary(s, st.state)});
       rows.push_back(std::move(row));
     }
     for (const SweepRunRecord& r : s.records) csv_rows.push_back(csv_row(s, r));

@@ -27,13 +27,6 @@ std::string recall_cell(int64_t t_recall, bool capped) {
   return absl::StrFormat("%s%d", capped ? ">= " : "", t_recall);
 }
 
-std::string forget_cell(const SweepStateSummary& s) {
-  if (s.t_forget) {
-    return absl::StrFormat("%s%d%s", s.forget_upper_bound ? "<= " : "", *s.t_forget,
-                           s.forget_monotone ? "" : " (non-monotone)");
-  }
-  return s.forget_censored ? absl::StrFormat("> %d", s.lengths.back()) : "undetermined";
-}
 
 std::string pattern_cell(const SweepStateSummary& s) {
   std::vector<std::string> parts;
@@ -184,6 +177,14 @@ std::string report_md(const SweepSpec& spec, const SweepEvalSpec& ev, const std:
 }
 
 }  // namespace
+
+std::string forget_cell(const SweepStateSummary& s) {
+  if (s.t_forget) {
+    return absl::StrFormat("%s%d%s", s.forget_upper_bound ? "<= " : "", *s.t_forget,
+                           s.forget_monotone ? "" : " (non-monotone)");
+  }
+  return s.forget_censored ? absl::StrFormat("> %d", s.lengths.back()) : "undetermined";
+}
 
 void write_sweep_report(const std::string& dir, const SweepSpec& spec, const SweepEvalSpec& ev,
                         const std::string& source, const std::vector<SweepRunRecord>& records,

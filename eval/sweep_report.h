@@ -26,6 +26,10 @@ void write_sweep_report(const std::string& dir, const SweepSpec& spec, const Swe
                         const std::string& source, const std::vector<SweepRunRecord>& records,
                         const SweepAnalysis& analysis);
 
+// A state size's T_forget for a table cell: "2048", "<= 64" (the shortest length passed), "> 4096"
+// (every length collapsed) or "undetermined", with "(non-monotone)" where that applies.
+std::string forget_cell(const SweepStateSummary& s);
+
 // The terminal summary: one row per state size (N_S, per-length verdicts, T_forget, T_recall),
 // then one line per fit.
 std::string sweep_summary_table(const SweepAnalysis& analysis);
