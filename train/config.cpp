@@ -245,12 +245,14 @@ DataSource read_source(const Section& s, int64_t sequence_tokens) {
   src.path = s.text("path", src.path);
   src.weight = s.number_where("weight", src.weight, [](double v) { return v > 0; }, "> 0");
   src.min_tokens = s.non_negative_integer("min_tokens", src.min_tokens);
+  src.ramp_steps = s.non_negative_integer("ramp_steps", src.ramp_steps);
   src.min_doc_tokens = s.non_negative_integer("min_doc_tokens", src.min_doc_tokens);
   src.text_key = s.text("text_key", src.text_key);
   const bool passkey = src.kind == "passkey";
   // Checkpoints written before min_tokens became passkey-only hold "min_tokens: 0" on every
   // source; the default value changes nothing, so it is accepted anywhere.
   require_kind(s, src, "min_tokens", passkey || src.min_tokens == 0, "passkey");
+  require_kind(s, src, "ramp_steps", passkey, "passkey");
   require_kind(s, src, "min_doc_tokens", !passkey, "text, jsonl, tokens and bible");
   require_kind(s, src, "text_key", src.kind == "jsonl", "jsonl");
   if (src.text_key.empty()) s.fail(absl::StrCat("'", s.key_path("text_key"), "' must not be empty"));
@@ -267,7 +269,8 @@ DataSource read_source(const Section& s, int64_t sequence_tokens) {
   return src;
 }
 
-const std::vector<std::string> kSourceKeys = {"kind", "path", "weight", "min_tokens", "min_doc_tokens", "text_key"};
+const std::vector<std::string> kSourceKeys = {"kind", "path", "weight", "min_tokens", "ramp_steps", "min_doc_tokens",
+                                                "text_key"};
 
 DataConfig read_data(const Section& s, const std::string& source) {
   DataConfig d;
@@ -537,6 +540,7 @@ std::string config_to_yaml(const Config& c) {
     emit(out, "path", s.path);
     emit_number(out, "weight", s.weight);
     if (s.kind == "passkey") emit(out, "min_tokens", s.min_tokens);
+    if (s.kind == "passkey" && s.ramp_steps > 0) emit(out, "ramp_steps", s.ramp_steps);
     if (s.kind != "passkey") emit(out, "min_doc_tokens", s.min_doc_tokens);
     if (s.kind == "jsonl") emit(out, "text_key", s.text_key);
     out << YAML::EndMap;

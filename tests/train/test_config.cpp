@@ -75,6 +75,7 @@ void check_same(const Config& a, const Config& b) {
     CHECK(a.data.sources[i].min_tokens == b.data.sources[i].min_tokens);
     CHECK(a.data.sources[i].min_doc_tokens == b.data.sources[i].min_doc_tokens);
     CHECK(a.data.sources[i].text_key == b.data.sources[i].text_key);
+    CHECK(a.data.sources[i].ramp_steps == b.data.sources[i].ramp_steps);
   }
   const OptimConfig &oa = a.optim, &ob = b.optim;
   CHECK(oa.lr == ob.lr);
@@ -120,7 +121,7 @@ Config unusual_config() {
   c.data.segments = 4;
   c.data.cache_dir = "/tmp/my cache: tokens";
   c.data.sources = {{"bible", "data/my kjv: books", 0.7, 0, 4096},
-                    {"passkey", "", 2.5e-3, 120},
+                    {"passkey", "", 2.5e-3, 120, 0, "text", 300},
                     {"jsonl", "shards/", 1.5, 0, 0, "content"},
                     {"tokens", "c.tok", 1.0, 0, 7}};
   c.optim = {0.1 + 0.2, 1e-5, 0.0, 0.85, 0.999, 1e-12, 0.5, "wsd", 7, 0.25};
@@ -239,6 +240,10 @@ TEST_CASE("the keys of data parallelism, TBPTT, corpora and fault tolerance are 
         "passkey; remove it");
   CHECK(error_with("data.sources[0].min_tokens=5") ==
         "configs/x.yaml: 'data.sources[0].min_tokens' is only read by kind passkey, not text; remove it");
+  CHECK(error_with("data.sources[0].ramp_steps=500") ==
+        "configs/x.yaml: 'data.sources[0].ramp_steps' is only read by kind passkey, not text; remove it");
+  CHECK(error_with("data.sources[1].ramp_steps=-2") ==
+        "configs/x.yaml: 'data.sources[1].ramp_steps' must be an integer >= 0, got -2");
   CHECK(error_with("data.sources[0].min_doc_tokens=-1") ==
         "configs/x.yaml: 'data.sources[0].min_doc_tokens' must be an integer >= 0, got -1");
   // min_tokens is bounded by the whole sequence: seq_len · segments.
@@ -300,7 +305,7 @@ TEST_CASE("unknown keys are rejected with the allowed keys listed") {
   CHECK(error_of(kBase + "modle: {}\n") == "configs/x.yaml: unknown key 'modle' (allowed: run, model, data, optim, train)");
   CHECK(error_of(kBase, {"data.sources[0].pth=x"}) ==
         "configs/x.yaml: unknown key 'data.sources[0].pth' (allowed: kind, path, weight, min_tokens, "
-        "min_doc_tokens, text_key)");
+        "ramp_steps, min_doc_tokens, text_key)");
   CHECK(error_of(kBase + "run: {seed: 1, seed: 2}\n") == "configs/x.yaml: key 'run.seed' appears twice");
 }
 
@@ -327,10 +332,10 @@ TEST_CASE("values of the wrong type are named with what was given") {
   CHECK(error_with("run.seed=-1") == "configs/x.yaml: 'run.seed' must be an integer >= 0, got '-1'");
   CHECK(error_with("run.device={a: 1}") == "configs/x.yaml: 'run.device' must be a string, got a mapping");
   CHECK(error_with("data.sources=3") ==
-        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, "
+        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, ramp_steps, "
         "min_doc_tokens, text_key}, got '3'");
   CHECK(error_with("data.sources=[]") ==
-        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, "
+        "configs/x.yaml: 'data.sources' must be a non-empty sequence of {kind, path, weight, min_tokens, ramp_steps, "
         "min_doc_tokens, text_key}, got a sequence");
   CHECK(error_of(kBase + "optim: 3\n") ==
         "configs/x.yaml: 'optim' must be a mapping of keys (allowed: lr, min_lr, weight_decay, beta1, beta2, eps, "

@@ -385,6 +385,45 @@ TEST_CASE("passkey rows score exactly the answer tokens") {
   CHECK(needle_offsets.size() >= 5);  // the needle moves
 }
 
+TEST_CASE("ramp_steps: the longest passkey prompt grows with the step; validation sees the full range") {
+  const int64_t seq_len = 1024;
+  DataSource source{"passkey", "", 1.0, 0};
+  source.ramp_steps = 100;
+  const TrainingData data(data_config({source}, seq_len, 16), kBytes, 5);
+  // The longest prompt (in bytes) over the rows of a few batches.
+  const auto longest_prompt = [&](const std::vector<Batch>& batches) {
+    int64_t longest = 0;
+    for (const Batch& b : batches) {
+      for (int64_t r = 0; r < 16; ++r) {
+        const std::vector<int64_t> targets = row(b.targets, r);
+        const auto first_scored = std::find_if(targets.begin(), targets.end(), [](int64_t t) { return t != kIgnoreTarget; });
+        longest = std::max(longest, static_cast<int64_t>(first_scored - targets.begin()) + 1);
+      }
+    }
+    return longest;
+  };
+  const int64_t shortest = kPrefix + kBlock + kSuffix;  // 220: min_tokens 0 is raised to one block
+  const int64_t full = seq_len + 1 - 7 - shortest;      // the range of drawn targets, " ddddd." excluded
+  // Step s draws targets in [220, 220 + full·(s + 1)/100]; prompts are whole blocks at most that long.
+  for (int64_t step : {0, 9, 49}) {
+    std::vector<Batch> batches;
+    for (int64_t micro = 0; micro < 4; ++micro) batches.push_back(data.batch(step, micro));
+    const int64_t bound = shortest + full * (step + 1) / 100;
+    CHECK(longest_prompt(batches) <= bound);
+    CHECK(longest_prompt(batches) > bound - 2 * kBlock);  // 64 rows reach near the bound
+  }
+  std::vector<Batch> late, valid;
+  for (int64_t micro = 0; micro < 4; ++micro) late.push_back(data.batch(99, micro));
+  for (int64_t i = 0; i < 4; ++i) valid.push_back(data.valid_batch(i));
+  CHECK(longest_prompt(late) > seq_len - 2 * kBlock);   // the ramp is over at step 99
+  CHECK(longest_prompt(valid) > seq_len - 2 * kBlock);  // validation never ramps
+  // Without a ramp, step 0 already draws from the full range.
+  const TrainingData flat(data_config({{"passkey", "", 1.0, 0}}, seq_len, 16), kBytes, 5);
+  std::vector<Batch> first;
+  for (int64_t micro = 0; micro < 4; ++micro) first.push_back(flat.batch(0, micro));
+  CHECK(longest_prompt(first) > seq_len - 2 * kBlock);
+}
+
 TEST_CASE("sources are mixed in proportion to their weights") {
   const fs::path docs = write_docs(fresh_dir("mixture") / "docs", 4);
   const DataConfig cfg = data_config({{"text", docs.string(), 3.0, 0}, {"passkey", "", 1.0, 0}}, 256, 8);

@@ -21,6 +21,9 @@ struct DataSource {
   int64_t min_doc_tokens = 0;         // text/jsonl/tokens/bible: drop documents shorter than this
                                       // (the paper drops documents under 4096 tokens)
   std::string text_key = "text";      // jsonl: the field of each line that holds the document
+  int64_t ramp_steps = 0;             // passkey: a length curriculum; the longest prompt drawn grows
+                                      // linearly from the shortest to the full length over the first
+                                      // ramp_steps optimizer steps (0: the full range from step 0)
 };
 
 struct DataConfig {

@@ -105,6 +105,7 @@ TrainingData::TrainingData(const DataConfig& config, const Tokenizer& tokenizer,
     source.weight = ds.weight;
     if (ds.kind == "passkey") {
       source.min_prompt = std::max(ds.min_tokens, shortest_passkey_prompt());
+      source.ramp_steps = ds.ramp_steps;
       check_passkey_fits(source, ds.min_tokens);
     } else {
       source.corpus = static_cast<int64_t>(corpora_.size());
@@ -186,15 +187,16 @@ const TrainingData::Source& TrainingData::pick_source(Rng& rng, bool validation)
   return *chosen;  // rounding can leave u == total: the last eligible source takes it
 }
 
-TrainingData::Row TrainingData::passkey_row(const Source& source, Rng& rng) const {
+TrainingData::Row TrainingData::passkey_row(const Source& source, int64_t step, Rng& rng) const {
   const int64_t length = sequence_tokens() + 1;
   const std::string key = random_passkey(rng);
   const std::vector<TokenId> answer = passkey_answer(tokenizer_, key);
   const int64_t longest_prompt = length - static_cast<int64_t>(answer.size());
   SSM_CHECK(longest_prompt >= source.min_prompt, source.key, ": the answer '", key, "' is ", answer.size(),
             " tokens, leaving no room for a prompt of ", source.min_prompt, " in data.seq_len + 1 = ", length);
-  const int64_t target = source.min_prompt +
-                         static_cast<int64_t>(rng.below(static_cast<uint64_t>(longest_prompt - source.min_prompt + 1)));
+  int64_t range = longest_prompt - source.min_prompt;
+  if (step >= 0 && step + 1 < source.ramp_steps) range = range * (step + 1) / source.ramp_steps;  // the curriculum
+  const int64_t target = source.min_prompt + static_cast<int64_t>(rng.below(static_cast<uint64_t>(range + 1)));
   const double depth = static_cast<double>(rng.uniform());
   const PasskeyPrompt prompt = build_passkey_prompt(tokenizer_, target, depth, key);
 
@@ -210,21 +212,22 @@ TrainingData::Row TrainingData::passkey_row(const Source& source, Rng& rng) cons
   return row;
 }
 
-TrainingData::Row TrainingData::draw_row(uint64_t row_seed, bool validation) const {
+TrainingData::Row TrainingData::draw_row(uint64_t row_seed, int64_t step) const {
   Rng rng(row_seed);
+  const bool validation = step < 0;
   const Source& source = pick_source(rng, validation);
-  if (source.corpus < 0) return passkey_row(source, rng);
+  if (source.corpus < 0) return passkey_row(source, step, rng);
   const TokenCorpus& corpus = corpora_[static_cast<size_t>(source.corpus)];
   return text_row(validation ? corpus.valid : corpus.train, sequence_tokens() + 1, tokenizer_.eos_id(), rng);
 }
 
-Batch TrainingData::draw(uint64_t batch_seed, bool validation) const {
+Batch TrainingData::draw(uint64_t batch_seed, int64_t step) const {
   const int64_t B = config_.batch_size, T = sequence_tokens();
   Batch batch{Tensor::empty({B, T}, Dtype::i64), Tensor::empty({B, T}, Dtype::i64)};
   int64_t* tokens = batch.tokens.data<int64_t>();
   int64_t* targets = batch.targets.data<int64_t>();
   for (int64_t b = 0; b < B; ++b) {
-    const Row row = draw_row(Rng::derive(batch_seed, static_cast<uint64_t>(b)), validation);
+    const Row row = draw_row(Rng::derive(batch_seed, static_cast<uint64_t>(b)), step);
     for (int64_t t = 0; t < T; ++t) {
       tokens[b * T + t] = row.seq[static_cast<size_t>(t)];
       const bool scored = t >= row.scored_begin && t < row.scored_end;
@@ -241,12 +244,12 @@ Batch TrainingData::batch(int64_t step, int64_t micro, int64_t rank, int64_t wor
   // existed (they derived over (step, micro, rank = 0)).
   uint64_t seed = Rng::derive(data_seed_, kTrainTag);
   for (int64_t part : {step, micro * world + rank, int64_t{0}}) seed = Rng::derive(seed, static_cast<uint64_t>(part));
-  return draw(seed, /*validation=*/false);
+  return draw(seed, step);
 }
 
 Batch TrainingData::valid_batch(int64_t index) const {
   SSM_CHECK(index >= 0, "TrainingData::valid_batch(", index, "): index must be >= 0");
-  return draw(Rng::derive(Rng::derive(data_seed_, kValidTag), static_cast<uint64_t>(index)), /*validation=*/true);
+  return draw(Rng::derive(Rng::derive(data_seed_, kValidTag), static_cast<uint64_t>(index)), /*step=*/-1);
 }
 
 }  // namespace ssm

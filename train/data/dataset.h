@@ -24,7 +24,10 @@
 //     [max(min_tokens, shortest possible prompt), L + 1 − len(answer)], a uniform depth
 //     and random_passkey, followed by the answer " " + key + "." (what the prompt's last words
 //     "The passkey is" ask for). Only the answer tokens are scored: the model is taught to
-//     retrieve the key, not to predict filler it has seen many times.
+//     retrieve the key, not to predict filler it has seen many times. With ramp_steps R > 0
+//     the upper end of the range grows with the step s: min + ⌊(max − min) · min(1, (s + 1)/R)⌋,
+//     so early steps see one block (the needle) and later ones the whole haystack; validation
+//     always draws from the full range (it measures the task the run is aiming at).
 // Padding (after a passkey answer, or after a short text stream) uses the tokenizer's EOS id.
 // It is never scored, and the models are causal, so nothing after the last scored position
 // can change the loss; EOS keeps the padding inside every tokenizer's vocabulary.
@@ -100,6 +103,7 @@ class TrainingData {
     double weight = 1.0;
     int64_t corpus = -1;    // text/bible: index into corpora_ and the streams
     int64_t min_prompt = 0; // passkey: shortest prompt length drawn
+    int64_t ramp_steps = 0; // passkey: steps over which the longest prompt drawn grows to the full length
   };
 
   struct Row;  // one sampled sequence and which of its targets are scored (dataset.cpp)
@@ -109,9 +113,10 @@ class TrainingData {
   bool has_validation_data(const Source& source) const;
   const Source& pick_source(Rng& rng, bool validation) const;
   static Row text_row(const DocumentStream& stream, int64_t length, TokenId pad, Rng& rng);
-  Row passkey_row(const Source& source, Rng& rng) const;
-  Row draw_row(uint64_t row_seed, bool validation) const;
-  Batch draw(uint64_t batch_seed, bool validation) const;
+  // `step` < 0 (validation): no curriculum, the full range of prompt lengths.
+  Row passkey_row(const Source& source, int64_t step, Rng& rng) const;
+  Row draw_row(uint64_t row_seed, int64_t step) const;
+  Batch draw(uint64_t batch_seed, int64_t step) const;
 
   DataConfig config_;
   const Tokenizer& tokenizer_;
