@@ -120,6 +120,25 @@ __device__ inline A block_max(A v) {
   return total;
 }
 
+// log Σ_c exp(row[c]) shifted by the row maximum, in two passes over the row (the maximum, then
+// the sum); every thread of the block gets it. Softmax and version 1 of cross-entropy use it.
+template <typename T>
+__device__ Acc<T> block_row_logsumexp(const T* row, int64_t C) {
+  using A = Acc<T>;
+  A mx = -INFINITY;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) mx = max(mx, static_cast<A>(row[c]));
+  mx = block_max(mx);
+  A sum = 0;
+  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) sum += dexp(static_cast<A>(row[c]) - mx);
+  sum = block_sum(sum);
+  return mx + dlog(sum);
+}
+
+// Targets and ids are i32 or i64.
+__device__ inline int64_t id_at(const void* ids, bool i64, int64_t i) {
+  return i64 ? static_cast<const int64_t*>(ids)[i] : static_cast<const int32_t*>(ids)[i];
+}
+
 // ---- strided views -------------------------------------------------------------------------------
 constexpr int kMaxDims = 8;
 

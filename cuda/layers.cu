@@ -1,35 +1,18 @@
-// cuda/layers.cu — softmax, cross-entropy, embedding and the causal depthwise conv on the GPU: the
-// twin of ops/cpu/layers.cpp (the norms are in cuda/norms.cu, the twin of ops/cpu/norms.cpp).
+// cuda/layers.cu — softmax, embedding and the causal depthwise conv on the GPU: the twin of
+// ops/cpu/layers.cpp (cross-entropy, in two versions, is in cuda/cross_entropy.cu; the norms are in
+// cuda/norms.cu, the twin of ops/cpu/norms.cpp).
 // Row kernels run one block per row (grid-stride over rows) with block reductions; elementwise
 // parts run one thread per element. f32 and f64; statistics in the accumulation type.
 #include <cmath>
 
 #include "cuda/cuda_backend.h"   // defines: CudaBackend
-#include "cuda/kernel_util.cuh"  // defines: block_sum, block_max, column_sums, dispatch_floating
+#include "cuda/kernel_util.cuh"  // defines: block_row_logsumexp, id_at, column_sums, dispatch_floating
 
 namespace ssm::cuda {
 namespace {
 
 int64_t last_dim(const Tensor& t) { return t.dim() == 0 ? 1 : t.size(-1); }
 int64_t rows_of(const Tensor& t) { return t.numel() / std::max<int64_t>(last_dim(t), 1); }
-
-// Targets and ids are i32 or i64.
-__device__ inline int64_t id_at(const void* ids, bool i64, int64_t i) {
-  return i64 ? static_cast<const int64_t*>(ids)[i] : static_cast<const int32_t*>(ids)[i];
-}
-
-// log Σ_c exp(row[c]) shifted by the row maximum; every thread of the block gets it.
-template <typename T>
-__device__ Acc<T> block_row_logsumexp(const T* row, int64_t C) {
-  using A = Acc<T>;
-  A mx = -INFINITY;
-  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) mx = max(mx, static_cast<A>(row[c]));
-  mx = block_max(mx);
-  A sum = 0;
-  for (int64_t c = threadIdx.x; c < C; c += blockDim.x) sum += dexp(static_cast<A>(row[c]) - mx);
-  sum = block_sum(sum);
-  return mx + dlog(sum);
-}
 
 // ---- softmax ---------------------------------------------------------------------------------------
 template <typename T>
@@ -54,35 +37,6 @@ __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t 
       const int64_t i = r * C + c;
       dx[i] = static_cast<T>(log ? dy[i] - dexp(static_cast<Acc<T>>(y[i])) * dot : y[i] * (dy[i] - dot));
     }
-  }
-}
-
-// ---- cross-entropy: loss_n = lse(logits_n) - logits_n[target_n] ------------------------------------
-template <typename T>
-__global__ void cross_entropy_forward_kernel(const T* logits, const void* targets, bool i64, int64_t ignore_index,
-                                             T* losses, T* lse, int64_t R, int64_t V) {
-  for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
-    const T* row = logits + r * V;
-    const Acc<T> l = block_row_logsumexp(row, V);
-    if (threadIdx.x == 0) {
-      lse[r] = static_cast<T>(l);
-      const int64_t t = id_at(targets, i64, r);
-      losses[r] = t == ignore_index ? T(0) : static_cast<T>(l - row[t]);
-    }
-  }
-}
-
-// dlogits[n, v] = dlosses[n]·(softmax(logits[n])[v] - [v == target[n]]), 0 rows where ignored.
-template <typename T>
-__global__ void cross_entropy_backward_kernel(const T* logits, const void* targets, bool i64, const T* lse,
-                                              const T* dlosses, int64_t ignore_index, T* dlogits, int64_t R,
-                                              int64_t V) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < R * V;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t r = i / V, v = i % V;
-    const int64_t t = id_at(targets, i64, r);
-    const Acc<T> p = dexp(static_cast<Acc<T>>(logits[i]) - lse[r]);
-    dlogits[i] = t == ignore_index ? T(0) : static_cast<T>(dlosses[r] * (p - (v == t ? Acc<T>(1) : Acc<T>(0))));
   }
 }
 
@@ -204,31 +158,6 @@ void CudaBackend::softmax_backward(const Tensor& y, const Tensor& dy, const Tens
     using T = typename decltype(tag)::type;
     SSM_CUDA_LAUNCH("softmax_backward", softmax_backward_kernel<T>, grid_for_rows(R), kBlock, 0, ptr<const T>(y),
                     ptr<const T>(dy), ptr<T>(dx), R, C, log);
-  });
-}
-
-void CudaBackend::cross_entropy_forward(const Tensor& logits, const Tensor& targets, int64_t ignore_index,
-                                        const Tensor& losses, const Tensor& lse) {
-  const int64_t R = logits.size(0), V = logits.size(1);
-  if (R == 0) return;
-  const bool i64 = targets.dtype() == Dtype::i64;
-  dispatch_floating(logits.dtype(), "cross_entropy", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    SSM_CUDA_LAUNCH("cross_entropy", cross_entropy_forward_kernel<T>, grid_for_rows(R), kBlock, 0,
-                    ptr<const T>(logits), targets.raw_data(), i64, ignore_index, ptr<T>(losses), ptr<T>(lse), R, V);
-  });
-}
-
-void CudaBackend::cross_entropy_backward(const Tensor& logits, const Tensor& targets, const Tensor& lse,
-                                         const Tensor& dlosses, int64_t ignore_index, const Tensor& dlogits) {
-  const int64_t R = logits.size(0), V = logits.size(1);
-  if (R * V == 0) return;
-  const bool i64 = targets.dtype() == Dtype::i64;
-  dispatch_floating(logits.dtype(), "cross_entropy_backward", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    SSM_CUDA_LAUNCH("cross_entropy_backward", cross_entropy_backward_kernel<T>, grid_for(R * V), kBlock, 0,
-                    ptr<const T>(logits), targets.raw_data(), i64, ptr<const T>(lse), ptr<const T>(dlosses),
-                    ignore_index, ptr<T>(dlogits), R, V);
   });
 }
 

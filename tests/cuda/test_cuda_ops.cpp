@@ -6,6 +6,7 @@
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "tests/support/cuda_testing.h"        // defines: check_cuda_matches_cpu, cuda_available, rand_leaf, host
 #include "ops/backend.h"         // defines: backend_for
+#include "ops/kernel_versions.h"  // defines: KernelVersionGuard, last_kernel_version_ran
 #include "ops/ops.h"              // defines: the op API
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard
 
@@ -175,10 +176,42 @@ CUDA_TEST("softmax, log-softmax and cross-entropy") {
     std::vector<int32_t> t32(t64.begin(), t64.end());
     for (Dtype tdt : {Dtype::i64, Dtype::i32}) {
       Tensor targets = tdt == Dtype::i64 ? Tensor::from_vector<int64_t>(t64, {37}) : Tensor::from_vector<int32_t>(t32, {37});
-      check_cuda_matches_cpu(std::string("cross_entropy V1003 N37 ignore -100 ") + dtype_name(dt) + " " + dtype_name(tdt),
-                             [](const Inputs& in) {
-                               return Inputs{ops::cross_entropy(in[0], in[1]), ops::cross_entropy_per_token(in[0], in[1])};
-                             }, {x, targets}, tol_for(dt, 1e-5));
+      for (int version : {1, 2}) {  // docs/kernels.md: two passes, then the online logsumexp
+        ops::KernelVersionGuard chosen("cross_entropy", version);
+        const std::string name = "cross_entropy v" + std::to_string(version) + " V1003 N37 ignore -100 " +
+                                 dtype_name(dt) + " " + dtype_name(tdt);
+        check_cuda_matches_cpu(name, [](const Inputs& in) {
+          return Inputs{ops::cross_entropy(in[0], in[1]), ops::cross_entropy_per_token(in[0], in[1])};
+        }, {x, targets}, tol_for(dt, 1e-5));
+        CHECK_MESSAGE(ops::last_kernel_version_ran("cross_entropy") == version, name);
+      }
+    }
+  }
+}
+
+// Version 2's online logsumexp where it can go wrong: a vocabulary smaller than the block (most
+// threads see no logit and hold the empty pair), one far larger than it with the maximum late in
+// the row (every thread rescales its sum), and logits of very different sizes (exp would
+// overflow without the running maximum).
+CUDA_TEST("cross_entropy version 2 at awkward vocabularies and extreme logits") {
+  ops::KernelVersionGuard v2("cross_entropy", 2);
+  for (int64_t V : {int64_t{1}, int64_t{5}, int64_t{257}, int64_t{4099}}) {
+    const int64_t N = 7;
+    std::vector<double> values(static_cast<size_t>(N * V));
+    for (int64_t i = 0; i < N * V; ++i) values[i] = 0.01 * static_cast<double>((i * 7919) % 1000) + 0.002 * (i % V);
+    // Extremes at each row's end. A +400 row's target is that logit (loss ~ 0, so the ordinary
+    // rows carry the comparison); exp(400) overflows f32, so a missing maximum shows as inf/NaN.
+    for (int64_t n = 0; n < N; ++n) values[n * V + V - 1] = n % 2 == 0 ? 400.0 : -400.0;
+    std::vector<int64_t> t(N);
+    for (int64_t n = 0; n < N; ++n) t[n] = n == 3 ? -100 : n % 2 == 0 ? V - 1 : (n * 31) % V;
+    for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+      Tensor logits = Tensor::from_vector<double>(values, {N, V}).to(dt);
+      logits.set_requires_grad(true);
+      const std::string name = "cross_entropy v2 V" + std::to_string(V) + " " + dtype_name(dt);
+      check_cuda_matches_cpu(name, [](const Inputs& in) {
+        return Inputs{ops::cross_entropy_per_token(in[0], in[1])};
+      }, {logits, Tensor::from_vector<int64_t>(t, {N})}, tol_for(dt, 1e-5));
+      CHECK_MESSAGE(ops::last_kernel_version_ran("cross_entropy") == 2, name);
     }
   }
 }
