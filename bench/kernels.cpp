@@ -5,6 +5,7 @@
 // row per version.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"  // defines: absl::StrAppend
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
@@ -172,19 +173,27 @@ void add_rows(std::vector<Benchmark>& out, const Sizes& s, Device device) {
                  [=] { be->softmax_forward(logits, probs, false); }});
   // Cross-entropy in each of its versions (docs/kernels.md); the CPU has one. The byte counts are
   // the ideal ones (the logits read once), so version 1's two passes show as a lower % HBM.
-  const int versions = device.is_cuda() ? 2 : 1;
-  for (int version = 1; version <= versions; ++version) {
-    const std::string tag = version == 1 ? "" : " v2 (online logsumexp)";
+  struct Version {
+    int version;
+    const char* forward;
+    const char* backward;
+  };
+  const std::vector<Version> versions = {
+      {1, "cross_entropy forward", "cross_entropy backward"},
+      {2, "cross_entropy forward v2 (online logsumexp)", "cross_entropy backward v2 (online logsumexp)"}};
+  for (const Version& v : versions) {
+    if (v.version > 1 && !device.is_cuda()) break;  // the CPU has one version
+    const int version = v.version;
     const auto run_version = [version, device](const std::function<void()>& call) {
       ops::KernelVersionGuard chosen("cross_entropy", version);
       call();
       SSM_CHECK(!device.is_cuda() || ops::last_kernel_version_ran("cross_entropy") == version, "bench: version ",
                 version, " of cross_entropy did not run");
     };
-    out.push_back({"cross_entropy forward" + tag, vocab_shape, 4 * rv, 3 * rv, Peak::fp32, [=] {
+    out.push_back({v.forward, vocab_shape, 4 * rv, 3 * rv, Peak::fp32, [=] {
                      run_version([&] { be->cross_entropy_forward(logits, targets, -100, losses, lse); });
                    }});
-    out.push_back({"cross_entropy backward" + tag, vocab_shape, 4 * 2 * rv, 4 * rv, Peak::fp32, [=] {
+    out.push_back({v.backward, vocab_shape, 4 * 2 * rv, 4 * rv, Peak::fp32, [=] {
                      run_version([&] { be->cross_entropy_backward(logits, targets, lse, dlosses, -100, dlogits); });
                    }});
   }
