@@ -177,6 +177,15 @@ ExponentialFit fit_exponential(const std::vector<double>& x, const std::vector<d
   if (ss <= tiny) f.converged = true;
   f.a = p[0], f.b = std::exp(p[1]), f.c = p[2];
   f.points = static_cast<int64_t>(x.size());
+  // b^x overflows for every x > 0 once |ln b| passes ~709: the curve has become a step at the
+  // largest x (or the smallest), the way the fit resolves points that go down and then up.
+  if (!std::isfinite(f.b) || f.b == 0.0 || !std::isfinite(f.a) || !std::isfinite(f.c)) {
+    f.finite = false;
+    f.note = "no finite fit: the least-squares curve runs off to a step (b → ∞ or 0), as it does when the values "
+             "are not monotone in x, which a·(b^x − 1) + c always is";
+    f.r2 = kNaN;
+    return f;
+  }
   std::vector<double> predicted;
   for (double v : x) predicted.push_back(f.at(v));
   f.r2 = r_squared(y, predicted);

@@ -29,6 +29,10 @@ struct ExponentialFit {
   int64_t points = 0;
   int64_t iterations = 0;  // Levenberg–Marquardt steps taken
   bool converged = false;  // the sum of squares stopped falling (relative change < 1e-14)
+  // false when the least-squares curve ran off to a step (b → ∞ or b → 0): values that are not
+  // monotone in x have no best exponential, since a·(b^x − 1) + c is monotone. The coefficients
+  // then mean nothing, and `note` says so.
+  bool finite = true;
   // Empty, or why the coefficients deserve caution: the points leave a and b tied (nearly
   // linear data only pin a·ln b), or the fit hit its iteration limit.
   std::string note;

@@ -128,6 +128,19 @@ TEST_CASE("exponential fit: nearly linear points are fitted, and flagged as leav
   CHECK(f.note.find("tied") != std::string::npos);
 }
 
+TEST_CASE("exponential fit: points that fall and then rise have no finite fit, and say so") {
+  // T_recall of three state sizes where the middle one was trained least well (K tokens against
+  // N_S in M): the monotone law cannot follow; least squares runs off to a step at the last point.
+  const ExponentialFit f = fit_exponential({0.002048, 0.008192, 0.032768}, {1.104, 0.544, 3.056});
+  CHECK_FALSE(f.finite);
+  CHECK(f.note.find("no finite fit") != std::string::npos);
+  CHECK(std::isnan(f.r2));
+  // A monotone set of the same size stays finite.
+  const ExponentialFit g = fit_exponential({0.002048, 0.008192, 0.032768}, {0.544, 1.104, 3.056});
+  CHECK(g.finite);
+  CHECK(g.at(0.032768) == doctest::Approx(3.056).epsilon(1e-6));
+}
+
 TEST_CASE("R² is NaN when every y is equal, and the fits refuse what they cannot fit") {
   CHECK(std::isnan(r_squared({2, 2, 2}, {1, 2, 3})));
   CHECK(r_squared({1, 2, 3}, {1, 2, 3}) == 1.0);
