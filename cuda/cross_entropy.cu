@@ -25,6 +25,16 @@
 namespace ssm::cuda {
 namespace {
 
+// Row r's results from its logsumexp l, in both versions: lse_r, and loss_r = l − logits[r, t_r]
+// (0 where the target is ignore_index).
+template <typename T>
+__device__ inline void store_row_loss(Acc<T> l, const T* row, int64_t r, const void* targets, bool i64,
+                                      int64_t ignore_index, T* losses, T* lse) {
+  lse[r] = static_cast<T>(l);
+  const int64_t t = id_at(targets, i64, r);
+  losses[r] = t == ignore_index ? T(0) : static_cast<T>(l - row[t]);
+}
+
 // ---- version 1: two passes, one thread per logit in the backward -----------------------------------
 template <typename T>
 __global__ void cross_entropy_forward_kernel(const T* logits, const void* targets, bool i64, int64_t ignore_index,
@@ -32,11 +42,7 @@ __global__ void cross_entropy_forward_kernel(const T* logits, const void* target
   for (int64_t r = blockIdx.x; r < R; r += gridDim.x) {
     const T* row = logits + r * V;
     const Acc<T> l = block_row_logsumexp(row, V);
-    if (threadIdx.x == 0) {
-      lse[r] = static_cast<T>(l);
-      const int64_t t = id_at(targets, i64, r);
-      losses[r] = t == ignore_index ? T(0) : static_cast<T>(l - row[t]);
-    }
+    if (threadIdx.x == 0) store_row_loss(l, row, r, targets, i64, ignore_index, losses, lse);
   }
 }
 
@@ -115,12 +121,7 @@ __global__ void cross_entropy_forward_online_kernel(const T* logits, const void*
     RunningLse<A> run{-INFINITY, A(0)};
     for (int64_t v = threadIdx.x; v < V; v += blockDim.x) add(run, static_cast<A>(row[v]));
     run = block_merge(run);
-    if (threadIdx.x == 0) {
-      const A l = run.max + dlog(run.sum);
-      lse[r] = static_cast<T>(l);
-      const int64_t t = id_at(targets, i64, r);
-      losses[r] = t == ignore_index ? T(0) : static_cast<T>(l - row[t]);
-    }
+    if (threadIdx.x == 0) store_row_loss(run.max + dlog(run.sum), row, r, targets, i64, ignore_index, losses, lse);
   }
 }
 

@@ -75,12 +75,8 @@ SweepLawFit fit_points(std::vector<std::pair<double, double>> points, bool ancho
       f.linear = fit_linear(x, y);
     } else {
       f.exponential = fit_exponential(x, y);
-      if (!f.exponential->finite) {  // nothing to report but why
-        notes.push_back("not fitted: " + f.exponential->note);
-        f.exponential.reset();
-      } else if (!f.exponential->note.empty()) {
-        notes.push_back(f.exponential->note);
-      }
+      if (!f.exponential->note.empty()) notes.push_back(f.exponential->note);
+      if (!f.exponential->finite) f.exponential.reset();  // its note says why; the report says "not fitted"
     }
     if (distinct == needed && (linear || f.exponential)) {
       notes.push_back(absl::StrCat(needed, " points for ", needed,
