@@ -97,8 +97,20 @@ void add_ssd(std::vector<Benchmark>& out, const Sizes& s, Device device) {
                                     " (docs/kernels.md: P <= 128, N <= 256)");
                    }});
   }
-  out.push_back({"ssd chunked backward", dimstr, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd, Peak::fp32,
-                 [=] { be->ssd_backward(shape, Q, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0); }});
+  out.push_back({"ssd chunked backward", dimstr, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd, Peak::fp32, [=] {
+                   ops::KernelVersionGuard v1("ssd_chunked_backward", 1);
+                   be->ssd_backward(shape, Q, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0);
+                 }});
+  if (device.is_cuda()) {
+    out.push_back({"ssd chunked backward v2 (tensor cores, tf32)", dimstr, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N),
+                   2 * f_fwd, Peak::tf32, [=] {
+                     ops::KernelVersionGuard v2("ssd_chunked_backward", 2);
+                     be->ssd_backward(shape, Q, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0);
+                     SSM_USER_CHECK(ops::last_kernel_version_ran("ssd_chunked_backward") == 2,
+                                    "bench: version 2 of ssd_chunked_backward does not take ", dimstr,
+                                    " (docs/kernels.md: P <= 128, N <= 256, tiles within 227 KiB)");
+                   }});
+  }
   // The recurrence over the same sequence (chunk 0): what the CPU runs in training and evaluation
   // (f32: the fused kernel), the same function as the chunked form.
   out.push_back({"ssd recurrent forward", dimstr, tokens * 4 * (2.0 * E + 2 * G * N + H), 5.0 * tokens * E * N,

@@ -77,6 +77,12 @@ const std::vector<KernelFamily>& kernel_families() {
        {"CUDA cores, fp32: one thread per output element, the CPU loop's order (cuda/scan/ssd_cuda_chunked.cu)",
         "tensor cores, tf32 inputs and fp32 accumulation: C·Bᵀ, (L∘CB)·X, Bᵀ·X and C·S̃ as 16x16x8 wmma tiles "
         "through shared memory (cuda/scan/ssd_cuda_chunked_tc.cu); f32, P <= 128, N <= 256"}},
+      {"ssd_chunked_backward", 2, 1,
+       {"CUDA cores, fp32: per chunk, one block runs the CPU's gradient loop, rows in order "
+        "(cuda/scan/ssd_cuda_chunked_backward.cu)",
+        "tensor cores, tf32 inputs and fp32 accumulation: every product of the chunk's gradients (dM, dC, dU, dB, the "
+        "chunk sums) as 16x16x8 wmma tiles, one block per output row block (cuda/scan/ssd_cuda_chunked_backward_tc.cu); "
+        "f32, P <= 128, N <= 256"}},
       {"cross_entropy", 2, 1,
        {"forward: two passes over each row (the maximum, then the sum of exponentials); backward: one thread "
         "per logit (cuda/cross_entropy.cu)",

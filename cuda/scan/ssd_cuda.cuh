@@ -48,6 +48,44 @@ __device__ inline void load_decays(const SsdLayout& lay, const SsdChunk& id, con
   __syncthreads();
 }
 
+// The end of the backward's step 7, shared by its versions, for chunk `id` (every thread calls):
+//   da_k = Σ_{i≥k} r_i + q + Σ_{j<k} v_j + M_k,  M_0 = 0,  M_{k+1} = M_k − rowpart_k + colpart_k
+//   dA_parts[bhc] = Σ_k Δ_k·da_k,  then per step j (du_j is in dx on entry):
+//   dx_j = Δ_j·du_j,  dΔ_j = <du_j, x_j> + A_h·da_j
+// (ssd_cuda_chunked_backward.cu derives the terms.) The per-step vectors may be in shared or
+// global memory; da is Q of shared scratch. Sequential over the chunk: O(L) for one thread.
+template <typename T>
+__device__ inline void ssd_finish_chunk(const SsdLayout& lay, const SsdChunk& id, T q, T A_h, const T* delta,
+                                        const T* r, const T* v, const T* rowpart, const T* colpart, T* da,
+                                        const T* x, T* dx, T* ddt, T* dA_parts) {
+  if (threadIdx.x == 0) {
+    T r_after = 0;
+    for (int64_t k = 0; k < id.len; ++k) r_after += r[k];
+    T v_before = 0, m = 0, dA_acc = 0;
+    for (int64_t k = 0; k < id.len; ++k) {
+      da[k] = r_after + q + v_before + m;
+      r_after -= r[k];
+      v_before += v[k];
+      m -= rowpart[k];
+      m += colpart[k];
+      dA_acc += delta[k] * da[k];
+    }
+    dA_parts[id.bhc] = dA_acc;
+  }
+  __syncthreads();
+  for (int64_t j = threadIdx.x; j < id.len; j += blockDim.x) {  // the owner of step j takes its whole row
+    const int64_t xj = lay.x(id.b, id.t0 + j, id.h);
+    T dd = 0;
+    for (int64_t p = 0; p < lay.P; ++p) {
+      const T du = dx[xj + p];
+      dd += du * x[xj + p];
+      dx[xj + p] = delta[j] * du;
+    }
+    ddt[lay.dt(id.b, id.t0 + j, id.h)] = dd + A_h * da[j];
+  }
+  __syncthreads();
+}
+
 template <typename T>
 void ssd_chunked_forward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
                          const T* Cm, const T* h0, T* y, T* hT);
@@ -66,6 +104,28 @@ void ssd_pass_states(const SsdShape& s, int64_t nc, const T* h0, const T* decay,
 bool ssd_chunked_forward_tc_applies(const SsdShape& s, int64_t chunk);
 bool ssd_chunked_forward_tc(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,
                             const float* Bm, const float* Cm, const float* h0, float* y, float* hT);
+
+// The P×N sums of outer products over each chunk, on the tensor cores (cuda/scan/ssd_cuda_chunked_tc.cu):
+//   inputs:       out[c] = S_c = Σ_j e^{tail_j}·Δ_j·x_j ⊗ B_j, and decay[c] = e^{cum_{L-1}}
+//                 (rows = x, cols = B; the forward's step 2)
+//   output_grads: out[c] = G_c = Σ_i e^{cum_i}·dy_i ⊗ C_i (rows = dy, cols = C, decay unused;
+//                 the backward's step 5)
+// For the shapes ssd_chunked_forward_tc_applies takes.
+enum class SsdChunkSum { inputs, output_grads };
+void ssd_chunk_sums_tc(const SsdShape& s, int64_t Q, int64_t nc, SsdChunkSum what, const float* rows, const float* dt,
+                       const float* A, const float* cols, float* out, float* decay);
+
+// Version 2 of the chunked backward (cuda/scan/ssd_cuda_chunked_backward_tc.cu), like the forward's.
+bool ssd_chunked_backward_tc_applies(const SsdShape& s, int64_t chunk);
+bool ssd_chunked_backward_tc(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,
+                             const float* Bm, const float* Cm, const float* h0, const float* dy, const float* dhT,
+                             float* dx, float* ddt, float* dA, float* dB, float* dC, float* dh0);
+
+// Step 6 of the chunked backward, shared by its versions: in place, dstates[c] ← the gradient of
+// the state at chunk c's end, from the chunks' G_c, dhT (may be null) and the chunk decays; dh0
+// (may be null) ← what is left on the initial state.
+template <typename T>
+void ssd_pass_dstates(const SsdShape& s, int64_t nc, const T* dhT, const T* decay, T* dstates, T* dh0);
 
 // Step 7 of the chunked backward (cuda/scan/ssd_cuda_chunked_backward.cu): every chunk's own
 // gradients, given cb, the chunk-start states and the gradients of the chunk-end states. Writes

@@ -211,6 +211,12 @@ void ssd_pass_states(const SsdShape& s, int64_t nc, const T* h0, const T* decay,
 }
 
 template <typename T>
+void ssd_pass_dstates(const SsdShape& s, int64_t nc, const T* dhT, const T* decay, T* dstates, T* dh0) {
+  SSM_CUDA_LAUNCH("ssd_backward", ssd_dstate_passing_kernel<T>, grid_for_rows(s.batch * s.heads), kChunkBlock, 0, s, nc,
+                  dhT, decay, dstates, dh0);
+}
+
+template <typename T>
 void ssd_chunked_forward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
                          const T* Cm, const T* h0, T* y, T* hT) {
   if constexpr (std::is_same_v<T, float>) {  // version 2 where it applies (ops/kernel_versions.h)
@@ -246,6 +252,14 @@ template <typename T>
 void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T* dt, const T* A, const T* Bm,
                           const T* Cm, const T* h0, const T* dy, const T* dhT, T* dx, T* ddt, T* dA, T* dB, T* dC,
                           T* dh0) {
+  if constexpr (std::is_same_v<T, float>) {  // version 2 where it applies (ops/kernel_versions.h)
+    if (ops::kernel_version("ssd_chunked_backward") == 2 &&
+        ssd_chunked_backward_tc(s, chunk, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0)) {
+      ops::record_kernel_version_ran("ssd_chunked_backward", 2);
+      return;
+    }
+  }
+  ops::record_kernel_version_ran("ssd_chunked_backward", 1);
   const int64_t BH = s.batch * s.heads, PN = s.headdim * s.dstate;
   const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));
   const int64_t nc = s.seqlen == 0 ? 0 : 1 + (s.seqlen - 1) / Q;
@@ -273,8 +287,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
                       dt, A, Cm, dy, ptr<T>(dstates));
     }
     // 6: the gradient of every chunk's end state, and dh0.
-    SSM_CUDA_LAUNCH("ssd_backward", ssd_dstate_passing_kernel<T>, grid_for_rows(BH), kChunkBlock, 0, s, nc, dhT,
-                    ptr<const T>(decay), ptr<T>(dstates), dh0);
+    ssd_pass_dstates<T>(s, nc, dhT, ptr<const T>(decay), ptr<T>(dstates), dh0);
     // 7: every chunk's own gradients.
     if (nc > 0) {
       ssd_chunk_gradients<T>(s, Q, nc, x, dt, A, Bm, Cm, dy, ptr<const T>(cb), ptr<const T>(states),
@@ -287,6 +300,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
 
 #define SSM_INSTANTIATE_SSD_CHUNKED(T)                                                                           \
   template void ssd_pass_states<T>(const SsdShape&, int64_t, const T*, const T*, T*, T*);                        \
+  template void ssd_pass_dstates<T>(const SsdShape&, int64_t, const T*, const T*, T*, T*);                       \
   template void ssd_chunked_forward<T>(const SsdShape&, int64_t, const T*, const T*, const T*, const T*, const T*, \
                                        const T*, T*, T*);                                                       \
   template void ssd_chunked_backward<T>(const SsdShape&, int64_t, const T*, const T*, const T*, const T*,         \

@@ -16,7 +16,7 @@
 // rows p of du and columns n of dB/dC for the whole kernel, and steps j of the per-step vectors,
 // so accumulations need no atomics; block_sum and barriers separate the phases.
 #include "cuda/kernel_util.cuh"  // defines: block_sum, allow_dynamic_shared, SSM_CUDA_LAUNCH
-#include "cuda/scan/ssd_cuda.cuh"     // defines: SsdLayout, SsdChunk, ssd_chunk_id, load_decays
+#include "cuda/scan/ssd_cuda.cuh"     // defines: SsdLayout, SsdChunk, ssd_chunk_id, load_decays, ssd_finish_chunk
 
 namespace ssm::cuda {
 namespace {
@@ -147,34 +147,8 @@ __global__ void ssd_chunk_backward_kernel(SsdShape s, int64_t Q, int64_t nc, con
       __syncthreads();  // before the next reader rewrites dec, cbrow, gu
     }
 
-    // da_k = Σ_{i≥k} r_i + q + Σ_{j<k} v_j + M_k (sequential: O(L))
-    if (threadIdx.x == 0) {
-      T r_after = 0;
-      for (int64_t k = 0; k < L; ++k) r_after += r[k];
-      T v_before = 0, m = 0, dA_acc = 0;
-      for (int64_t k = 0; k < L; ++k) {
-        da[k] = r_after + q + v_before + m;
-        r_after -= r[k];
-        v_before += v[k];
-        m -= rowpart[k];
-        m += colpart[k];
-        dA_acc += delta[k] * da[k];
-      }
-      dA_parts[bhc] = dA_acc;
-    }
-    __syncthreads();
-    // dx_j = Δ_j·du_j, dΔ_j = <du_j, x_j> + A·da_j (the owner of step j now takes its whole row)
-    for (int64_t j = threadIdx.x; j < L; j += blockDim.x) {
-      const int64_t xj = lay.x(b, t0 + j, h);
-      T dd = 0;
-      for (int64_t p = 0; p < P; ++p) {
-        const T du = dx[xj + p];
-        dd += du * x[xj + p];
-        dx[xj + p] = delta[j] * du;
-      }
-      ddt[lay.dt(b, t0 + j, h)] = dd + A[h] * da[j];
-    }
-    __syncthreads();  // before the next chunk reloads the shared vectors
+    // da, dA's share, dx = Δ·du and dΔ (sequential over the chunk)
+    ssd_finish_chunk<T>(lay, id, q, A[h], delta, r, v, rowpart, colpart, da, x, dx, ddt, dA_parts);
   }
 }
 

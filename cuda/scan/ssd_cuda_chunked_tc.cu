@@ -12,9 +12,10 @@
 // chunk (as Mamba-2's own kernels do), where version 1 keeps a running sum per pair.
 //
 // Tiling. Blocks of 4 warps. A chunk is processed in row blocks of 64 steps:
-//   ssd_chunk_state_tc   one block per chunk (and per group of 32 output tiles of S_c): Ũ and B
+//   ssd_chunk_sum_tc     one block per chunk (and per group of 32 output tiles of S_c): Ũ and B
 //                        of 64 steps at a time through shared memory; every warp keeps up to 8
-//                        accumulator tiles of S_c over the whole chunk.
+//                        accumulator tiles of S_c over the whole chunk. The backward's G_c
+//                        (Σ_i e^{cum_i}·dy_i ⊗ C_i) is the same product and runs here too.
 //   ssd_chunk_output_tc  one block per (chunk, row block i of 64 steps): its Y tiles (64×P, up to
 //                        8 per warp) start as e^{cum_i}·C_i·S̃ᵀ, then for every row block j ≤ i:
 //                        W_ij = C_i·B_jᵀ in shared memory, masked and scaled, Y_i += W_ij·U_j —
@@ -22,18 +23,15 @@
 // Shapes are padded in shared memory to multiples of 16 with zeros (P, N) and row blocks to 64,
 // so T, P and N need not be multiples of anything. Version 2 takes f32 with P <= 128 and N <=
 // 256 when its tiles fit in 227 KiB of shared memory; the caller runs version 1 otherwise.
-#include <mma.h>
-
-#include "cuda/kernel_util.cuh"   // defines: SSM_DYNAMIC_SHARED, SSM_UNROLL, allow_dynamic_shared, scratch, dexp
+#include "cuda/kernel_util.cuh"   // defines: SSM_UNROLL, allow_dynamic_shared, scratch, dexp
 #include "cuda/scan/ssd_cuda.cuh" // defines: SsdLayout, SsdChunk, ssd_chunk_id, load_decays, ssd_pass_states
+#include "cuda/wmma_tiles.cuh"    // defines: AccTile, OperandA/B, load_tf32, aligned_shared, fill_padded, round_up
 
 namespace ssm::cuda {
 namespace {
 
-namespace wmma = nvcuda::wmma;
+using namespace tiles;
 
-constexpr int kTile = 16;          // wmma m16n16k8, tf32
-constexpr int kStep = 8;           // the k of one mma
 constexpr int kRows = 64;          // steps of a chunk in one row block
 constexpr int kWarps = 4;
 constexpr int kThreads = 32 * kWarps;
@@ -42,42 +40,12 @@ constexpr int kTilesPerWarp = 8;   // accumulator tiles one warp keeps (loops ov
 constexpr int kMaxTilesPerBlock = kWarps * kTilesPerWarp;
 constexpr size_t kMaxShared = 227 * 1024;
 
-using Acc = wmma::fragment<wmma::accumulator, kTile, kTile, kStep, float>;
-template <typename Layout>
-using OperandA = wmma::fragment<wmma::matrix_a, kTile, kTile, kStep, wmma::precision::tf32, Layout>;
-template <typename Layout>
-using OperandB = wmma::fragment<wmma::matrix_b, kTile, kTile, kStep, wmma::precision::tf32, Layout>;
-
-__host__ __device__ constexpr int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 __host__ __device__ constexpr int64_t at_least_rows(int64_t v) { return v > kRows ? v : kRows; }
-
-// Loads an operand tile and rounds it to tf32, as the tensor cores require.
-template <typename Fragment>
-__device__ void load_tf32(Fragment& f, const float* p, unsigned ldm) {
-  wmma::load_matrix_sync(f, p, ldm);
-  for (int e = 0; e < f.num_elements; ++e) f.x[e] = wmma::__float_to_tf32(f.x[e]);
-}
-
-// The dynamic shared memory, 32-byte aligned (wmma's requirement; the launch adds 32 bytes).
-__device__ float* aligned_shared() {
-  SSM_DYNAMIC_SHARED(smem);
-  const uintptr_t p = reinterpret_cast<uintptr_t>(smem);
-  return reinterpret_cast<float*>((p + 31) / 32 * 32);
-}
-
-// rows × cols of `dst` (ld cols) ← f(r, c) for r < rows_valid, c < cols_valid, else 0.
-template <typename F>
-__device__ void fill_padded(float* dst, int64_t rows, int64_t cols, int64_t rows_valid, int64_t cols_valid, F f) {
-  for (int64_t e = threadIdx.x; e < rows * cols; e += blockDim.x) {
-    const int64_t r = e / cols, c = e % cols;
-    dst[e] = r < rows_valid && c < cols_valid ? f(r, c) : 0.0f;
-  }
-}
 
 // Shared-memory plan of the chunk-state kernel, in floats.
 struct StatePlan {
   int64_t Pp, Np, Q;
-  __host__ __device__ int64_t vectors() const { return 3 * round_up(Q, 8); }  // delta, a, etail
+  __host__ __device__ int64_t vectors() const { return 3 * round_up(Q, 8); }  // delta, a, w
   __host__ __device__ int64_t u() const { return vectors(); }                // Ũ: kRows × Pp
   __host__ __device__ int64_t b() const { return u() + kRows * Pp; }         // B: kRows × Np
   __host__ __device__ int64_t stage() const { return b() + kRows * Np; }     // a 16×16 tile per warp
@@ -95,16 +63,19 @@ struct OutputPlan {
   __host__ __device__ int64_t floats() const { return wy() + kRows * at_least_rows(Pp); }
 };
 
-// S_c = Ũᵀ·B over the chunk and decay = e^{cum_{L-1}}; blockIdx.y picks 32 of S_c's tiles.
-__global__ void ssd_chunk_state_tc_kernel(SsdShape s, int64_t Q, int64_t nc, const float* x, const float* dt,
-                                          const float* A, const float* Bm, float* states, float* decay) {
+// One chunk sum of outer products (ChunkSum, ssd_cuda.cuh) over every chunk: out = Ũᵀ·V with
+// Ũ[j,p] = w_j·rows_j[p] and V[j,n] = cols_j[n]; blockIdx.y picks 32 of the P×N output's tiles.
+//   inputs:       w_j = e^{tail_j}·Δ_j, rows = x,  cols = B: S_c; decay ← e^{cum_{L-1}} too
+//   output_grads: w_j = e^{cum_j},      rows = dy, cols = C: G_c (the backward's step 5)
+__global__ void ssd_chunk_sum_tc_kernel(SsdShape s, int64_t Q, int64_t nc, SsdChunkSum what, const float* rows,
+                                        const float* dt, const float* A, const float* cols, float* out, float* decay) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
   float* sh = aligned_shared();
   const int64_t P = s.headdim, N = s.dstate, Pp = round_up(P, kTile), Np = round_up(N, kTile);
   const StatePlan plan{Pp, Np, Q};
   float* delta = sh;
   float* a = delta + round_up(Q, 8);
-  float* etail = a + round_up(Q, 8);
+  float* w = a + round_up(Q, 8);
   float* U = sh + plan.u();
   float* Bs = sh + plan.b();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -118,24 +89,30 @@ __global__ void ssd_chunk_state_tc_kernel(SsdShape s, int64_t Q, int64_t nc, con
     load_decays(lay, id, dt, A, delta, a);
     if (threadIdx.x == 0) {  // running sums in order, as version 1
       float run = 0;
-      for (int64_t j = 0; j < id.len; ++j) run += a[j];
-      if (blockIdx.y == 0) decay[bhc] = dexp(run);
-      etail[id.len - 1] = 0;
-      for (int64_t j = id.len - 2; j >= 0; --j) etail[j] = etail[j + 1] + a[j + 1];
+      if (what == SsdChunkSum::inputs) {
+        for (int64_t j = 0; j < id.len; ++j) run += a[j];
+        if (blockIdx.y == 0) decay[bhc] = dexp(run);
+        w[id.len - 1] = 0;
+        for (int64_t j = id.len - 2; j >= 0; --j) w[j] = w[j + 1] + a[j + 1];
+      } else {
+        for (int64_t j = 0; j < id.len; ++j) w[j] = (run += a[j]);
+      }
     }
     __syncthreads();
-    for (int64_t j = threadIdx.x; j < id.len; j += blockDim.x) etail[j] = dexp(etail[j]);
+    for (int64_t j = threadIdx.x; j < id.len; j += blockDim.x) {
+      w[j] = what == SsdChunkSum::inputs ? dexp(w[j]) * delta[j] : dexp(w[j]);
+    }
 
-    Acc acc[kTilesPerWarp];
+    AccTile acc[kTilesPerWarp];
 SSM_UNROLL
     for (int k = 0; k < kTilesPerWarp; ++k) wmma::fill_fragment(acc[k], 0.0f);
     for (int64_t j0 = 0; j0 < id.len; j0 += kRows) {
       __syncthreads();  // etail ready; the previous row block's tiles consumed
-      const int64_t rows = min(int64_t{kRows}, id.len - j0);
-      fill_padded(U, kRows, Pp, rows, P, [&](int64_t r, int64_t p) {
-        return etail[j0 + r] * (delta[j0 + r] * x[lay.x(id.b, id.t0 + j0 + r, id.h) + p]);
+      const int64_t valid = min(int64_t{kRows}, id.len - j0);
+      fill_padded(U, kRows, Pp, valid, P, [&](int64_t r, int64_t p) {
+        return w[j0 + r] * rows[lay.x(id.b, id.t0 + j0 + r, id.h) + p];
       });
-      fill_padded(Bs, kRows, Np, rows, N, [&](int64_t r, int64_t n) { return Bm[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
+      fill_padded(Bs, kRows, Np, valid, N, [&](int64_t r, int64_t n) { return cols[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
       __syncthreads();
 SSM_UNROLL
       for (int k = 0; k < kTilesPerWarp; ++k) {
@@ -159,7 +136,7 @@ SSM_UNROLL
       wmma::store_matrix_sync(stage, acc[k], kTile, wmma::mem_row_major);
       for (int e = lane; e < kTile * kTile; e += 32) {
         const int64_t p = tp * kTile + e / kTile, n = tn * kTile + e % kTile;
-        if (p < P && n < N) states[bhc * P * N + p * N + n] = stage[e];
+        if (p < P && n < N) out[bhc * P * N + p * N + n] = stage[e];
       }
       __syncwarp();  // every lane has read the tile before the next one is stored over it
     }
@@ -203,7 +180,7 @@ __global__ void ssd_chunk_output_tc_kernel(SsdShape s, int64_t Q, int64_t nc, co
     __syncthreads();
 
     // Y_i ← C_i·S̃ᵀ, then rows scaled by e^{cum_i} through shared memory (fragments are opaque).
-    Acc acc[kTilesPerWarp];
+    AccTile acc[kTilesPerWarp];
 SSM_UNROLL
     for (int k = 0; k < kTilesPerWarp; ++k) {
       const int64_t t = warp + k * kWarps;
@@ -244,7 +221,7 @@ SSM_UNROLL
       __syncthreads();
       for (int64_t t = warp; t < (kRows / kTile) * (kRows / kTile); t += kWarps) {  // W_ij = C_i·B_jᵀ
         const int64_t ti = t / (kRows / kTile), tj = t % (kRows / kTile);
-        Acc w;
+        AccTile w;
         wmma::fill_fragment(w, 0.0f);
         for (int64_t kk = 0; kk < Np; kk += kStep) {
           OperandA<wmma::row_major> ca;
@@ -302,6 +279,17 @@ size_t output_bytes(const SsdShape& s, int64_t Q) {
 
 }  // namespace
 
+void ssd_chunk_sums_tc(const SsdShape& s, int64_t Q, int64_t nc, SsdChunkSum what, const float* rows, const float* dt,
+                       const float* A, const float* cols, float* out, float* decay) {
+  if (s.batch * s.heads * nc == 0) return;
+  const int64_t tiles = (round_up(s.headdim, kTile) / kTile) * (round_up(s.dstate, kTile) / kTile);
+  const dim3 grid(grid_for_rows(s.batch * s.heads * nc), static_cast<unsigned>((tiles + kMaxTilesPerBlock - 1) / kMaxTilesPerBlock));
+  const size_t bytes = state_bytes(s, Q);
+  allow_dynamic_shared(ssd_chunk_sum_tc_kernel, bytes, "ssd_chunk_sums");
+  SSM_CUDA_LAUNCH("ssd_chunk_sums", ssd_chunk_sum_tc_kernel, grid, kThreads, bytes, s, Q, nc, what, rows, dt, A, cols,
+                  out, decay);
+}
+
 bool ssd_chunked_forward_tc_applies(const SsdShape& s, int64_t chunk) {
   const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));
   return s.headdim <= 128 && s.dstate <= 256 && state_bytes(s, Q) <= kMaxShared && output_bytes(s, Q) <= kMaxShared;
@@ -315,14 +303,7 @@ bool ssd_chunked_forward_tc(const SsdShape& s, int64_t chunk, const float* x, co
   const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));
   const int64_t nc = s.seqlen == 0 ? 0 : 1 + (s.seqlen - 1) / Q;
   Tensor states = scratch(BH * nc * PN, Dtype::f32), decay = scratch(BH * nc, Dtype::f32);
-  if (nc > 0) {
-    const int64_t tiles = (round_up(s.headdim, kTile) / kTile) * (round_up(s.dstate, kTile) / kTile);
-    const dim3 grid(grid_for_rows(BH * nc), static_cast<unsigned>((tiles + kMaxTilesPerBlock - 1) / kMaxTilesPerBlock));
-    const size_t bytes = state_bytes(s, Q);
-    allow_dynamic_shared(ssd_chunk_state_tc_kernel, bytes, "ssd_forward");
-    SSM_CUDA_LAUNCH("ssd_forward", ssd_chunk_state_tc_kernel, grid, kThreads, bytes, s, Q, nc, x, dt, A, Bm,
-                    ptr<float>(states), ptr<float>(decay));
-  }
+  ssd_chunk_sums_tc(s, Q, nc, SsdChunkSum::inputs, x, dt, A, Bm, ptr<float>(states), ptr<float>(decay));
   ssd_pass_states<float>(s, nc, h0, ptr<const float>(decay), ptr<float>(states), hT);
   if (nc > 0) {
     const int64_t row_blocks = (Q + kRows - 1) / kRows;

@@ -73,6 +73,42 @@ CUDA_TEST("SSD chunked forward, version 2 (tensor cores, tf32): CUDA == CPU at a
   CHECK(ops::last_kernel_version_ran("ssd_chunked_forward") == 1);
 }
 
+CUDA_TEST("SSD chunked backward, version 2 (tensor cores, tf32): every gradient == CPU at awkward sizes") {
+  // As the forward's test, plus a chunk of three row blocks (Q 150: the pair loops run over
+  // blocks 0..2, the last one 22 steps) and N up to 256 in one block (P 16 x N 200). The
+  // gradients come through y and the final state (dhT), and reach h0 (dh0).
+  ops::KernelVersionGuard forward("ssd_chunked_forward", 2);
+  ops::KernelVersionGuard backward("ssd_chunked_backward", 2);
+  for (auto [c, Q] : {std::pair{SsdShape{2, 37, 3, 3, 1, 5}, int64_t{16}}, std::pair{SsdShape{1, 70, 6, 16, 3, 24}, int64_t{64}},
+                      std::pair{SsdShape{1, 150, 1, 20, 1, 18}, int64_t{100}}, std::pair{SsdShape{1, 150, 1, 9, 1, 7}, int64_t{150}},
+                      std::pair{SsdShape{1, 40, 1, 80, 1, 120}, int64_t{32}}, std::pair{SsdShape{1, 33, 2, 16, 1, 200}, int64_t{20}}}) {
+    const SsdInputs p = make_ssd_inputs(c, 32, Dtype::f32);
+    const std::string name = "ssd backward v2 chunked Q" + std::to_string(Q) + " " + describe(c);
+    check_cuda_matches_cpu(name, [Q = Q](const Inputs& in) {
+      ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], ops::ScanImpl::chunked, Q);
+      return Inputs{r.y, r.final_state};
+    }, p.all(), 3e-3);  // tf32 operands, as the forward
+    CHECK_MESSAGE(ops::last_kernel_version_ran("ssd_chunked_backward") == 2, name);
+  }
+  // Version 2 of the backward needs no version 2 of the forward.
+  {
+    ops::KernelVersionGuard forward_v1("ssd_chunked_forward", 1);
+    const SsdInputs p = make_ssd_inputs({2, 37, 3, 3, 1, 5}, 33, Dtype::f32);
+    check_cuda_matches_cpu("ssd backward v2 after forward v1", [](const Inputs& in) {
+      ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], ops::ScanImpl::chunked, 16);
+      return Inputs{r.y, r.final_state};
+    }, p.all(), 3e-3);
+    CHECK(ops::last_kernel_version_ran("ssd_chunked_backward") == 2);
+  }
+  // f64 has no tensor-core form: version 1 runs.
+  const SsdInputs p = make_ssd_inputs({2, 37, 3, 3, 1, 5}, 31, Dtype::f64);
+  check_cuda_matches_cpu("ssd backward v2 chosen, f64", [](const Inputs& in) {
+    ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], ops::ScanImpl::chunked, 16);
+    return Inputs{r.y, r.final_state};
+  }, p.all(), 1e-11);
+  CHECK(ops::last_kernel_version_ran("ssd_chunked_backward") == 1);
+}
+
 CUDA_TEST("SSD: the chunked CUDA scan equals the CPU recurrence") {
   const SsdInputs p = make_ssd_inputs({2, 37, 4, 3, 2, 5}, 36);
   ops::SsdResult ref = ops::ssd(p.x, p.dt, p.A, p.B, p.C, p.h0, ops::ScanImpl::recurrent);
