@@ -15,6 +15,7 @@
 #include "ops/kernel_versions.h"  // defines: KernelVersionGuard, last_kernel_version_ran
 #include "ops/ops.h"             // defines: add, softplus, exp, reshape
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard
+#include "models/model_factory.h"  // defines: make_model
 
 namespace ssm::bench {
 namespace {
@@ -211,6 +212,38 @@ void add_rows(std::vector<Benchmark>& out, const Sizes& s, Device device) {
   }
 }
 
+// One AdamW step over the parameters of the train-step rows' larger Mamba-2 (bench/train_step.cpp):
+// a few hundred tensors, most of them small. Per element it reads p, g, m, v and writes p, m, v.
+void add_adamw(std::vector<Benchmark>& out, const Sizes& s, Device device) {
+  ModelConfig cfg = default_model_config("mamba2");
+  cfg.d_model = s.big_d_model;
+  cfg.n_layer = s.big_layers;
+  std::vector<Shape> shapes;
+  for (const NamedParameter& p : make_model(cfg, s.big_vocab, /*seed=*/1)->named_parameters()) {
+    shapes.push_back(p.tensor.shape());
+  }
+  std::vector<AdamWTensors> params;
+  int64_t total = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    params.push_back({random_on(device, shapes[i], 60 + i, 0.02), random_on(device, shapes[i], 600 + i, 1e-3),
+                      Tensor::zeros(shapes[i], Dtype::f32, device), Tensor::zeros(shapes[i], Dtype::f32, device), 0.1});
+    total += shape_numel(shapes[i]);
+  }
+  const std::string shape = absl::StrCat(params.size(), " tensors, ", total, " params (mamba2, ", s.big_label, ")");
+  const double n = static_cast<double>(total);
+  Backend* be = &backend_for(device);
+  for (int version : {1, 2}) {
+    if (version > 1 && !device.is_cuda()) break;  // the CPU has one version
+    out.push_back({version == 1 ? "adamw step" : "adamw step v2 (one launch)", shape, 4 * 7 * n, 12 * n, Peak::fp32,
+                   [=] {
+                     ops::KernelVersionGuard chosen("adamw", version);
+                     be->adamw_step(params, {1e-4, 0.9, 0.95, 1e-8, 1});
+                     SSM_CHECK(!device.is_cuda() || ops::last_kernel_version_ran("adamw") == version, "bench: version ",
+                               version, " of adamw did not run");
+                   }});
+  }
+}
+
 }  // namespace
 
 std::vector<Benchmark> kernel_benchmarks(const Sizes& s, Device device) {
@@ -220,6 +253,7 @@ std::vector<Benchmark> kernel_benchmarks(const Sizes& s, Device device) {
   add_selective(out, s, device);
   add_gla(out, s, device);
   add_rows(out, s, device);
+  add_adamw(out, s, device);
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"  // defines: Tensor
 
@@ -27,6 +28,16 @@ struct SelectiveScanShape {  // the Mamba-1 selective scan problem size
 };
 struct GlaShape {  // the gated-linear-attention problem size (RWKV-5/6, HGRN-2)
   int64_t batch, seqlen, heads, dk, dv;
+};
+// One parameter of an AdamW step: the parameter, its gradient and its two moments (contiguous
+// f32, one shape), and the weight decay it takes (0 for the parameters exempt from it).
+struct AdamWTensors {
+  Tensor param, grad, m, v;
+  double weight_decay;
+};
+struct AdamWHyper {  // what every parameter of the step shares; step counts from 1
+  double lr, beta1, beta2, eps;
+  int64_t step;
 };
 
 // ---- the method list -----------------------------------------------------------------------
@@ -150,10 +161,9 @@ struct GlaShape {  // the gated-linear-attention problem size (RWKV-5/6, HGRN-2)
                          const Tensor& dout, const Tensor& dhT, const Tensor& dq, const Tensor& dk,           \
                          const Tensor& dv, const Tensor& dg, const Tensor& du, const Tensor& dh0))            \
                                                                                                               \
-  /* One AdamW step in place (decoupled weight decay, bias-corrected): all f32, same shape. */                \
-  X(void, adamw_step, (const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,             \
-                       double lr, double beta1, double beta2, double eps, double weight_decay,                \
-                       int64_t step))                                                                         \
+  /* One AdamW step in place (decoupled weight decay, bias-corrected) over every parameter of the */        \
+  /* list at once: a backend may update them all in one pass (CUDA's version 2: one launch). */              \
+  X(void, adamw_step, (const std::vector<AdamWTensors>& params, const AdamWHyper& hyper))                     \
   /* end of SSM_BACKEND_METHODS */
 
 // Declares one entry of the list as an override in a backend's class body.

@@ -83,6 +83,10 @@ const std::vector<KernelFamily>& kernel_families() {
         "tensor cores, tf32 inputs and fp32 accumulation: every product of the chunk's gradients (dM, dC, dU, dB, the "
         "chunk sums) as 16x16x8 wmma tiles, one block per output row block (cuda/scan/ssd_cuda_chunked_backward_tc.cu); "
         "f32, P <= 128, N <= 256"}},
+      {"adamw", 2, 1,
+       {"one launch per parameter tensor (cuda/adamw.cu)",
+        "one launch for every parameter: chunks of 4096 elements, a table of the tensors sent with the launch, "
+        "each block finding its tensor by binary search (cuda/adamw.cu)"}},
       {"cross_entropy", 2, 1,
        {"forward: two passes over each row (the maximum, then the sum of exponentials); backward: one thread "
         "per logit (cuda/cross_entropy.cu)",

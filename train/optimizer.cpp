@@ -1,7 +1,9 @@
 // train/optimizer.cpp — AdamW, clipping and the learning-rate schedules.
 #include "train/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "core/error.h"
@@ -22,14 +24,20 @@ AdamW::AdamW(std::vector<NamedParameter> params, const OptimConfig& cfg) : cfg_(
 void AdamW::step(double lr) {
   autograd::NoGradGuard no_grad;
   ++step_;
+  // Every parameter with a gradient, in one call per device: a backend may update them all in
+  // one pass (on CUDA, one launch).
+  std::vector<std::pair<Device, std::vector<AdamWTensors>>> by_device;
   for (Slot& s : slots_) {
     Tensor grad = s.param.tensor.grad();
     if (!grad.defined()) continue;
-    const double wd = s.param.no_weight_decay ? 0.0 : cfg_.weight_decay;
-    backend_for(s.param.tensor.device())
-        .adamw_step(s.param.tensor, ops::contiguous(grad), s.exp_avg, s.exp_avg_sq, lr, cfg_.beta1, cfg_.beta2,
-                    cfg_.eps, wd, step_);
+    const Device device = s.param.tensor.device();
+    auto on = std::find_if(by_device.begin(), by_device.end(), [&](const auto& e) { return e.first == device; });
+    if (on == by_device.end()) on = by_device.insert(by_device.end(), {device, {}});
+    on->second.push_back({s.param.tensor, ops::contiguous(grad), s.exp_avg, s.exp_avg_sq,
+                          s.param.no_weight_decay ? 0.0 : cfg_.weight_decay});
   }
+  const AdamWHyper hyper{lr, cfg_.beta1, cfg_.beta2, cfg_.eps, step_};
+  for (const auto& [device, params] : by_device) backend_for(device).adamw_step(params, hyper);
 }
 
 void AdamW::zero_grad() {

@@ -33,24 +33,24 @@ void adamw_block(float* p, const float* g, float* m, float* v, int64_t n, float 
 
 }  // namespace
 
-void CpuBackend::adamw_step(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v,
-                            double lr, double beta1, double beta2, double eps, double weight_decay,
-                            int64_t step) {
-  float* p = param.data<float>();
-  const float* g = grad.data<float>();
-  float* pm = m.data<float>();
-  float* pv = v.data<float>();
-  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(step));
-  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(step));
-  const int64_t n = param.numel();
+void CpuBackend::adamw_step(const std::vector<AdamWTensors>& params, const AdamWHyper& h) {
+  const double bc1 = 1.0 - std::pow(h.beta1, static_cast<double>(h.step));
+  const double bc2 = 1.0 - std::pow(h.beta2, static_cast<double>(h.step));
   constexpr int64_t kBlock = 1 << 14;  // elements per parallel job
-  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  for (const AdamWTensors& t : params) {
+    float* p = t.param.data<float>();
+    const float* g = t.grad.data<float>();
+    float* pm = t.m.data<float>();
+    float* pv = t.v.data<float>();
+    const int64_t n = t.param.numel();
+    const int64_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (worth_parallel(n * 8))
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t begin = b * kBlock, len = std::min(kBlock, n - begin);
-    adamw_block(p + begin, g + begin, pm + begin, pv + begin, len, static_cast<float>(lr), static_cast<float>(beta1),
-                static_cast<float>(beta2), static_cast<float>(eps), static_cast<float>(weight_decay),
-                static_cast<float>(1.0 / bc1), static_cast<float>(1.0 / bc2));
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t begin = b * kBlock, len = std::min(kBlock, n - begin);
+      adamw_block(p + begin, g + begin, pm + begin, pv + begin, len, static_cast<float>(h.lr),
+                  static_cast<float>(h.beta1), static_cast<float>(h.beta2), static_cast<float>(h.eps),
+                  static_cast<float>(t.weight_decay), static_cast<float>(1.0 / bc1), static_cast<float>(1.0 / bc2));
+    }
   }
 }
 

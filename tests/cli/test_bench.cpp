@@ -39,7 +39,7 @@ TEST_CASE("ssmlab bench --device cpu --preset tiny runs every benchmark and writ
                           "ssd recurrent forward", "ssd recurrent backward", "ssd decode step",
                           "selective scan forward", "selective scan backward", "gla forward", "gla backward",
                           "rms_norm forward", "rms_norm backward", "softmax forward", "cross_entropy forward",
-                          "cross_entropy backward", "train step: demo model", "train step: mamba2 (scaled down), 2K",
+                          "cross_entropy backward", "adamw step", "train step: demo model", "train step: mamba2 (scaled down), 2K",
                           "train step: mamba2 (scaled down), 8K", "eval stream: demo model, 300",
                           "eval stream: demo model, 600", "eval decode step: demo model",
                           "eval stream: mamba2 (scaled down), 200", "eval decode step: mamba2 (scaled down)",
@@ -49,7 +49,7 @@ TEST_CASE("ssmlab bench --device cpu --preset tiny runs every benchmark and writ
   std::ifstream in(json);
   const nlohmann::json report = nlohmann::json::parse(in);
   CHECK(report["preset"] == "tiny");
-  CHECK(report["kernels"].size() == 15);
+  CHECK(report["kernels"].size() == 16);
   CHECK(report["train"].size() == 3);
   for (const auto& row : report["train"]) CHECK(row["tokens_per_s"].get<double>() > 0);
   REQUIRE(report["eval"].size() == 5);

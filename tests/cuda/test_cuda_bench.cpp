@@ -14,9 +14,9 @@ SSM_CUDA_AVAILABILITY_TEST()
 TEST_CASE("every kernel benchmark runs on CUDA" * doctest::skip(!cuda_available())) {
   const bench::Sizes s = bench::preset_sizes("tiny");
   const std::vector<bench::Benchmark> kernels = bench::kernel_benchmarks(s, Device::cuda());
-  // 15 on the CPU, plus the TF32, bf16-mixed and bf16-tensor GEMMs, version 2 of the SSD forward
-  // and backward, and version 2 of the cross-entropy forward and backward
-  CHECK(kernels.size() == 22);
+  // 16 on the CPU, plus the TF32, bf16-mixed and bf16-tensor GEMMs, version 2 of the SSD forward
+  // and backward, of the cross-entropy forward and backward, and of AdamW
+  CHECK(kernels.size() == 24);
   for (const bench::Benchmark& b : kernels) {
     INFO(b.name);
     CHECK_NOTHROW(b.run());

@@ -266,16 +266,35 @@ CUDA_TEST("causal conv1d with bias and carried state") {
   }
 }
 
-CUDA_TEST("AdamW steps match the CPU") {
-  Tensor p = Tensor::randn({1003}, 28, Dtype::f32), m = Tensor::zeros({1003}), v = Tensor::zeros({1003});
-  Tensor gp = p.to(Device::cuda()), gm = m.to(Device::cuda()), gv = v.to(Device::cuda());
-  for (int64_t step = 1; step <= 3; ++step) {
-    Tensor g = Tensor::randn({1003}, 100 + step, Dtype::f32);
-    backend_for(Device::cpu()).adamw_step(p, g, m, v, 1e-2, 0.9, 0.95, 1e-8, 0.1, step);
-    backend_for(Device::cuda()).adamw_step(gp, g.to(Device::cuda()), gm, gv, 1e-2, 0.9, 0.95, 1e-8, 0.1, step);
+CUDA_TEST("AdamW steps match the CPU, both versions, over tensors of awkward sizes in one call") {
+  // Sizes around version 2's chunk of 4096 elements (one chunk exactly, one element over, three
+  // chunks), an empty tensor and single elements, each with its own weight decay; three steps.
+  const std::vector<int64_t> sizes = {1003, 0, 1, 4096, 4097, 9000, 5};
+  for (int version : {1, 2}) {
+    ops::KernelVersionGuard guard("adamw", version);
+    std::vector<AdamWTensors> cpu, gpu;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      const int64_t n = sizes[i];
+      const double wd = i % 2 == 0 ? 0.1 : 0.0;
+      Tensor p = Tensor::randn({n}, 28 + i, Dtype::f32), m = Tensor::zeros({n}), v = Tensor::zeros({n});
+      cpu.push_back({p, Tensor(), m, v, wd});
+      gpu.push_back({p.to(Device::cuda()), Tensor(), m.to(Device::cuda()), v.to(Device::cuda()), wd});
+    }
+    for (int64_t step = 1; step <= 3; ++step) {
+      for (size_t i = 0; i < sizes.size(); ++i) {
+        cpu[i].grad = Tensor::randn({sizes[i]}, 100 * step + i, Dtype::f32);
+        gpu[i].grad = cpu[i].grad.to(Device::cuda());
+      }
+      backend_for(Device::cpu()).adamw_step(cpu, {1e-2, 0.9, 0.95, 1e-8, step});
+      backend_for(Device::cuda()).adamw_step(gpu, {1e-2, 0.9, 0.95, 1e-8, step});
+      CHECK(ops::last_kernel_version_ran("adamw") == version);
+    }
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      // Both compute in f32; a compiler may fuse a multiply and an add the other does not.
+      const std::string name = "version " + std::to_string(version) + ", tensor of " + std::to_string(sizes[i]);
+      CHECK_CLOSE(name + ": param", host(gpu[i].param), cpu[i].param, 1e-6);
+      CHECK_CLOSE(name + ": exp_avg", host(gpu[i].m), cpu[i].m, 1e-6);
+      CHECK_CLOSE(name + ": exp_avg_sq", host(gpu[i].v), cpu[i].v, 1e-6);
+    }
   }
-  // Both compute in f32; a compiler may fuse a multiply and an add the other does not.
-  CHECK_CLOSE("param", host(gp), p, 1e-6);
-  CHECK_CLOSE("exp_avg", host(gm), m, 1e-6);
-  CHECK_CLOSE("exp_avg_sq", host(gv), v, 1e-6);
 }
