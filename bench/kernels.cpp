@@ -140,10 +140,33 @@ void add_selective(std::vector<Benchmark>& out, const Sizes& s, Device device) {
   const double tokens = static_cast<double>(B * T);
   const std::string dimstr = dims({{"B", B}, {"T", T}, {"E", E}, {"N", N}});
   Backend* be = &backend_for(device);
-  out.push_back({"selective scan forward", dimstr, tokens * 4 * (3.0 * E + 2 * N), tokens * 6.0 * E * N, Peak::fp32,
-                 [=] { be->selective_scan_forward(shape, 64, x, dt, A, Bm, Cm, h0, y, hT); }});
-  out.push_back({"selective scan backward", dimstr, tokens * 4 * (5.0 * E + 4 * N), tokens * 14.0 * E * N, Peak::fp32,
-                 [=] { be->selective_scan_backward(shape, 64, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0); }});
+  // Each version (docs/kernels.md); the CPU has one.
+  struct Version {
+    int version;
+    const char* forward;
+    const char* backward;
+  };
+  const std::vector<Version> versions = {
+      {1, "selective scan forward", "selective scan backward"},
+      {2, "selective scan forward v2 (parallel over time)", "selective scan backward v2 (parallel over time)"}};
+  for (const Version& v : versions) {
+    if (v.version > 1 && !device.is_cuda()) break;
+    const int version = v.version;
+    const auto run_version = [version, device, dimstr](const std::function<void()>& call) {
+      ops::KernelVersionGuard chosen("selective_scan", version);
+      call();
+      SSM_USER_CHECK(!device.is_cuda() || ops::last_kernel_version_ran("selective_scan") == version, "bench: version ",
+                     version, " of selective_scan does not take ", dimstr, " (docs/kernels.md: N <= 16)");
+    };
+    out.push_back({v.forward, dimstr, tokens * 4 * (3.0 * E + 2 * N), tokens * 6.0 * E * N,
+                   Peak::fp32, [=] { run_version([&] { be->selective_scan_forward(shape, 64, x, dt, A, Bm, Cm, h0, y, hT); }); }});
+    out.push_back({v.backward, dimstr, tokens * 4 * (5.0 * E + 4 * N), tokens * 14.0 * E * N,
+                   Peak::fp32, [=] {
+                     run_version([&] {
+                       be->selective_scan_backward(shape, 64, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0);
+                     });
+                   }});
+  }
 }
 
 void add_gla(std::vector<Benchmark>& out, const Sizes& s, Device device) {

@@ -83,6 +83,12 @@ const std::vector<KernelFamily>& kernel_families() {
         "tensor cores, tf32 inputs and fp32 accumulation: every product of the chunk's gradients (dM, dC, dU, dB, the "
         "chunk sums) as 16x16x8 wmma tiles, one block per output row block (cuda/scan/ssd_cuda_chunked_backward_tc.cu); "
         "f32, P <= 128, N <= 256"}},
+      {"selective_scan", 2, 1,
+       {"forward and backward: one thread per (batch row, channel), walking all T steps "
+        "(cuda/scan/selective_scan_cuda_recurrent.cu)",
+        "forward and backward: parallel over time too; a block per (batch row, 32 channels), each warp a segment of "
+        "8 steps whose composed affine map is folded onto the state entering it (cuda/scan/selective_scan_cuda_parallel.cu); "
+        "N <= 16"}},
       {"adamw", 2, 1,
        {"one launch per parameter tensor (cuda/adamw.cu)",
         "one launch for every parameter: chunks of 4096 elements, a table of the tensors sent with the launch, "

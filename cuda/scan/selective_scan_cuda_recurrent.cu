@@ -9,11 +9,15 @@
 // the state at every chunk start (chunk length Q, 64 when chunk == 0) from a forward pass, then
 // walks the chunks last to first, recomputing a chunk's Q states from its start and running the
 // reverse scan of docs/arch/mamba1.md, backward, through them: memory O(T/Q + Q) states per channel.
+// This is version 1 (ops/kernel_versions.h), the readable reference; version 2, parallel over time
+// as well, is cuda/scan/selective_scan_cuda_parallel.cu, chosen here where it applies.
 // dB and dC are sums over the channels: each warp adds its 32 lanes with shuffles in a fixed
 // order and writes one partial row per (warp, step); the partials are then added in warp order.
 // dA is a sum over batch rows, added in row order at the end. No atomics: deterministic.
 #include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: warp_sum, column_sums, dispatch_floating, scratch
+#include "cuda/scan/selective_scan_cuda.cuh"  // defines: selective_*_parallel (version 2)
+#include "ops/kernel_versions.h"              // defines: kernel_version, record_kernel_version_ran
 
 namespace ssm::cuda {
 namespace {
@@ -173,15 +177,28 @@ struct SelectiveDa {
   __device__ T operator()(int64_t b, int64_t j) const { return rows[(b * N + j % N) * E + j / N]; }
 };
 
+// The version that runs for this shape (recorded): version 2 where it is chosen and applies.
+int selective_version(const SelectiveScanShape& s) {
+  const int version = ops::kernel_version("selective_scan") == 2 && s.dstate <= kSelectiveParallelMaxState ? 2 : 1;
+  ops::record_kernel_version_ran("selective_scan", version);
+  return version;
+}
+
 }  // namespace
 
 void CudaBackend::selective_scan_forward(const SelectiveScanShape& s, int64_t chunk, const Tensor& x,
                                          const Tensor& dt, const Tensor& A, const Tensor& Bm, const Tensor& Cm,
                                          const Tensor& h0, const Tensor& y, const Tensor& hT) {
   const int64_t BE = s.batch * s.channels;
+  const int version = selective_version(s);
   if (BE == 0) return;
   dispatch_floating(x.dtype(), "selective_scan_forward", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if (version == 2) {
+      selective_forward_parallel<T>(s, ptr<const T>(x), ptr<const T>(dt), ptr<const T>(A), ptr<const T>(Bm),
+                                    ptr<const T>(Cm), ptr_or_null<const T>(h0), ptr<T>(y), ptr<T>(hT));
+      return;
+    }
     Tensor state = scratch(BE * s.dstate, x.dtype());
     SSM_CUDA_LAUNCH("selective_scan_forward", selective_forward_kernel<T>, grid_for(BE, 128), 128, 0, s,
                     ptr<const T>(x), ptr<const T>(dt), ptr<const T>(A), ptr<const T>(Bm), ptr<const T>(Cm),
@@ -197,14 +214,21 @@ void CudaBackend::selective_scan_backward(const SelectiveScanShape& s, int64_t c
   const int64_t L = s.seqlen, E = s.channels, N = s.dstate;
   const int64_t Q = std::max<int64_t>(1, std::min(chunk > 0 ? chunk : kDefaultCheckpoint, L));
   const int64_t nc = L == 0 ? 0 : 1 + (L - 1) / Q, nw = (E + 31) / 32;
+  const int version = selective_version(s);
   dispatch_floating(x.dtype(), "selective_scan_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const Dtype dtype = x.dtype();
-    Tensor bounds = scratch(s.batch * nc * N * E, dtype), hist = scratch(s.batch * Q * N * E, dtype);
-    Tensor dS = scratch(s.batch * N * E, dtype), dA_rows = scratch(s.batch * N * E, dtype);
+    const bool v1 = version == 1;  // version 2 keeps its own chunk-start states
+    Tensor bounds = scratch(v1 ? s.batch * nc * N * E : 0, dtype), hist = scratch(v1 ? s.batch * Q * N * E : 0, dtype);
+    Tensor dS = scratch(v1 ? s.batch * N * E : 0, dtype), dA_rows = scratch(s.batch * N * E, dtype);
     Tensor dB_part = scratch(s.batch * nw * L * N, dtype), dC_part = scratch(dB_part.numel(), dtype);
     const int64_t warps = s.batch * nw;
-    if (warps > 0) {
+    if (version == 2) {
+      selective_backward_parallel<T>(s, ptr<const T>(x), ptr<const T>(dt), ptr<const T>(A), ptr<const T>(Bm),
+                                     ptr<const T>(Cm), ptr_or_null<const T>(h0), ptr<const T>(dy),
+                                     ptr_or_null<const T>(dhT), ptr<T>(dx), ptr<T>(ddt), ptr_or_null<T>(dh0),
+                                     ptr<T>(dA_rows), ptr<T>(dB_part), ptr<T>(dC_part));
+    } else if (warps > 0) {
       const unsigned blocks =
           static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>((warps + kWarpsPerBlock - 1) / kWarpsPerBlock, kMaxGrid)));
       SSM_CUDA_LAUNCH("selective_scan_backward", selective_backward_kernel<T>, blocks, 32 * kWarpsPerBlock, 0, s, Q,

@@ -154,6 +154,42 @@ CUDA_TEST("selective scan: CUDA == CPU, with initial and final state") {
   }
 }
 
+CUDA_TEST("selective scan, version 2 (parallel over time): CUDA == CPU, forward and every gradient") {
+  // T within one chunk of 64 steps, and over three and five (the last partial); E over several
+  // groups of 32 channels (the last partial) and under one; N up to 16, the most version 2 takes.
+  ops::KernelVersionGuard v2("selective_scan", 2);
+  for (Dtype dt : {Dtype::f64, Dtype::f32}) {
+    for (const SelectiveScanShape& c : {SelectiveScanShape{2, 37, 67, 5}, SelectiveScanShape{1, 300, 5, 16},
+                                        SelectiveScanShape{2, 129, 33, 3}}) {
+      const SelectiveScanInputs p = make_selective_scan_inputs(c, 51, dt);
+      const std::string name = "selective_scan v2 B" + std::to_string(c.batch) + " T" + std::to_string(c.seqlen) +
+                               " E" + std::to_string(c.channels) + " N" + std::to_string(c.dstate) + " " +
+                               dtype_name(dt);
+      check_cuda_matches_cpu(name, [](const Inputs& in) {
+        ops::SelectiveScanResult r = ops::selective_scan(in[0], in[1], in[2], in[3], in[4], in[5],
+                                                         ops::ScanImpl::recurrent);
+        return Inputs{r.y, r.final_state};
+      }, p.all(), tol_for(dt, 1e-4));
+      CHECK_MESSAGE(ops::last_kernel_version_ran("selective_scan") == 2, name);
+    }
+  }
+  // Without an initial state; and N 17, more than version 2 keeps in registers: version 1 runs.
+  const SelectiveScanInputs p = make_selective_scan_inputs({1, 40, 7, 17}, 52, Dtype::f64);
+  check_cuda_matches_cpu("selective_scan v2 chosen, N17", [](const Inputs& in) {
+    ops::SelectiveScanResult r = ops::selective_scan(in[0], in[1], in[2], in[3], in[4], Tensor(),
+                                                     ops::ScanImpl::recurrent);
+    return Inputs{r.y, r.final_state};
+  }, {p.x, p.dt, p.A, p.B, p.C}, 1e-11);
+  CHECK(ops::last_kernel_version_ran("selective_scan") == 1);
+  const SelectiveScanInputs q = make_selective_scan_inputs({1, 40, 7, 16}, 53, Dtype::f64);
+  check_cuda_matches_cpu("selective_scan v2 without initial state", [](const Inputs& in) {
+    ops::SelectiveScanResult r = ops::selective_scan(in[0], in[1], in[2], in[3], in[4], Tensor(),
+                                                     ops::ScanImpl::recurrent);
+    return Inputs{r.y, r.final_state};
+  }, {q.x, q.dt, q.A, q.B, q.C}, 1e-11);
+  CHECK(ops::last_kernel_version_ran("selective_scan") == 2);
+}
+
 CUDA_TEST("gated linear attention: both readouts, CUDA == CPU, with initial and final state") {
   for (Dtype dt : {Dtype::f64, Dtype::f32}) {
     const int64_t B = 2, T = 37, H = 3, K = 5, V = 7;

@@ -9,6 +9,7 @@
 
 // ---- CUDA C++ keywords -------------------------------------------------------------------------------
 #define __global__
+#define __launch_bounds__(...)  // a register budget for nvcc; the emulator has no registers
 #define __device__
 #define __host__
 #define __forceinline__ inline
