@@ -7,6 +7,7 @@
 
 #include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: block_row_logsumexp, id_at, column_sums, dispatch_floating
+#include "ops/unary_math.h"      // defines: unary_value, unary_derivative (SiLU fused into the conv)
 
 namespace ssm::cuda {
 namespace {
@@ -74,15 +75,42 @@ struct ConvInput {
   }
 };
 
+// The conv before its activation, z[b][t][c] = bias[c] + Σ_k w[c,k]·xpad[b][t+k][c].
 template <typename T>
-__global__ void conv1d_forward_kernel(ConvInput<T> in, const T* w, const T* bias, int64_t B, int64_t W, T* y) {
+__device__ inline Acc<T> conv_pre_activation(const ConvInput<T>& in, const T* w, const T* bias, int64_t W, int64_t b,
+                                             int64_t t, int64_t c) {
+  Acc<T> acc = bias ? static_cast<Acc<T>>(bias[c]) : Acc<T>(0);
+  for (int64_t kk = 0; kk < W; ++kk) acc += static_cast<Acc<T>>(w[c * W + kk]) * in.xpad(b, t + kk, c);
+  return acc;
+}
+
+// The gradient reaching the conv itself at (b, t, c): dy, or dy·silu'(z) with z recomputed (the
+// fused activation keeps no copy of z; W multiply-adds and an exponential per call).
+template <typename T>
+struct ConvOutputGrad {
+  ConvInput<T> in;
+  const T* w;
+  const T* bias;  // may be null
+  const T* dy;
+  int64_t W;
+  ConvActivation act;
+  __device__ Acc<T> operator()(int64_t b, int64_t t, int64_t c) const {
+    const Acc<T> g = dy[(b * in.T_ + t) * in.C + c];
+    if (act == ConvActivation::none) return g;
+    const Acc<T> z = conv_pre_activation(in, w, bias, W, b, t, c);
+    return g * unary_math::unary_derivative(UnaryOp::silu, z, Acc<T>(0), Acc<T>(0));
+  }
+};
+
+template <typename T>
+__global__ void conv1d_forward_kernel(ConvInput<T> in, const T* w, const T* bias, int64_t B, int64_t W,
+                                      ConvActivation act, T* y) {
   const int64_t T_ = in.T_, C = in.C;
   for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < B * T_ * C;
        k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t c = k % C, t = (k / C) % T_, b = k / (T_ * C);
-    Acc<T> acc = bias ? static_cast<Acc<T>>(bias[c]) : Acc<T>(0);
-    for (int64_t kk = 0; kk < W; ++kk) acc += static_cast<Acc<T>>(w[c * W + kk]) * in.xpad(b, t + kk, c);
-    y[k] = static_cast<T>(acc);
+    const Acc<T> z = conv_pre_activation(in, w, bias, W, b, t, c);
+    y[k] = static_cast<T>(act == ConvActivation::silu ? unary_math::unary_value(UnaryOp::silu, z, Acc<T>(0)) : z);
   }
 }
 
@@ -100,8 +128,8 @@ __global__ void conv1d_state_kernel(ConvInput<T> in, int64_t B, T* state_out) {
 // dxpad[b][u][c] = Σ_{k: 0 ≤ u-k < T} dy[b][u-k][c]·w[c,k] + (u ≥ T ? dstate_out[b][u-T][c] : 0),
 // gathered per xpad entry (no atomics), then split into dstate_in (u < S) and dx (u ≥ S).
 template <typename T>
-__global__ void conv1d_backward_input_kernel(const T* dy, const T* w, const T* dstate_out, int64_t B, int64_t T_,
-                                             int64_t C, int64_t W, T* dx, T* dstate_in) {
+__global__ void conv1d_backward_input_kernel(ConvOutputGrad<T> dz, const T* w, const T* dstate_out, int64_t B,
+                                             int64_t T_, int64_t C, int64_t W, T* dx, T* dstate_in) {
   const int64_t S = W - 1, U = S + T_;
   for (int64_t k = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; k < B * U * C;
        k += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -109,7 +137,7 @@ __global__ void conv1d_backward_input_kernel(const T* dy, const T* w, const T* d
     Acc<T> acc = 0;
     for (int64_t kk = 0; kk < W; ++kk) {
       const int64_t t = u - kk;
-      if (t >= 0 && t < T_) acc += static_cast<Acc<T>>(dy[(b * T_ + t) * C + c]) * w[c * W + kk];
+      if (t >= 0 && t < T_) acc += dz(b, t, c) * w[c * W + kk];
     }
     if (dstate_out && u >= T_) acc += dstate_out[(b * S + (u - T_)) * C + c];
     if (u >= S) {
@@ -123,20 +151,17 @@ __global__ void conv1d_backward_input_kernel(const T* dy, const T* w, const T* d
 // dw[c, k] = Σ_{b,t} dy[b,t,c]·xpad[b][t+k][c]: row r = b·T + t, column j = c·W + k.
 template <typename T>
 struct ConvWeightGrad {
-  ConvInput<T> in;
-  const T* dy;
-  int64_t W;
+  ConvOutputGrad<T> dz;
   __device__ Acc<T> operator()(int64_t r, int64_t j) const {
-    const int64_t c = j / W, kk = j % W, b = r / in.T_, t = r % in.T_;
-    return static_cast<Acc<T>>(dy[r * in.C + c]) * in.xpad(b, t + kk, c);
+    const int64_t c = j / dz.W, kk = j % dz.W, b = r / dz.in.T_, t = r % dz.in.T_;
+    return dz(b, t, c) * dz.in.xpad(b, t + kk, c);
   }
 };
-// dbias[c] = Σ_{b,t} dy[b,t,c].
+// dbias[c] = Σ_{b,t} dz[b,t,c].
 template <typename T>
 struct ConvBiasGrad {
-  const T* dy;
-  int64_t C;
-  __device__ Acc<T> operator()(int64_t r, int64_t c) const { return dy[r * C + c]; }
+  ConvOutputGrad<T> dz;
+  __device__ Acc<T> operator()(int64_t r, int64_t c) const { return dz(r / dz.in.T_, r % dz.in.T_, c); }
 };
 
 }  // namespace
@@ -185,14 +210,14 @@ void CudaBackend::embedding_backward(const Tensor& ids, const Tensor& dout, cons
 }
 
 void CudaBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& state_in,
-                                 const Tensor& y, const Tensor& state_out) {
+                                 ConvActivation act, const Tensor& y, const Tensor& state_out) {
   const int64_t B = x.size(0), T_ = x.size(1), C = x.size(2), W = w.size(1), S = W - 1;
   dispatch_floating(x.dtype(), "causal_conv1d", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const ConvInput<T> in{ptr<const T>(x), ptr_or_null<const T>(state_in), T_, C, S};
     if (B * T_ * C > 0) {
       SSM_CUDA_LAUNCH("causal_conv1d", conv1d_forward_kernel<T>, grid_for(B * T_ * C), kBlock, 0, in, ptr<const T>(w),
-                      ptr_or_null<const T>(bias), B, W, ptr<T>(y));
+                      ptr_or_null<const T>(bias), B, W, act, ptr<T>(y));
     }
     if (B * S * C > 0) {
       SSM_CUDA_LAUNCH("causal_conv1d", conv1d_state_kernel<T>, grid_for(B * S * C), kBlock, 0, in, B,
@@ -201,22 +226,21 @@ void CudaBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor&
   });
 }
 
-void CudaBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& state_in, const Tensor& dy,
-                                  const Tensor& dstate_out, const Tensor& dx, const Tensor& dw, const Tensor& dbias,
-                                  const Tensor& dstate_in) {
+void CudaBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& state_in,
+                                  ConvActivation act, const Tensor& dy, const Tensor& dstate_out, const Tensor& dx,
+                                  const Tensor& dw, const Tensor& dbias, const Tensor& dstate_in) {
   const int64_t B = x.size(0), T_ = x.size(1), C = x.size(2), W = w.size(1), S = W - 1;
   dispatch_floating(x.dtype(), "causal_conv1d_backward", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const ConvInput<T> in{ptr<const T>(x), ptr_or_null<const T>(state_in), T_, C, S};
+    const ConvOutputGrad<T> dz{in, ptr<const T>(w), ptr_or_null<const T>(bias), ptr<const T>(dy), W, act};
     if (B * (S + T_) * C > 0) {
       SSM_CUDA_LAUNCH("causal_conv1d_backward", conv1d_backward_input_kernel<T>, grid_for(B * (S + T_) * C), kBlock,
-                      0, ptr<const T>(dy), ptr<const T>(w), ptr_or_null<const T>(dstate_out), B, T_, C, W, ptr<T>(dx),
+                      0, dz, ptr<const T>(w), ptr_or_null<const T>(dstate_out), B, T_, C, W, ptr<T>(dx),
                       ptr_or_null<T>(dstate_in));
     }
-    column_sums("causal_conv1d_backward", ConvWeightGrad<T>{in, ptr<const T>(dy), W}, B * T_, C * W, ptr<T>(dw));
-    if (dbias.defined()) {
-      column_sums("causal_conv1d_backward", ConvBiasGrad<T>{ptr<const T>(dy), C}, B * T_, C, ptr<T>(dbias));
-    }
+    column_sums("causal_conv1d_backward", ConvWeightGrad<T>{dz}, B * T_, C * W, ptr<T>(dw));
+    if (dbias.defined()) column_sums("causal_conv1d_backward", ConvBiasGrad<T>{dz}, B * T_, C, ptr<T>(dbias));
   });
 }
 

@@ -89,8 +89,8 @@ Tensor Mamba1Model::mixer(const Layer& l, const Tensor& u, LayerState* state, co
   const int64_t E = d_inner(), N = cfg_.d_state, R = dt_rank_;
   std::vector<Tensor> xz = ops::split(ops::linear(u, l.in_proj), {E, E}, -1);
   ops::ConvResult conv = ops::causal_conv1d(xz[0], ops::reshape(l.conv_weight, {E, cfg_.d_conv}), l.conv_bias,
-                                            state ? state->at("conv") : Tensor());
-  Tensor x = ops::silu(conv.y);                                         // (B, T, E)
+                                            state ? state->at("conv") : Tensor(), ConvActivation::silu);
+  const Tensor& x = conv.y;                                             // silu(conv), (B, T, E)
   std::vector<Tensor> dbc = ops::split(ops::linear(x, l.x_proj), {R, N, N}, -1);
   Tensor delta = ops::softplus(ops::linear(dbc[0], l.dt_proj, l.dt_bias));  // (B, T, E)
   Tensor A = -ops::exp(l.A_log);                                        // (E, N)

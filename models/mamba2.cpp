@@ -101,8 +101,8 @@ Tensor Mamba2Model::mixer(const Layer& l, const Tensor& u, LayerState* state, co
 
   Tensor conv_state = state ? state->at("conv") : Tensor();
   ops::ConvResult conv = ops::causal_conv1d(zxbcdt[1], ops::reshape(l.conv_weight, {conv_dim(), cfg_.d_conv}),
-                                            l.conv_bias, conv_state);
-  std::vector<Tensor> xbc = ops::split(ops::silu(conv.y), {E, G * N, G * N}, -1);
+                                            l.conv_bias, conv_state, ConvActivation::silu);
+  std::vector<Tensor> xbc = ops::split(conv.y, {E, G * N, G * N}, -1);  // conv.y is silu(conv)
   Tensor x = ops::reshape(xbc[0], {B, T, H, P});
   Tensor Bm = ops::reshape(xbc[1], {B, T, G, N});
   Tensor Cm = ops::reshape(xbc[2], {B, T, G, N});

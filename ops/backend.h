@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/tensor.h"  // defines: Tensor
+#include "ops/conv_activation.h"  // defines: ConvActivation
 
 namespace ssm {
 
@@ -112,13 +113,17 @@ struct AdamWHyper {  // what every parameter of the step shares; step counts fro
                                 const Tensor& rstd, const Tensor& dy, const Tensor& dx,                       \
                                 const Tensor& dw, const Tensor& db))                                          \
                                                                                                               \
-  /* x (B,T,C), w (C,W), bias (C) or undefined, state_in (B,W-1,C) or undefined. */                           \
+  /* x (B,T,C), w (C,W), bias (C) or undefined, state_in (B,W-1,C) or undefined; y = act(conv). */           \
   X(void, conv1d_forward, (const Tensor& x, const Tensor& w, const Tensor& bias,                              \
-                           const Tensor& state_in, const Tensor& y, const Tensor& state_out))                 \
-  /* dstate_out may be undefined (zero); dbias / dstate_in may be undefined (not needed). */                  \
-  X(void, conv1d_backward, (const Tensor& x, const Tensor& w, const Tensor& state_in,                         \
-                            const Tensor& dy, const Tensor& dstate_out, const Tensor& dx,                     \
-                            const Tensor& dw, const Tensor& dbias, const Tensor& dstate_in))                  \
+                           const Tensor& state_in, ConvActivation act, const Tensor& y,                       \
+                           const Tensor& state_out))                                                          \
+  /* dy is the gradient of act(conv): with an activation the pre-activation is recomputed from */           \
+  /* x, w, bias and state_in. dstate_out may be undefined (zero); dbias / dstate_in may be */                \
+  /* undefined (not needed). */                                                                               \
+  X(void, conv1d_backward, (const Tensor& x, const Tensor& w, const Tensor& bias,                             \
+                            const Tensor& state_in, ConvActivation act, const Tensor& dy,                     \
+                            const Tensor& dstate_out, const Tensor& dx, const Tensor& dw,                     \
+                            const Tensor& dbias, const Tensor& dstate_in))                                    \
                                                                                                               \
   /* Mamba-2 SSD (ops/scan/ssd.h has the math): x (B,T,H,P), dt (B,T,H), A (H), Bm/Cm (B,T,G,N), */           \
   /* h0 (B,H,P,N) or undefined -> y (B,T,H,P), hT (B,H,P,N). chunk == 0 means the one-step-at-a- */           \

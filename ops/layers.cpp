@@ -176,7 +176,8 @@ Tensor group_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, int
   return normed * weight + bias;
 }
 
-ConvResult causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& state) {
+ConvResult causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& state,
+                         ConvActivation activation) {
   check_floating("causal_conv1d", x);
   SSM_USER_CHECK(x.dim() == 3, "causal_conv1d: x must be (B, T, C), got ", shape_str(x.shape()));
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
@@ -192,13 +193,14 @@ ConvResult causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bi
   Tensor bc = bias.defined() ? contiguous(bias.detach()) : Tensor();
   Tensor sc = state.defined() ? contiguous(state.detach()) : Tensor();
   Tensor y = empty_like(xc, {B, T, C}), state_out = empty_like(xc, {B, W - 1, C});
-  backend_of(x).conv1d_forward(xc, wc, bc, sc, y, state_out);
+  backend_of(x).conv1d_forward(xc, wc, bc, sc, activation, y, state_out);
   autograd::record("causal_conv1d", {x, weight, bias, state}, {y, state_out},
-                   [xc, wc, bc, sc](const autograd::Grads& g, const autograd::Needs& need) {
+                   [xc, wc, bc, sc, activation](const autograd::Grads& g, const autograd::Needs& need) {
                      Tensor dx = empty_like(xc), dw = empty_like(wc);
                      Tensor db = need[2] ? empty_like(bc) : Tensor();
                      Tensor ds = need[3] ? empty_like(sc) : Tensor();
-                     backend_of(xc).conv1d_backward(xc, wc, sc, contiguous(g[0]), contiguous(g[1]), dx, dw, db, ds);
+                     backend_of(xc).conv1d_backward(xc, wc, bc, sc, activation, contiguous(g[0]), contiguous(g[1]),
+                                                    dx, dw, db, ds);
                      return autograd::Grads{dx, dw, db, ds};
                    });
   return {y, state_out};

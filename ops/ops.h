@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/tensor.h"  // defines: Tensor, Shape
+#include "ops/conv_activation.h"  // defines: ConvActivation
 
 namespace ssm::ops {
 
@@ -80,12 +81,14 @@ Tensor group_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, int
 // Causal depthwise conv over time. x (B, T, C), weight (C, W) (W taps, tap W-1 multiplies the
 // current token), bias (C) or undefined, state (B, W-1, C): the W-1 inputs before x, oldest
 // first (undefined = zeros). Returns y (B, T, C) and the new state (the last W-1 inputs).
+// activation silu: y = silu(conv) in the same pass (ops/conv_activation.h); the state is the
+// inputs either way.
 struct ConvResult {
   Tensor y;
   Tensor state;
 };
 ConvResult causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias,
-                         const Tensor& state = Tensor());
+                         const Tensor& state = Tensor(), ConvActivation activation = ConvActivation::none);
 
 // ---- shape ops (views when the layout allows, copies otherwise) ---------------------------
 Tensor reshape(const Tensor& x, const Shape& shape);  // one -1 allowed

@@ -11,6 +11,7 @@
 #include "ops/cpu/fast_exp.h"  // defines: fast_exp
 #include "ops/cpu/rows.h"      // defines: last_dim, rows_of
 #include "ops/cpu/simd.h"      // defines: SSM_CPU_CLONES
+#include "ops/unary_math.h"    // defines: unary_value, unary_derivative
 
 namespace ssm {
 namespace {
@@ -204,7 +205,7 @@ const T* xpad_row(const T* x, const T* state, const T* zeros, int64_t b, int64_t
 }  // namespace
 
 void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& state_in,
-                                const Tensor& y, const Tensor& state_out) {
+                                ConvActivation act, const Tensor& y, const Tensor& state_out) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), W = w.size(1), S = W - 1;
   dispatch_floating(x.dtype(), "causal_conv1d", [&]<typename T_>() {
     const T_ *px = x.data<T_>(), *pw = w.data<T_>();
@@ -225,6 +226,9 @@ void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& 
           const T_* wk = wt.data() + k * C;
           for (int64_t c = 0; c < C; ++c) yr[c] += wk[c] * xr[c];
         }
+        if (act == ConvActivation::silu) {
+          for (int64_t c = 0; c < C; ++c) yr[c] = unary_math::unary_value(UnaryOp::silu, yr[c], T_(0));
+        }
       }
       for (int64_t u = 0; u < S; ++u) {  // the last S rows of xpad
         const T_* xr = xpad_row(px, ps, zeros.data(), b, T + u, T, S, C);
@@ -236,12 +240,26 @@ void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& 
 
 // dxpad[u] = Σ_k dy[u-k]·w[:,k] (+ dstate_out for the last S rows), split into dstate_in and dx;
 // dw[c,k] = Σ_{b,t} dy[b,t,c]·xpad[b,t+k,c]; dbias = Σ dy.
-void CpuBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& state_in, const Tensor& dy,
-                                 const Tensor& dstate_out, const Tensor& dx, const Tensor& dw, const Tensor& dbias,
-                                 const Tensor& dstate_in) {
+void CpuBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& state_in,
+                                 ConvActivation act, const Tensor& dy, const Tensor& dstate_out, const Tensor& dx,
+                                 const Tensor& dw, const Tensor& dbias, const Tensor& dstate_in) {
   const int64_t B = x.size(0), T = x.size(1), C = x.size(2), W = w.size(1), S = W - 1;
+  // With an activation, dy is the gradient of act(z): the conv's own gradient is dz = dy·act'(z),
+  // with z recomputed here (the forward kept no copy of it).
+  Tensor dz = dy;
+  if (act == ConvActivation::silu) {
+    dz = Tensor::empty(x.shape(), x.dtype());
+    conv1d_forward(x, w, bias, state_in, ConvActivation::none, dz, Tensor::empty({B, S, C}, x.dtype()));
+    dispatch_floating(x.dtype(), "causal_conv1d_backward", [&]<typename T_>() {
+      T_* z = dz.data<T_>();
+      const T_* g = dy.data<T_>();
+      const int64_t n = dz.numel();
+#pragma omp parallel for schedule(static) if (worth_parallel(n * 8))
+      for (int64_t i = 0; i < n; ++i) z[i] = g[i] * unary_math::unary_derivative(UnaryOp::silu, z[i], T_(0), T_(0));
+    });
+  }
   dispatch_floating(x.dtype(), "causal_conv1d_backward", [&]<typename T_>() {
-    const T_ *px = x.data<T_>(), *pw = w.data<T_>(), *pdy = dy.data<T_>();
+    const T_ *px = x.data<T_>(), *pw = w.data<T_>(), *pdy = dz.data<T_>();
     const T_* ps = state_in.defined() ? state_in.data<T_>() : nullptr;
     const T_* pdso = dstate_out.defined() ? dstate_out.data<T_>() : nullptr;
     T_* pdx = dx.data<T_>();

@@ -248,7 +248,7 @@ CUDA_TEST("RMSNorm, gated RMSNorm, LayerNorm and GroupNorm") {
   }
 }
 
-CUDA_TEST("causal conv1d with bias and carried state") {
+CUDA_TEST("causal conv1d with bias and carried state, with and without SiLU fused") {
   for (Dtype dt : {Dtype::f64, Dtype::f32}) {
     for (int64_t T : {37, 2}) {  // T = 2 < W - 1: the new state reaches back into the old one
       Tensor x = rand_leaf({2, T, 67}, 24, dt), w = rand_leaf({67, 4}, 25, dt), bias = rand_leaf({67}, 26, dt);
@@ -260,6 +260,14 @@ CUDA_TEST("causal conv1d with bias and carried state") {
       }, {x, w, bias, state}, tol_for(dt, 1e-6));
       check_cuda_matches_cpu("conv1d without bias or state " + shape, [](const Inputs& in) {
         ops::ConvResult r = ops::causal_conv1d(in[0], in[1], Tensor());
+        return Inputs{r.y, r.state};
+      }, {x, w}, tol_for(dt, 1e-6));
+      check_cuda_matches_cpu("conv1d with SiLU fused " + shape, [](const Inputs& in) {
+        ops::ConvResult r = ops::causal_conv1d(in[0], in[1], in[2], in[3], ConvActivation::silu);
+        return Inputs{r.y, r.state};
+      }, {x, w, bias, state}, tol_for(dt, 1e-6));
+      check_cuda_matches_cpu("conv1d with SiLU fused, without bias or state " + shape, [](const Inputs& in) {
+        ops::ConvResult r = ops::causal_conv1d(in[0], in[1], Tensor(), Tensor(), ConvActivation::silu);
         return Inputs{r.y, r.state};
       }, {x, w}, tol_for(dt, 1e-6));
     }

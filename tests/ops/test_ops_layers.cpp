@@ -2,6 +2,7 @@
 // f64 gradient checks on awkward sizes, values against hand computations, f32 against f64, conv
 // streaming with its state, and errors that name the op; the f32 exp of the row kernels.
 #include <cmath>
+#include <functional>
 
 #include "autograd/engine.h"
 #include "autograd/grad_mode.h"
@@ -311,6 +312,39 @@ TEST_CASE("causal depthwise conv1d with state in and out") {
   SUBCASE("gradcheck B2 T5 C3 W1 (empty state)") {
     CHECK_GRADCHECK([](const Inputs& in) { return Inputs{ops::causal_conv1d(in[0], in[1], in[2], in[3]).y}; },
                     Inputs{leaf64({2, 5, 3}, 25), leaf64({3, 1}, 26), leaf64({3}, 27), leaf64({2, 0, 3}, 28)});
+  }
+  SUBCASE("gradcheck with SiLU fused, through y and the new state, with and without bias and state") {
+    CHECK_GRADCHECK([](const Inputs& in) {
+      ops::ConvResult r = ops::causal_conv1d(in[0], in[1], in[2], in[3], ConvActivation::silu);
+      return Inputs{r.y, r.state};
+    }, Inputs{x, w, b, s});
+    CHECK_GRADCHECK([](const Inputs& in) {
+      ops::ConvResult r = ops::causal_conv1d(in[0], in[1], Tensor(), Tensor(), ConvActivation::silu);
+      return Inputs{r.y, r.state};
+    }, Inputs{leaf64({1, 2, 3}, 18), leaf64({3, 4}, 19)});
+  }
+  SUBCASE("SiLU fused == silu(conv), values and gradients") {
+    const auto fused = [](const Inputs& in) {
+      ops::ConvResult r = ops::causal_conv1d(in[0], in[1], in[2], in[3], ConvActivation::silu);
+      return Inputs{r.y, r.state};
+    };
+    const auto composed = [](const Inputs& in) {
+      ops::ConvResult r = ops::causal_conv1d(in[0], in[1], in[2], in[3]);
+      return Inputs{ops::silu(r.y), r.state};
+    };
+    const Inputs a = fused({x, w, b, s}), e = composed({x, w, b, s});
+    CHECK_CLOSE("y", a[0], e[0], 1e-14);
+    CHECK_CLOSE("state", a[1], e[1], 0.0);
+    const Tensor dy = leaf64({2, 7, 5}, 31), dstate = leaf64({2, 3, 5}, 32);
+    const auto grads_of = [&](const std::function<Inputs(const Inputs&)>& f) {
+      for (Tensor t : {x, w, b, s}) t.zero_grad();  // drops the gradient: the last one stays valid
+      const Inputs out = f({x, w, b, s});
+      autograd::backward(ops::sum_all(out[0] * dy) + ops::sum_all(out[1] * dstate));
+      return Inputs{x.grad(), w.grad(), b.grad(), s.grad()};
+    };
+    const Inputs gf = grads_of(fused), gc = grads_of(composed);
+    const char* names[] = {"dx", "dw", "dbias", "dstate"};
+    for (int i = 0; i < 4; ++i) CHECK_CLOSE(names[i], gf[i], gc[i], 1e-13);
   }
   SUBCASE("value: tap W-1 multiplies the current token") {
     Tensor xi = Tensor::from_vector<double>({1, 2, 3}, {1, 3, 1});
