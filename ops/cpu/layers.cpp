@@ -11,7 +11,6 @@
 #include "ops/cpu/fast_exp.h"  // defines: fast_exp
 #include "ops/cpu/rows.h"      // defines: last_dim, rows_of
 #include "ops/cpu/simd.h"      // defines: SSM_CPU_CLONES
-#include "ops/unary_math.h"    // defines: unary_value, unary_derivative
 
 namespace ssm {
 namespace {
@@ -226,9 +225,6 @@ void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& 
           const T_* wk = wt.data() + k * C;
           for (int64_t c = 0; c < C; ++c) yr[c] += wk[c] * xr[c];
         }
-        if (act == ConvActivation::silu) {
-          for (int64_t c = 0; c < C; ++c) yr[c] = unary_math::unary_value(UnaryOp::silu, yr[c], T_(0));
-        }
       }
       for (int64_t u = 0; u < S; ++u) {  // the last S rows of xpad
         const T_* xr = xpad_row(px, ps, zeros.data(), b, T + u, T, S, C);
@@ -236,6 +232,9 @@ void CpuBackend::conv1d_forward(const Tensor& x, const Tensor& w, const Tensor& 
       }
     }
   });
+  // The activation in place, by the element-wise kernel (vectorised, fast_exp): a second sweep
+  // over y, where the unfused op would also allocate a tensor and keep the conv's output.
+  if (act == ConvActivation::silu) unary(UnaryOp::silu, y, y, 0.0);
 }
 
 // dxpad[u] = Σ_k dy[u-k]·w[:,k] (+ dstate_out for the last S rows), split into dstate_in and dx;
@@ -248,15 +247,10 @@ void CpuBackend::conv1d_backward(const Tensor& x, const Tensor& w, const Tensor&
   // with z recomputed here (the forward kept no copy of it).
   Tensor dz = dy;
   if (act == ConvActivation::silu) {
+    Tensor z = Tensor::empty(x.shape(), x.dtype());
+    conv1d_forward(x, w, bias, state_in, ConvActivation::none, z, Tensor::empty({B, S, C}, x.dtype()));
     dz = Tensor::empty(x.shape(), x.dtype());
-    conv1d_forward(x, w, bias, state_in, ConvActivation::none, dz, Tensor::empty({B, S, C}, x.dtype()));
-    dispatch_floating(x.dtype(), "causal_conv1d_backward", [&]<typename T_>() {
-      T_* z = dz.data<T_>();
-      const T_* g = dy.data<T_>();
-      const int64_t n = dz.numel();
-#pragma omp parallel for schedule(static) if (worth_parallel(n * 8))
-      for (int64_t i = 0; i < n; ++i) z[i] = g[i] * unary_math::unary_derivative(UnaryOp::silu, z[i], T_(0), T_(0));
-    });
+    unary_backward(UnaryOp::silu, z, z, dy, dz, 0.0);  // silu' needs z only
   }
   dispatch_floating(x.dtype(), "causal_conv1d_backward", [&]<typename T_>() {
     const T_ *px = x.data<T_>(), *pw = w.data<T_>(), *pdy = dz.data<T_>();
