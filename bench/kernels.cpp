@@ -95,7 +95,7 @@ void add_ssd(std::vector<Benchmark>& out, const Sizes& s, Device device) {
                      be->ssd_forward(shape, Q, x, dt, A, Bm, Cm, h0, y, hT);
                      SSM_USER_CHECK(ops::last_kernel_version_ran("ssd_chunked_forward") == 2,
                                     "bench: version 2 of ssd_chunked_forward does not take ", dimstr,
-                                    " (docs/kernels.md: P <= 128, N <= 256)");
+                                    " (docs/kernels.md: P <= 128, N <= 256, tiles within the shared memory of a block)");
                    }});
   }
   out.push_back({"ssd chunked backward", dimstr, tokens * 4 * (3.0 * E + 2 * H + 4 * G * N), 2 * f_fwd, Peak::fp32, [=] {
@@ -109,7 +109,7 @@ void add_ssd(std::vector<Benchmark>& out, const Sizes& s, Device device) {
                      be->ssd_backward(shape, Q, x, dt, A, Bm, Cm, h0, dy, dhT, dx, ddt, dA, dB, dC, dh0);
                      SSM_USER_CHECK(ops::last_kernel_version_ran("ssd_chunked_backward") == 2,
                                     "bench: version 2 of ssd_chunked_backward does not take ", dimstr,
-                                    " (docs/kernels.md: P <= 128, N <= 256, tiles within 227 KiB)");
+                                    " (docs/kernels.md: P <= 128, N <= 256, tiles within the shared memory of a block)");
                    }});
   }
   // The recurrence over the same sequence (chunk 0): what the CPU runs in training and evaluation

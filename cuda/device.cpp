@@ -90,7 +90,17 @@ DeviceInfo device_info(int index) {
   info.memory_clock_khz = mem_clock;
   info.memory_bus_bits = bus;
   info.memory_bandwidth_bytes_per_s = 2.0 * mem_clock * 1e3 * bus / 8.0;
+  int shared = 0;
+  SSM_CUDA_CHECK("device_info", cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, index));
+  info.max_shared_per_block = shared;
   return info;
+}
+
+int64_t max_shared_per_block() {
+  int shared = 0;
+  SSM_CUDA_CHECK("max_shared_per_block",
+                 cudaDeviceGetAttribute(&shared, cudaDevAttrMaxSharedMemoryPerBlockOptin, current_device()));
+  return shared;
 }
 
 }  // namespace ssm::cuda

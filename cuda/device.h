@@ -43,7 +43,13 @@ struct DeviceInfo {
   double memory_clock_khz = 0;
   int memory_bus_bits = 0;
   double memory_bandwidth_bytes_per_s = 0;  // 2 · memory clock · bus width / 8
+  int64_t max_shared_per_block = 0;         // bytes of shared memory a block can opt in to
 };
 DeviceInfo device_info(int index);
+
+// The shared memory a block of the current device can opt in to (227 KiB on sm_90, 163 KiB on
+// sm_80, 99 KiB on sm_86/89): kernels that tile through shared memory check their plan against it
+// and leave shapes that do not fit to a version that does (docs/kernels.md).
+int64_t max_shared_per_block();
 
 }  // namespace ssm::cuda

@@ -15,6 +15,8 @@
 // too). Device memory is host memory, filled with 0xFF bytes (NaN) when allocated, as is shared
 // memory, so reading something never written shows up as NaN. cuBLAS GEMMs are plain loops in
 // double with cuBLAS's argument checks.
+// A block may have the dynamic shared memory of an H100 (227 KiB), or the KiB that
+// SSMLAB_EMULATED_MAX_SHARED_KIB says (tests emulate smaller GPUs with it).
 // What it cannot check: timing, occupancy, the real memory model (host threads are more strongly
 // ordered than a GPU), register or shared-memory limits beyond the configuration checks, nvcc's
 // code generation, and cuBLAS's actual choice of algorithm. Those need a GPU run.
@@ -153,10 +155,15 @@ double shuffle_down(double value, int delta) {
 
 void warp_barrier() { park(Fiber::State::at_shuffle); }  // released as a shuffle is: all 32 lanes there
 
+size_t max_shared_per_block() {
+  const char* kib = std::getenv("SSMLAB_EMULATED_MAX_SHARED_KIB");
+  return kib != nullptr && *kib != '\0' ? static_cast<size_t>(std::strtoul(kib, nullptr, 10)) * 1024 : 227 * 1024;
+}
+
 void run_blocks(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes, void (*thunk)(const void*),
                 const void* body) {
   if (block.x < 1 || block.x > 1024 || block.y != 1 || block.z != 1 || grid.x < 1 || grid.y < 1 || grid.y > 65535 ||
-      grid.z != 1 || shared_bytes > 227 * 1024) {
+      grid.z != 1 || shared_bytes > max_shared_per_block()) {
     fail(cudaErrorInvalidConfiguration);
     return;
   }
@@ -250,6 +257,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     case cudaDevAttrMultiProcessorCount: *value = 1; break;
     case cudaDevAttrMemoryClockRate: *value = 1000000; break;
     case cudaDevAttrGlobalMemoryBusWidth: *value = 64; break;
+    case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = static_cast<int>(cuda_emulation::max_shared_per_block()); break;
   }
   return cudaSuccess;
 }

@@ -27,10 +27,12 @@
 // M and dY·Uᵀ are recomputed where a kernel needs them (M in all three, dY·Uᵀ in two), which
 // costs products but no memory: nothing Q×Q is stored. Blocks of 8 warps, each keeping up to 8
 // accumulator tiles, so a 64×N output (N ≤ 256) fits one block.
-// Version 2 takes f32 with P <= 128 and N <= 256 when its tiles fit in 227 KiB of shared memory
-// (P 64 with N up to 256 does, P 128 with N 256 does not); the caller runs version 1 otherwise.
+// Version 2 takes f32 with P <= 128 and N <= 256 when its tiles fit in the device's shared memory
+// per block (on sm_90's 227 KiB, P 64 with N up to 256 does, P 128 with N 256 does not); the caller
+// runs version 1 otherwise.
 #include <algorithm>
 
+#include "cuda/device.h"        // defines: max_shared_per_block
 #include "cuda/kernel_util.cuh"    // defines: warp_sum, block_sum, scratch, allow_dynamic_shared, dexp
 #include "cuda/scan/ssd_cuda.cuh"  // defines: SsdLayout, SsdChunk, ssd_chunk_id, load_decays, ssd_finish_chunk
 #include "cuda/wmma_tiles.cuh"     // defines: WarpTiles, product_to_shared, fill_padded, aligned_shared
@@ -45,7 +47,6 @@ constexpr int kWarps = 8;
 constexpr int kThreads = 32 * kWarps;
 constexpr int kTilesPerWarp = 8;  // 8 warps x 8 tiles: a 64 x 256 output
 constexpr int kFinishThreads = 128;
-constexpr size_t kMaxShared = 227 * 1024;
 using Tiles = WarpTiles<kWarps, kTilesPerWarp>;
 
 __host__ __device__ constexpr int64_t at_least_rows(int64_t v) { return v > kRows ? v : kRows; }
@@ -366,7 +367,7 @@ size_t pair_bytes(const SsdShape& s, int64_t Q) {
 
 bool ssd_chunked_backward_tc_applies(const SsdShape& s, int64_t chunk) {
   const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));
-  return ssd_chunked_forward_tc_applies(s, chunk) && pair_bytes(s, Q) <= kMaxShared;
+  return ssd_chunked_forward_tc_applies(s, chunk) && pair_bytes(s, Q) <= static_cast<size_t>(max_shared_per_block());
 }
 
 bool ssd_chunked_backward_tc(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,

@@ -22,7 +22,9 @@
 //                        the flash-attention pattern, with the causal decay as the mask.
 // Shapes are padded in shared memory to multiples of 16 with zeros (P, N) and row blocks to 64,
 // so T, P and N need not be multiples of anything. Version 2 takes f32 with P <= 128 and N <=
-// 256 when its tiles fit in 227 KiB of shared memory; the caller runs version 1 otherwise.
+// 256 when its tiles fit in the device's shared memory per block (227 KiB on sm_90, 163 KiB on
+// sm_80); the caller runs version 1 otherwise.
+#include "cuda/device.h"        // defines: max_shared_per_block
 #include "cuda/kernel_util.cuh"   // defines: SSM_UNROLL, allow_dynamic_shared, scratch, dexp
 #include "cuda/scan/ssd_cuda.cuh" // defines: SsdLayout, SsdChunk, ssd_chunk_id, load_decays, ssd_pass_states
 #include "cuda/wmma_tiles.cuh"    // defines: AccTile, OperandA/B, load_tf32, aligned_shared, fill_padded, round_up
@@ -38,7 +40,6 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kTilesPerWarp = 8;   // accumulator tiles one warp keeps (loops over them are unrolled
                                    // and skip with continue, so the tiles stay in registers)
 constexpr int kMaxTilesPerBlock = kWarps * kTilesPerWarp;
-constexpr size_t kMaxShared = 227 * 1024;
 
 __host__ __device__ constexpr int64_t at_least_rows(int64_t v) { return v > kRows ? v : kRows; }
 
@@ -292,7 +293,8 @@ void ssd_chunk_sums_tc(const SsdShape& s, int64_t Q, int64_t nc, SsdChunkSum wha
 
 bool ssd_chunked_forward_tc_applies(const SsdShape& s, int64_t chunk) {
   const int64_t Q = std::max<int64_t>(1, std::min(chunk, s.seqlen));
-  return s.headdim <= 128 && s.dstate <= 256 && state_bytes(s, Q) <= kMaxShared && output_bytes(s, Q) <= kMaxShared;
+  const size_t limit = static_cast<size_t>(max_shared_per_block());  // 227 KiB on sm_90, less on others
+  return s.headdim <= 128 && s.dstate <= 256 && state_bytes(s, Q) <= limit && output_bytes(s, Q) <= limit;
 }
 
 bool ssd_chunked_forward_tc(const SsdShape& s, int64_t chunk, const float* x, const float* dt, const float* A,

@@ -4,6 +4,8 @@
 // final state, with chunk lengths that do not divide T; the SSD decode step (T = 1, state carried)
 // against the chunked whole sequence; every version of a kernel that has several
 // (ops/kernel_versions.h). Skipped without a GPU (see tests/support/cuda_testing.h).
+#include <cstdlib>
+
 #include "autograd/grad_mode.h"      // defines: NoGradGuard
 #include "tests/support/cuda_testing.h"            // defines: check_cuda_matches_cpu, cuda_available, host
 #include "ops/kernel_versions.h"  // defines: KernelVersionGuard, last_kernel_version_ran
@@ -107,6 +109,29 @@ CUDA_TEST("SSD chunked backward, version 2 (tensor cores, tf32): every gradient 
     return Inputs{r.y, r.final_state};
   }, p.all(), 1e-11);
   CHECK(ops::last_kernel_version_ran("ssd_chunked_backward") == 1);
+}
+
+CUDA_TEST("SSD chunked, versions 2 on a GPU with less shared memory: shapes that do not fit run version 1") {
+  // The mamba2 shape P 64, N 128 at chunk 256 needs about 101 KiB (forward) and 135 KiB (backward)
+  // per block: it fits an H100 (227 KiB) and an A100 (163 KiB) but not an sm_86 card (99 KiB).
+  // Emulated devices take their limit from SSMLAB_EMULATED_MAX_SHARED_KIB; on a real GPU the
+  // environment changes nothing, and the device's own limit decides.
+#if defined(SSMLAB_CUDA_EMULATED)
+  ops::KernelVersionGuard forward("ssd_chunked_forward", 2);
+  ops::KernelVersionGuard backward("ssd_chunked_backward", 2);
+  const SsdInputs p = make_ssd_inputs({1, 256, 1, 64, 1, 128}, 34, Dtype::f32);
+  const auto run = [](const Inputs& in) {
+    ops::SsdResult r = ops::ssd(in[0], in[1], in[2], in[3], in[4], in[5], ops::ScanImpl::chunked, 256);
+    return Inputs{r.y, r.final_state};
+  };
+  for (const auto& [kib, version] : {std::pair{"99", 1}, std::pair{"163", 2}}) {
+    setenv("SSMLAB_EMULATED_MAX_SHARED_KIB", kib, 1);
+    check_cuda_matches_cpu(std::string("ssd v2 chosen, ") + kib + " KiB per block", run, p.all(), 3e-3);
+    CHECK_MESSAGE(ops::last_kernel_version_ran("ssd_chunked_forward") == version, kib);
+    CHECK_MESSAGE(ops::last_kernel_version_ran("ssd_chunked_backward") == version, kib);
+  }
+  unsetenv("SSMLAB_EMULATED_MAX_SHARED_KIB");  // the emulator's default: an H100's 227 KiB
+#endif
 }
 
 CUDA_TEST("SSD: the chunked CUDA scan equals the CPU recurrence") {

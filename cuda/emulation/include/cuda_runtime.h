@@ -64,6 +64,7 @@ enum cudaDeviceAttr {
   cudaDevAttrMultiProcessorCount = 16,
   cudaDevAttrMemoryClockRate = 36,
   cudaDevAttrGlobalMemoryBusWidth = 37,
+  cudaDevAttrMaxSharedMemoryPerBlockOptin = 97,
 };
 enum cudaFuncAttribute { cudaFuncAttributeMaxDynamicSharedMemorySize = 8 };
 constexpr unsigned cudaStreamDefault = 0;
@@ -99,9 +100,16 @@ cudaError_t cudaEventDestroy(cudaEvent_t event);
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream);
 cudaError_t cudaEventSynchronize(cudaEvent_t event);
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t stop);
+namespace cuda_emulation {
+// The most dynamic shared memory a block may have: an H100's 227 KiB, or the KiB that
+// SSMLAB_EMULATED_MAX_SHARED_KIB says, read at every call (a test can emulate an A100's 163 or
+// an sm_86 card's 99 and check that kernels which need more fall back).
+size_t max_shared_per_block();
+}  // namespace cuda_emulation
 template <typename Kernel>
 cudaError_t cudaFuncSetAttribute(Kernel* /*kernel*/, cudaFuncAttribute /*attr*/, int value) {
-  return value >= 0 && value <= 227 * 1024 ? cudaSuccess : cudaErrorInvalidValue;
+  return value >= 0 && static_cast<size_t>(value) <= cuda_emulation::max_shared_per_block() ? cudaSuccess
+                                                                                          : cudaErrorInvalidValue;
 }
 
 // ---- the launch (used by SSM_CUDA_LAUNCH in cuda/check.h) ---------------------------------------------
