@@ -81,16 +81,20 @@ __device__ inline void mma_tile(AccTile& acc, const float* A, unsigned lda, cons
   }
 }
 
-// A warp's share of an output of `tiles` 16×16 tiles, `tiles_n` across: tile t = warp + k·Warps
-// is acc[k]. The loops over k are unrolled and skip with `continue`, so the array stays in
+// A warp's share of an output of `tiles` 16×16 tiles, `tiles_n` across: tile t = first + warp +
+// k·Warps is acc[k] (first: where this block's share starts, when several blocks split one
+// output). The loops over k are unrolled and skip with `continue`, so the array stays in
 // registers (a loop the compiler cannot unroll would put it on the stack).
 template <int Warps, int PerWarp>
 struct WarpTiles {
   AccTile acc[PerWarp];
-  int64_t tiles, tiles_n;
+  int64_t tiles, tiles_n, first;
   int warp;
 
-  __device__ WarpTiles(int64_t tiles_, int64_t tiles_n_) : tiles(tiles_), tiles_n(tiles_n_), warp(threadIdx.x / 32) {}
+  __device__ WarpTiles(int64_t tiles_, int64_t tiles_n_, int64_t first_ = 0)
+      : tiles(tiles_), tiles_n(tiles_n_), first(first_), warp(threadIdx.x / 32) {}
+
+  __device__ int64_t tile(int k) const { return first + warp + k * Warps; }  // >= tiles: none
 
   __device__ void zero() {
 SSM_UNROLL
@@ -101,7 +105,7 @@ SSM_UNROLL
   __device__ void mma(const float* A, unsigned lda, const float* B, unsigned ldb, int64_t K) {
 SSM_UNROLL
     for (int k = 0; k < PerWarp; ++k) {
-      const int64_t t = warp + k * Warps;
+      const int64_t t = tile(k);
       if (t >= tiles) continue;
       mma_tile<LayoutA, LayoutB>(acc[k], A, lda, B, ldb, t / tiles_n, t % tiles_n, K);
     }
@@ -111,7 +115,7 @@ SSM_UNROLL
   __device__ void store(float* dst, unsigned ld) const {
 SSM_UNROLL
     for (int k = 0; k < PerWarp; ++k) {
-      const int64_t t = warp + k * Warps;
+      const int64_t t = tile(k);
       if (t >= tiles) continue;
       wmma::store_matrix_sync(dst + (t / tiles_n) * kTile * ld + (t % tiles_n) * kTile, acc[k], ld, wmma::mem_row_major);
     }
@@ -119,7 +123,7 @@ SSM_UNROLL
   __device__ void load(const float* src, unsigned ld) {
 SSM_UNROLL
     for (int k = 0; k < PerWarp; ++k) {
-      const int64_t t = warp + k * Warps;
+      const int64_t t = tile(k);
       if (t >= tiles) continue;
       wmma::load_matrix_sync(acc[k], src + (t / tiles_n) * kTile * ld + (t % tiles_n) * kTile, ld, wmma::mem_row_major);
     }

@@ -27,7 +27,7 @@
 #include "cuda/device.h"        // defines: max_shared_per_block
 #include "cuda/kernel_util.cuh"   // defines: SSM_UNROLL, allow_dynamic_shared, scratch, dexp
 #include "cuda/scan/ssd_cuda.cuh" // defines: SsdLayout, SsdChunk, ssd_chunk_id, load_decays, ssd_pass_states
-#include "cuda/wmma_tiles.cuh"    // defines: AccTile, OperandA/B, load_tf32, aligned_shared, fill_padded, round_up
+#include "cuda/wmma_tiles.cuh"    // defines: WarpTiles, product_to_shared, aligned_shared, fill_padded, round_up
 
 namespace ssm::cuda {
 namespace {
@@ -40,6 +40,7 @@ constexpr int kThreads = 32 * kWarps;
 constexpr int kTilesPerWarp = 8;   // accumulator tiles one warp keeps (loops over them are unrolled
                                    // and skip with continue, so the tiles stay in registers)
 constexpr int kMaxTilesPerBlock = kWarps * kTilesPerWarp;
+using Tiles = WarpTiles<kWarps, kTilesPerWarp>;
 
 __host__ __device__ constexpr int64_t at_least_rows(int64_t v) { return v > kRows ? v : kRows; }
 
@@ -80,6 +81,7 @@ __global__ void ssd_chunk_sum_tc_kernel(SsdShape s, int64_t Q, int64_t nc, SsdCh
   float* U = sh + plan.u();
   float* Bs = sh + plan.b();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const unsigned lp = static_cast<unsigned>(Pp), ln = static_cast<unsigned>(Np);
   float* stage = sh + plan.stage() + warp * kTile * kTile;
   const SsdLayout lay{s.seqlen, s.heads, s.headdim, s.groups, s.dstate};
   const int64_t tiles_n = Np / kTile, tiles = (Pp / kTile) * tiles_n;
@@ -104,37 +106,24 @@ __global__ void ssd_chunk_sum_tc_kernel(SsdShape s, int64_t Q, int64_t nc, SsdCh
       w[j] = what == SsdChunkSum::inputs ? dexp(w[j]) * delta[j] : dexp(w[j]);
     }
 
-    AccTile acc[kTilesPerWarp];
-SSM_UNROLL
-    for (int k = 0; k < kTilesPerWarp; ++k) wmma::fill_fragment(acc[k], 0.0f);
+    Tiles sum(tiles, tiles_n, first_tile);
+    sum.zero();
     for (int64_t j0 = 0; j0 < id.len; j0 += kRows) {
-      __syncthreads();  // etail ready; the previous row block's tiles consumed
+      __syncthreads();  // w ready; the previous row block's tiles consumed
       const int64_t valid = min(int64_t{kRows}, id.len - j0);
       fill_padded(U, kRows, Pp, valid, P, [&](int64_t r, int64_t p) {
         return w[j0 + r] * rows[lay.x(id.b, id.t0 + j0 + r, id.h) + p];
       });
       fill_padded(Bs, kRows, Np, valid, N, [&](int64_t r, int64_t n) { return cols[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
       __syncthreads();
-SSM_UNROLL
-      for (int k = 0; k < kTilesPerWarp; ++k) {
-        const int64_t t = first_tile + warp + k * kWarps;
-        if (t >= tiles) continue;
-        const int64_t tp = t / tiles_n, tn = t % tiles_n;
-        for (int64_t kk = 0; kk < kRows; kk += kStep) {
-          OperandA<wmma::col_major> ua;  // Ũᵀ: element (p, j) is U[j·Pp + p]
-          OperandB<wmma::row_major> bb;
-          load_tf32(ua, U + kk * Pp + tp * kTile, static_cast<unsigned>(Pp));
-          load_tf32(bb, Bs + kk * Np + tn * kTile, static_cast<unsigned>(Np));
-          wmma::mma_sync(acc[k], ua, bb, acc[k]);
-        }
-      }
+      sum.mma<wmma::col_major, wmma::row_major>(U, lp, Bs, ln, kRows);  // Ũᵀ: element (p, j) is U[j·Pp + p]
     }
 SSM_UNROLL
-    for (int k = 0; k < kTilesPerWarp; ++k) {
-      const int64_t t = first_tile + warp + k * kWarps;
+    for (int k = 0; k < kTilesPerWarp; ++k) {  // each tile through the warp's 16×16 stage, unpadded
+      const int64_t t = sum.tile(k);
       if (t >= tiles) continue;
       const int64_t tp = t / tiles_n, tn = t % tiles_n;
-      wmma::store_matrix_sync(stage, acc[k], kTile, wmma::mem_row_major);
+      wmma::store_matrix_sync(stage, sum.acc[k], kTile, wmma::mem_row_major);
       for (int e = lane; e < kTile * kTile; e += 32) {
         const int64_t p = tp * kTile + e / kTile, n = tn * kTile + e % kTile;
         if (p < P && n < N) out[bhc * P * N + p * N + n] = stage[e];
@@ -161,8 +150,8 @@ __global__ void ssd_chunk_output_tc_kernel(SsdShape s, int64_t Q, int64_t nc, co
   float* BS = sh + plan.bs();
   float* U = sh + plan.u();
   float* WY = sh + plan.wy();
-  const int warp = threadIdx.x / 32;
   const SsdLayout lay{s.seqlen, s.heads, s.headdim, s.groups, s.dstate};
+  const unsigned lp = static_cast<unsigned>(Pp), ln = static_cast<unsigned>(Np);
   const int64_t row_blocks = (Q + kRows - 1) / kRows, tiles_p = Pp / kTile;
   const int64_t y_tiles = (kRows / kTile) * tiles_p;  // <= 32: P <= 128
 
@@ -181,35 +170,17 @@ __global__ void ssd_chunk_output_tc_kernel(SsdShape s, int64_t Q, int64_t nc, co
     __syncthreads();
 
     // Y_i ← C_i·S̃ᵀ, then rows scaled by e^{cum_i} through shared memory (fragments are opaque).
-    AccTile acc[kTilesPerWarp];
-SSM_UNROLL
-    for (int k = 0; k < kTilesPerWarp; ++k) {
-      const int64_t t = warp + k * kWarps;
-      if (t >= y_tiles) continue;
-      const int64_t ti = t / tiles_p, tp = t % tiles_p;
-      wmma::fill_fragment(acc[k], 0.0f);
-      for (int64_t kk = 0; kk < Np; kk += kStep) {
-        OperandA<wmma::row_major> ca;
-        OperandB<wmma::col_major> sb;  // S̃ᵀ: element (n, p) is S̃[p·Np + n]
-        load_tf32(ca, Cs + ti * kTile * Np + kk, static_cast<unsigned>(Np));
-        load_tf32(sb, BS + tp * kTile * Np + kk, static_cast<unsigned>(Np));
-        wmma::mma_sync(acc[k], ca, sb, acc[k]);
-      }
-      wmma::store_matrix_sync(WY + ti * kTile * Pp + tp * kTile, acc[k], static_cast<unsigned>(Pp), wmma::mem_row_major);
-    }
+    Tiles out(y_tiles, tiles_p);
+    out.zero();
+    out.mma<wmma::row_major, wmma::col_major>(Cs, ln, BS, ln, Np);  // S̃ᵀ: element (n, p) is S̃[p·Np + n]
+    out.store(WY, lp);
     __syncthreads();
     for (int64_t e = threadIdx.x; e < kRows * Pp; e += blockDim.x) {
       const int64_t r = e / Pp;
       WY[e] = r < rows_i ? WY[e] * dexp(cum[i0 + r]) : 0.0f;
     }
     __syncthreads();
-SSM_UNROLL
-    for (int k = 0; k < kTilesPerWarp; ++k) {
-      const int64_t t = warp + k * kWarps;
-      if (t >= y_tiles) continue;
-      const int64_t ti = t / tiles_p, tp = t % tiles_p;
-      wmma::load_matrix_sync(acc[k], WY + ti * kTile * Pp + tp * kTile, static_cast<unsigned>(Pp), wmma::mem_row_major);
-    }
+    out.load(WY, lp);
 
     // Y_i += (L ∘ C_i·B_jᵀ)·U_j for the row blocks j up to the diagonal.
     for (int64_t j0 = 0; j0 <= i0; j0 += kRows) {
@@ -220,47 +191,17 @@ SSM_UNROLL
         return delta[j0 + r] * x[lay.x(id.b, id.t0 + j0 + r, id.h) + p];
       });
       __syncthreads();
-      for (int64_t t = warp; t < (kRows / kTile) * (kRows / kTile); t += kWarps) {  // W_ij = C_i·B_jᵀ
-        const int64_t ti = t / (kRows / kTile), tj = t % (kRows / kTile);
-        AccTile w;
-        wmma::fill_fragment(w, 0.0f);
-        for (int64_t kk = 0; kk < Np; kk += kStep) {
-          OperandA<wmma::row_major> ca;
-          OperandB<wmma::col_major> bb;  // B_jᵀ: element (n, j) is B_j[j·Np + n]
-          load_tf32(ca, Cs + ti * kTile * Np + kk, static_cast<unsigned>(Np));
-          load_tf32(bb, BS + tj * kTile * Np + kk, static_cast<unsigned>(Np));
-          wmma::mma_sync(w, ca, bb, w);
-        }
-        wmma::store_matrix_sync(WY + ti * kTile * kRows + tj * kTile, w, kRows, wmma::mem_row_major);
-      }
+      product_to_shared<kWarps, wmma::row_major, wmma::col_major>(WY, kRows, kRows, Cs, ln, BS, ln, Np);  // C_i·B_jᵀ
       __syncthreads();
       for (int64_t e = threadIdx.x; e < kRows * kRows; e += blockDim.x) {  // the causal decay mask
         const int64_t i = i0 + e / kRows, j = j0 + e % kRows;
         WY[e] = i < id.len && j <= i ? WY[e] * dexp(cum[i] - cum[j]) : 0.0f;
       }
       __syncthreads();
-SSM_UNROLL
-      for (int k = 0; k < kTilesPerWarp; ++k) {
-        const int64_t t = warp + k * kWarps;
-        if (t >= y_tiles) continue;
-        const int64_t ti = t / tiles_p, tp = t % tiles_p;
-        for (int64_t kk = 0; kk < kRows; kk += kStep) {
-          OperandA<wmma::row_major> wa;
-          OperandB<wmma::row_major> ub;
-          load_tf32(wa, WY + ti * kTile * kRows + kk, kRows);
-          load_tf32(ub, U + kk * Pp + tp * kTile, static_cast<unsigned>(Pp));
-          wmma::mma_sync(acc[k], wa, ub, acc[k]);
-        }
-      }
+      out.mma<wmma::row_major, wmma::row_major>(WY, kRows, U, lp, kRows);
     }
     __syncthreads();  // W is no longer read: WY becomes Y's staging
-SSM_UNROLL
-    for (int k = 0; k < kTilesPerWarp; ++k) {
-      const int64_t t = warp + k * kWarps;
-      if (t >= y_tiles) continue;
-      const int64_t ti = t / tiles_p, tp = t % tiles_p;
-      wmma::store_matrix_sync(WY + ti * kTile * Pp + tp * kTile, acc[k], static_cast<unsigned>(Pp), wmma::mem_row_major);
-    }
+    out.store(WY, lp);
     __syncthreads();
     for (int64_t e = threadIdx.x; e < rows_i * P; e += blockDim.x) {
       const int64_t r = e / P, p = e % P;
