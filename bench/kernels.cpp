@@ -183,7 +183,20 @@ void add_gla(std::vector<Benchmark>& out, const Sizes& s, Device device) {
   const std::string dimstr = dims({{"B", B}, {"T", T}, {"H", H}, {"K", K}, {"V", V}});
   Backend* be = &backend_for(device);
   out.push_back({"gla forward (rwkv bonus)", dimstr, tokens * 4 * (3.0 * H * K + 2 * H * V), tokens * 4.0 * H * K * V,
-                 Peak::fp32, [=] { be->gla_forward(shape, 32, true, q, k, v, g, u, h0, o, hT); }});
+                 Peak::fp32, [=] {
+                   ops::KernelVersionGuard v1("gla_forward", 1);
+                   be->gla_forward(shape, 32, true, q, k, v, g, u, h0, o, hT);
+                 }});
+  if (device.is_cuda()) {  // version 2 (docs/kernels.md): the chunked form on the tf32 tensor cores
+    out.push_back({"gla forward v2 (rwkv bonus, tensor cores, tf32)", dimstr, tokens * 4 * (3.0 * H * K + 2 * H * V),
+                   tokens * 4.0 * H * K * V, Peak::tf32, [=] {
+                     ops::KernelVersionGuard v2("gla_forward", 2);
+                     be->gla_forward(shape, 32, true, q, k, v, g, u, h0, o, hT);
+                     SSM_USER_CHECK(ops::last_kernel_version_ran("gla_forward") == 2,
+                                    "bench: version 2 of gla_forward does not take ", dimstr,
+                                    " (docs/kernels.md: K, V <= 128, tiles within the shared memory of a block)");
+                   }});
+  }
   out.push_back({"gla backward (rwkv bonus)", dimstr, tokens * 4 * (6.0 * H * K + 3 * H * V), tokens * 12.0 * H * K * V,
                  Peak::fp32,
                  [=] { be->gla_backward(shape, 32, true, q, k, v, g, u, h0, dout, dhT, dq, dk, dv, dg, du, dh0); }});

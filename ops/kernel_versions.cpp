@@ -83,6 +83,12 @@ const std::vector<KernelFamily>& kernel_families() {
         "tensor cores, tf32 inputs and fp32 accumulation: every product of the chunk's gradients (dM, dC, dU, dB, the "
         "chunk sums) as 16x16x8 wmma tiles, one block per output row block (cuda/scan/ssd_cuda_chunked_backward_tc.cu); "
         "f32, P <= 128, N <= 256"}},
+      {"gla_forward", 2, 1,
+       {"one block per (batch, head) walking the T steps, threads owning state columns "
+        "(cuda/scan/gla_cuda_recurrent.cu)",
+        "the chunked form on the tensor cores: chunk sums K̂ᵀ·V, the state read (q ⊙ e^p)·S and the intra-chunk A·V "
+        "as tf32 wmma products, A in row blocks of 16 against a reference decay, its diagonal blocks pair by pair "
+        "(cuda/scan/gla_cuda_chunked_tc.cu); f32, K, V <= 128"}},
       {"selective_scan", 2, 1,
        {"forward and backward: one thread per (batch row, channel), walking all T steps "
         "(cuda/scan/selective_scan_cuda_recurrent.cu)",

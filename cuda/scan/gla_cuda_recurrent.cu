@@ -8,14 +8,18 @@
 // do) are staged in shared memory between two barriers. The state lives in global memory (the
 // output hT in the forward; scratch in the backward), row-major (K, V), so a warp's columns are
 // consecutive words.
-// The chunk argument only matters on the CPU: the forward is the same sequential scan for every
-// chunk value (tests hold the algorithms equal). The backward keeps the state at every chunk
+// This is version 1 (ops/kernel_versions.h); version 2 of the forward, the chunked form on the tensor
+// cores, is cuda/scan/gla_cuda_chunked_tc.cu, chosen here where it applies. The chunk argument only
+// matters on the CPU: version 1's forward is the same sequential scan for every chunk value, and
+// version 2 always takes chunks of 64 (tests hold the algorithms equal). The backward keeps the state at every chunk
 // start (Q = chunk, or 32 when chunk == 0), recomputes one chunk's states at a time and runs the
 // reverse scan of docs/scans.md through them. Its row quantities (dq, dk, dg, du: sums over e)
 // are computed by row owners d after a barrier, its column quantities (dv: sums over d) by the
 // column owners. du is a sum over the batch: per-(batch, head) rows added in batch order.
 #include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: column_sums, dispatch_floating, scratch, allow_dynamic_shared
+#include "cuda/scan/gla_cuda.cuh"  // defines: gla_forward_tc (version 2 of the forward)
+#include "ops/kernel_versions.h"  // defines: kernel_version, record_kernel_version_ran
 
 namespace ssm::cuda {
 namespace {
@@ -212,6 +216,13 @@ void CudaBackend::gla_forward(const GlaShape& s, int64_t chunk, bool bonus, cons
                               const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0, const Tensor& o,
                               const Tensor& hT) {
   const int64_t BH = s.batch * s.heads;
+  if (q.dtype() == Dtype::f32 && ops::kernel_version("gla_forward") == 2 &&
+      gla_forward_tc(s, bonus, ptr<const float>(q), ptr<const float>(k), ptr<const float>(v), ptr<const float>(g),
+                     ptr_or_null<const float>(u), ptr_or_null<const float>(h0), ptr<float>(o), ptr<float>(hT))) {
+    ops::record_kernel_version_ran("gla_forward", 2);
+    return;
+  }
+  ops::record_kernel_version_ran("gla_forward", 1);
   if (BH == 0) return;
   dispatch_floating(q.dtype(), "gla_forward", [&](auto tag) {
     using T = typename decltype(tag)::type;

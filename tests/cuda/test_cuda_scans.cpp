@@ -215,6 +215,43 @@ CUDA_TEST("selective scan, version 2 (parallel over time): CUDA == CPU, forward 
   CHECK(ops::last_kernel_version_ran("selective_scan") == 2);
 }
 
+CUDA_TEST("gated linear attention forward, version 2 (tensor cores, tf32): both readouts == CPU") {
+  // K and V not multiples of 16, T within one chunk of 64 and over three (the last partial), odd
+  // head counts, K = V = 128 (the largest version 2 takes), and decays of about e^-55 a step
+  // (log_decay_shift 4): within a chunk the log-decays reach -3,500, which the row-block
+  // reference keeps from overflowing. The gradients are version 1's backward, through o and hT.
+  ops::KernelVersionGuard v2("gla_forward", 2);
+  struct Case {
+    GlaShape shape;
+    double shift;
+  };
+  for (const Case& c : {Case{{2, 37, 3, 5, 7}, 0.0}, Case{{1, 150, 2, 64, 64}, 0.0}, Case{{1, 70, 1, 20, 33}, 4.0},
+                        Case{{1, 40, 1, 128, 128}, -1.0}}) {
+    const GlaInputs p = make_gla_inputs(c.shape, 61, ops::GlaReadout::pre_update_bonus, Dtype::f32, c.shift);
+    for (bool bonus : {false, true}) {
+      const std::string name = std::string("gla v2 ") + (bonus ? "pre_update_bonus" : "post_update") + " B" +
+                               std::to_string(c.shape.batch) + " T" + std::to_string(c.shape.seqlen) + " H" +
+                               std::to_string(c.shape.heads) + " K" + std::to_string(c.shape.dk) + " V" +
+                               std::to_string(c.shape.dv) + " shift " + std::to_string(c.shift);
+      check_cuda_matches_cpu(name, [bonus](const Inputs& in) {
+        ops::GlaResult r = ops::gla(in[0], in[1], in[2], in[3], bonus ? in[4] : Tensor(), in[5],
+                                    bonus ? ops::GlaReadout::pre_update_bonus : ops::GlaReadout::post_update,
+                                    ops::ScanImpl::chunked, 32);
+        return Inputs{r.o, r.final_state};
+      }, {p.q, p.k, p.v, p.g, bonus ? p.u : Tensor(), p.h0}, 3e-3);
+      CHECK_MESSAGE(ops::last_kernel_version_ran("gla_forward") == 2, name);
+    }
+  }
+  // f64 has no tensor-core form: version 1 runs.
+  const GlaInputs p = make_gla_inputs({1, 20, 1, 5, 7}, 62, ops::GlaReadout::post_update, Dtype::f64, 0.0);
+  check_cuda_matches_cpu("gla v2 chosen, f64", [](const Inputs& in) {
+    ops::GlaResult r = ops::gla(in[0], in[1], in[2], in[3], Tensor(), in[4], ops::GlaReadout::post_update,
+                                ops::ScanImpl::chunked, 32);
+    return Inputs{r.o, r.final_state};
+  }, {p.q, p.k, p.v, p.g, p.h0}, 1e-11);
+  CHECK(ops::last_kernel_version_ran("gla_forward") == 1);
+}
+
 CUDA_TEST("gated linear attention: both readouts, CUDA == CPU, with initial and final state") {
   for (Dtype dt : {Dtype::f64, Dtype::f32}) {
     const int64_t B = 2, T = 37, H = 3, K = 5, V = 7;
