@@ -120,6 +120,21 @@ SSM_UNROLL
       wmma::store_matrix_sync(dst + (t / tiles_n) * kTile * ld + (t % tiles_n) * kTile, acc[k], ld, wmma::mem_row_major);
     }
   }
+  // Each tile through `stage` (a 16×16 scratch of this warp's own), then put(row, col, value) for
+  // its elements, the lanes splitting them: for outputs that go to global memory unpadded.
+  template <typename Put>
+  __device__ void for_each_element(float* stage, Put put) const {
+SSM_UNROLL
+    for (int k = 0; k < PerWarp; ++k) {
+      const int64_t t = tile(k);
+      if (t >= tiles) continue;
+      wmma::store_matrix_sync(stage, acc[k], kTile, wmma::mem_row_major);
+      for (int e = threadIdx.x % 32; e < kTile * kTile; e += 32) {
+        put((t / tiles_n) * kTile + e / kTile, (t % tiles_n) * kTile + e % kTile, stage[e]);
+      }
+      __syncwarp();  // every lane has read the tile before the next one is stored over it
+    }
+  }
   __device__ void load(const float* src, unsigned ld) {
 SSM_UNROLL
     for (int k = 0; k < PerWarp; ++k) {

@@ -100,7 +100,7 @@ __global__ void gla_chunk_sums_tc_kernel(GlaShape s, int64_t nc, const float* k,
   float* cum = sh;
   float* khat = sh + plan.khat();
   float* vs = sh + plan.v();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32;
   float* stage = sh + plan.stage() + warp * kTile * kTile;
   const GlaPlace at{s.seqlen, s.heads, K, V};
   const int64_t tiles_n = Vp / kTile, tiles = (Kp / kTile) * tiles_n;
@@ -117,18 +117,9 @@ __global__ void gla_chunk_sums_tc_kernel(GlaShape s, int64_t nc, const float* k,
     Tiles sum(tiles, tiles_n);
     sum.zero();
     sum.mma<wmma::col_major, wmma::row_major>(khat, static_cast<unsigned>(Kp), vs, static_cast<unsigned>(Vp), kRows);
-SSM_UNROLL
-    for (int t = 0; t < kTilesPerWarp; ++t) {  // each tile through the warp's 16×16 stage, unpadded
-      const int64_t tile = sum.tile(t);
-      if (tile >= tiles) continue;
-      const int64_t td = tile / tiles_n, te = tile % tiles_n;
-      wmma::store_matrix_sync(stage, sum.acc[t], kTile, wmma::mem_row_major);
-      for (int e = lane; e < kTile * kTile; e += 32) {
-        const int64_t d = td * kTile + e / kTile, c = te * kTile + e % kTile;
-        if (d < K && c < V) local[bhc * K * V + d * V + c] = stage[e];
-      }
-      __syncwarp();
-    }
+    sum.for_each_element(stage, [&](int64_t d, int64_t e, float value) {
+      if (d < K && e < V) local[bhc * K * V + d * V + e] = value;
+    });
     __syncthreads();  // before the next chunk reloads the shared arrays
   }
 #endif

@@ -110,6 +110,29 @@ __device__ inline float causal_decay(const float* cum, int64_t len, int64_t i, i
   return i < len && j <= i ? dexp(cum[i] - cum[j]) : 0.0f;
 }
 
+// The row block i0 of C and dY (the paired block of dU and dB) into c (64 × Np) and g (64 × Pp),
+// padded with zeros; then a barrier.
+__device__ void load_row_block(const SsdLayout& lay, const SsdChunk& id, int64_t i0, const float* Cm, const float* dy,
+                               float* c, float* g, int64_t Pp, int64_t Np) {
+  const int64_t rows = min(int64_t{kRows}, id.len - i0);
+  fill_padded(c, kRows, Np, rows, lay.N, [&](int64_t r, int64_t n) { return Cm[lay.bc(id.b, id.t0 + i0 + r, id.g) + n]; });
+  fill_padded(g, kRows, Pp, rows, lay.P, [&](int64_t r, int64_t p) { return dy[lay.x(id.b, id.t0 + i0 + r, id.h) + p]; });
+  __syncthreads();
+}
+
+// What dU and dB own, row block j0: B_j (own_n), U_j = Δ_j·x_j (own_p), and the chunk's dS
+// (other_n, P × N); then a barrier. The chunk vectors (Δ) must be loaded.
+__device__ void load_column_block(const SsdLayout& lay, const SsdChunk& id, int64_t j0, const float* x,
+                                  const float* Bm, const float* dS, const PairShared& sh, int64_t Pp, int64_t Np) {
+  const int64_t rows = min(int64_t{kRows}, id.len - j0), P = lay.P, N = lay.N;
+  fill_padded(sh.own_n, kRows, Np, rows, N, [&](int64_t r, int64_t n) { return Bm[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
+  fill_padded(sh.own_p, kRows, Pp, rows, P, [&](int64_t r, int64_t p) {
+    return sh.delta[j0 + r] * x[lay.x(id.b, id.t0 + j0 + r, id.h) + p];
+  });
+  fill_padded(sh.other_n, Pp, Np, P, N, [&](int64_t p, int64_t n) { return dS[p * N + n]; });
+  __syncthreads();
+}
+
 // Rows r < 64 of `stage` (ld columns, `cols` valid) scaled by scale[row0 + r] (0 from `rows` on);
 // returns to lane 0 of the row's warp, through `dot_out[row0 + r]`, <other_r, scaled_r>.
 __device__ void scale_rows_and_dot(float* stage, int64_t ld, int64_t cols, int64_t rows, const float* scale,
@@ -217,12 +240,7 @@ __global__ void ssd_dU_tc_kernel(SsdShape s, int64_t Q, int64_t nc, const float*
     if (j0 >= id.len) continue;
     const int64_t rows_j = min(int64_t{kRows}, id.len - j0);
     load_chunk_vectors(lay, id, dt, A, sh);
-    fill_padded(sh.own_n, kRows, Np, rows_j, N, [&](int64_t r, int64_t n) { return Bm[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
-    fill_padded(sh.own_p, kRows, Pp, rows_j, P, [&](int64_t r, int64_t p) {
-      return sh.delta[j0 + r] * x[lay.x(id.b, id.t0 + j0 + r, id.h) + p];
-    });
-    fill_padded(sh.other_n, Pp, Np, P, N, [&](int64_t p, int64_t n) { return dstates[bhc * P * N + p * N + n]; });
-    __syncthreads();
+    load_column_block(lay, id, j0, x, Bm, dstates + bhc * P * N, sh, Pp, Np);
 
     // du_j ← e^{tail_j}·B_j·dSᵀ (dSᵀ: element (n, p) is dS[p·Np + n]), and v_j = <u_j, that>.
     Tiles du(4 * (Pp / kTile), Pp / kTile);
@@ -236,10 +254,7 @@ __global__ void ssd_dU_tc_kernel(SsdShape s, int64_t Q, int64_t nc, const float*
 
     for (int64_t i0 = j0; i0 < id.len; i0 += kRows) {
       __syncthreads();
-      const int64_t rows_i = min(int64_t{kRows}, id.len - i0);
-      fill_padded(sh.other_n, kRows, Np, rows_i, N, [&](int64_t r, int64_t n) { return Cm[lay.bc(id.b, id.t0 + i0 + r, id.g) + n]; });
-      fill_padded(sh.other_p, kRows, Pp, rows_i, P, [&](int64_t r, int64_t p) { return dy[lay.x(id.b, id.t0 + i0 + r, id.h) + p]; });
-      __syncthreads();
+      load_row_block(lay, id, i0, Cm, dy, sh.other_n, sh.other_p, Pp, Np);
       product_to_shared<kWarps, wmma::row_major, wmma::col_major>(sh.m, kRows, kRows, sh.other_n, ln, sh.own_n, ln, Np);
       __syncthreads();
       for (int64_t e = threadIdx.x; e < kRows * kRows; e += blockDim.x) {  // L ∘ M
@@ -278,12 +293,7 @@ __global__ void ssd_dB_tc_kernel(SsdShape s, int64_t Q, int64_t nc, const float*
     if (j0 >= id.len) continue;
     const int64_t rows_j = min(int64_t{kRows}, id.len - j0);
     load_chunk_vectors(lay, id, dt, A, sh);
-    fill_padded(sh.own_n, kRows, Np, rows_j, N, [&](int64_t r, int64_t n) { return Bm[lay.bc(id.b, id.t0 + j0 + r, id.g) + n]; });
-    fill_padded(sh.own_p, kRows, Pp, rows_j, P, [&](int64_t r, int64_t p) {
-      return sh.delta[j0 + r] * x[lay.x(id.b, id.t0 + j0 + r, id.h) + p];
-    });
-    fill_padded(sh.other_n, Pp, Np, P, N, [&](int64_t p, int64_t n) { return dstates[bhc * P * N + p * N + n]; });
-    __syncthreads();
+    load_column_block(lay, id, j0, x, Bm, dstates + bhc * P * N, sh, Pp, Np);
 
     Tiles dB(4 * (Np / kTile), Np / kTile);  // dB_j ← e^{tail_j}·U_j·dS
     dB.zero();
@@ -297,10 +307,7 @@ __global__ void ssd_dB_tc_kernel(SsdShape s, int64_t Q, int64_t nc, const float*
 
     for (int64_t i0 = j0; i0 < id.len; i0 += kRows) {
       __syncthreads();
-      const int64_t rows_i = min(int64_t{kRows}, id.len - i0);
-      fill_padded(sh.other_n, kRows, Np, rows_i, N, [&](int64_t r, int64_t n) { return Cm[lay.bc(id.b, id.t0 + i0 + r, id.g) + n]; });
-      fill_padded(sh.other_p, kRows, Pp, rows_i, P, [&](int64_t r, int64_t p) { return dy[lay.x(id.b, id.t0 + i0 + r, id.h) + p]; });
-      __syncthreads();
+      load_row_block(lay, id, i0, Cm, dy, sh.other_n, sh.other_p, Pp, Np);
       product_to_shared<kWarps, wmma::row_major, wmma::col_major>(sh.m, kRows, kRows, sh.other_n, ln, sh.own_n, ln, Np);
       product_to_shared<kWarps, wmma::row_major, wmma::col_major>(sh.dm, kRows, kRows, sh.other_p, lp, sh.own_p, lp, Pp);
       __syncthreads();

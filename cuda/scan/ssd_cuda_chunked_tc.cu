@@ -80,7 +80,7 @@ __global__ void ssd_chunk_sum_tc_kernel(SsdShape s, int64_t Q, int64_t nc, SsdCh
   float* w = a + round_up(Q, 8);
   float* U = sh + plan.u();
   float* Bs = sh + plan.b();
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int warp = threadIdx.x / 32;
   const unsigned lp = static_cast<unsigned>(Pp), ln = static_cast<unsigned>(Np);
   float* stage = sh + plan.stage() + warp * kTile * kTile;
   const SsdLayout lay{s.seqlen, s.heads, s.headdim, s.groups, s.dstate};
@@ -118,18 +118,9 @@ __global__ void ssd_chunk_sum_tc_kernel(SsdShape s, int64_t Q, int64_t nc, SsdCh
       __syncthreads();
       sum.mma<wmma::col_major, wmma::row_major>(U, lp, Bs, ln, kRows);  // Ũᵀ: element (p, j) is U[j·Pp + p]
     }
-SSM_UNROLL
-    for (int k = 0; k < kTilesPerWarp; ++k) {  // each tile through the warp's 16×16 stage, unpadded
-      const int64_t t = sum.tile(k);
-      if (t >= tiles) continue;
-      const int64_t tp = t / tiles_n, tn = t % tiles_n;
-      wmma::store_matrix_sync(stage, sum.acc[k], kTile, wmma::mem_row_major);
-      for (int e = lane; e < kTile * kTile; e += 32) {
-        const int64_t p = tp * kTile + e / kTile, n = tn * kTile + e % kTile;
-        if (p < P && n < N) out[bhc * P * N + p * N + n] = stage[e];
-      }
-      __syncwarp();  // every lane has read the tile before the next one is stored over it
-    }
+    sum.for_each_element(stage, [&](int64_t p, int64_t n, float value) {
+      if (p < P && n < N) out[bhc * P * N + p * N + n] = value;
+    });
     __syncthreads();  // before the next chunk reloads the shared arrays
   }
 #endif
