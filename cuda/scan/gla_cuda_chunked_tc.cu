@@ -24,7 +24,7 @@
 #include "cuda/cuda_backend.h"     // defines: GlaShape
 #include "cuda/device.h"           // defines: max_shared_per_block
 #include "cuda/kernel_util.cuh"    // defines: scratch, allow_dynamic_shared, grid_for_rows, dexp
-#include "cuda/scan/gla_cuda.cuh"  // defines: gla_forward_tc, gla_forward_tc_applies
+#include "cuda/scan/gla_cuda.cuh"  // defines: GlaIndex, gla_forward_tc, gla_forward_tc_applies
 #include "cuda/wmma_tiles.cuh"     // defines: WarpTiles, product_to_shared, aligned_shared, fill_padded
 
 namespace ssm::cuda {
@@ -42,13 +42,6 @@ static_assert(kThreads == kBlockRows * kBlockRows, "the diagonal blocks of A tak
 
 __host__ __device__ constexpr int64_t at_least(int64_t a, int64_t b) { return a > b ? a : b; }
 
-// Where step t of (b, h) starts in the (B,T,H,K) and (B,T,H,V) layouts.
-struct GlaPlace {
-  int64_t T, H, K, V;
-  __device__ int64_t key(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * H + h) * K; }
-  __device__ int64_t value(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * H + h) * V; }
-};
-
 // Chunk bhc = (b·H + h)·nc + c: its first step and length.
 struct GlaChunk {
   int64_t b, h, t0, len;
@@ -59,7 +52,7 @@ __device__ inline GlaChunk gla_chunk(const GlaShape& s, int64_t nc, int64_t bhc)
 }
 
 // cum[i·Kp + d] = b_i[d] for i < len, d < K (0 elsewhere): a running sum per key channel, in order.
-__device__ void load_log_decays(const GlaShape& s, const GlaPlace& at, const GlaChunk& ch, const float* g, float* cum,
+__device__ void load_log_decays(const GlaShape& s, const GlaIndex& at, const GlaChunk& ch, const float* g, float* cum,
                                 int64_t Kp) {
   fill_padded(cum, kRows, Kp, 0, 0, [](int64_t, int64_t) { return 0.0f; });
   __syncthreads();
@@ -102,7 +95,7 @@ __global__ void gla_chunk_sums_tc_kernel(GlaShape s, int64_t nc, const float* k,
   float* vs = sh + plan.v();
   const int warp = threadIdx.x / 32;
   float* stage = sh + plan.stage() + warp * kTile * kTile;
-  const GlaPlace at{s.seqlen, s.heads, K, V};
+  const GlaIndex at{s.seqlen, s.heads, K, V};
   const int64_t tiles_n = Vp / kTile, tiles = (Kp / kTile) * tiles_n;
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
@@ -160,7 +153,7 @@ __global__ void gla_chunk_output_tc_kernel(GlaShape s, int64_t nc, bool bonus, c
   float* A = X + kBlockRows * Kp;  // after a row block's q ⊙ e^{p − r}
   float* kref = Y + kRows * Vp;    // after v
   const unsigned lk = static_cast<unsigned>(Kp), lv = static_cast<unsigned>(Vp);
-  const GlaPlace at{s.seqlen, s.heads, K, V};
+  const GlaIndex at{s.seqlen, s.heads, K, V};
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
     load_log_decays(s, at, ch, g, cum, Kp);

@@ -18,7 +18,7 @@
 // column owners. du is a sum over the batch: per-(batch, head) rows added in batch order.
 #include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: column_sums, dispatch_floating, scratch, allow_dynamic_shared
-#include "cuda/scan/gla_cuda.cuh"  // defines: gla_forward_tc (version 2 of the forward)
+#include "cuda/scan/gla_cuda.cuh"  // defines: GlaIndex, gla_forward_tc (version 2 of the forward)
 #include "ops/kernel_versions.h"  // defines: kernel_version, record_kernel_version_ran
 
 namespace ssm::cuda {
@@ -27,12 +27,6 @@ namespace {
 constexpr int kGlaBlock = 128;
 constexpr int64_t kDefaultCheckpoint = 32;  // backward checkpoint spacing when chunk == 0
 
-// Offsets into the (B,T,H,K), (B,T,H,V) and (B,H,K,V) layouts (as the CPU's GlaLayout).
-struct GlaIndex {
-  int64_t T, H, K, V;
-  __device__ int64_t key(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * H + h) * K; }
-  __device__ int64_t value(int64_t b, int64_t t, int64_t h) const { return ((b * T + t) * H + h) * V; }
-};
 
 // Stages step t's q, k, a = exp(g) (K each) and v (V) in shared memory, between barriers.
 template <typename T>
