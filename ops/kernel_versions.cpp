@@ -89,6 +89,12 @@ const std::vector<KernelFamily>& kernel_families() {
         "the chunked form on the tensor cores: chunk sums K̂ᵀ·V, the state read (q ⊙ e^p)·S and the intra-chunk A·V "
         "as tf32 wmma products, A in row blocks of 16 against a reference decay, its diagonal blocks pair by pair "
         "(cuda/scan/gla_cuda_chunked_tc.cu); f32, K, V <= 128"}},
+      {"gla_backward", 2, 1,
+       {"one block per (batch, head) walking the T steps backwards through checkpointed chunk states "
+        "(cuda/scan/gla_cuda_recurrent.cu)",
+        "the chunked form's gradients on the tensor cores: the state gradients (q ⊙ e^p)ᵀ·dO passed back over chunks, "
+        "dq, dk and dv as tf32 wmma products in reference-decay blocks, dg as a reverse sum within each chunk "
+        "(cuda/scan/gla_cuda_chunked_backward_tc.cu); f32, K, V <= 128"}},
       {"selective_scan", 2, 1,
        {"forward and backward: one thread per (batch row, channel), walking all T steps "
         "(cuda/scan/selective_scan_cuda_recurrent.cu)",

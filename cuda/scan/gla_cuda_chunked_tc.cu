@@ -17,58 +17,35 @@
 // flash-linear-attention's chunk kernels, written for this layout.)
 // Kernels: gla_chunk_sums_tc (K̂ᵀ·V and e^{b_{L-1}} per chunk), gla_pass_states (the state entering
 // every chunk, in order: a sequential pass over chunks, element by element), gla_chunk_output_tc
-// (o). The backward is version 1's for either version of the forward. Version 2 takes f32 with
-// K, V <= 128 whose tiles fit in the shared memory of a block; version 1 runs otherwise.
+// (o). The backward's version 2 (cuda/scan/gla_cuda_chunked_backward_tc.cu) reruns the first two, and
+// runs them mirrored for the state gradients: the chunk sums (q ⊙ e^{p})ᵀ·dO and
+// gla_pass_state_grads, chunks last to first. The pieces of one chunk both directions use are in
+// cuda/scan/gla_cuda_chunk_tc.cuh. Version 2 takes f32 with K, V <= 128 whose tiles fit in the
+// shared memory of a block; version 1 runs otherwise.
 #include <algorithm>
 
 #include "cuda/cuda_backend.h"     // defines: GlaShape
 #include "cuda/device.h"           // defines: max_shared_per_block
 #include "cuda/kernel_util.cuh"    // defines: scratch, allow_dynamic_shared, grid_for_rows, dexp
-#include "cuda/scan/gla_cuda.cuh"  // defines: GlaIndex, gla_forward_tc, gla_forward_tc_applies
-#include "cuda/wmma_tiles.cuh"     // defines: WarpTiles, product_to_shared, aligned_shared, fill_padded
+#include "cuda/scan/gla_cuda.cuh"  // defines: GlaIndex, GlaChunkSum, gla_forward_tc, gla_chunk_states_tc
+#include "cuda/scan/gla_cuda_chunk_tc.cuh"  // defines: GlaChunk, GlaDecays, gla_chunk_scores, kRows, kWarps
+#include "cuda/wmma_tiles.cuh"     // defines: WarpTiles, aligned_shared, fill_padded
 
 namespace ssm::cuda {
 namespace {
 
 using namespace tiles;
+using namespace gla_tc;
 
-constexpr int kRows = 64;   // steps of a chunk
-constexpr int kBlockRows = 16;  // the row blocks of A
-constexpr int kWarps = 8;
-constexpr int kThreads = 32 * kWarps;
 constexpr int kTilesPerWarp = 8;  // 8 warps x 8 tiles: a 128 x 128 state, a 64 x 128 output
 using Tiles = WarpTiles<kWarps, kTilesPerWarp>;
-static_assert(kThreads == kBlockRows * kBlockRows, "the diagonal blocks of A take one thread per (i, j)");
-
-__host__ __device__ constexpr int64_t at_least(int64_t a, int64_t b) { return a > b ? a : b; }
-
-// Chunk bhc = (b·H + h)·nc + c: its first step and length.
-struct GlaChunk {
-  int64_t b, h, t0, len;
-};
-__device__ inline GlaChunk gla_chunk(const GlaShape& s, int64_t nc, int64_t bhc) {
-  const int64_t c = bhc % nc, bh = bhc / nc;
-  return {bh / s.heads, bh % s.heads, c * kRows, min(int64_t{kRows}, s.seqlen - c * kRows)};
-}
-
-// cum[i·Kp + d] = b_i[d] for i < len, d < K (0 elsewhere): a running sum per key channel, in order.
-__device__ void load_log_decays(const GlaShape& s, const GlaIndex& at, const GlaChunk& ch, const float* g, float* cum,
-                                int64_t Kp) {
-  fill_padded(cum, kRows, Kp, 0, 0, [](int64_t, int64_t) { return 0.0f; });
-  __syncthreads();
-  for (int64_t d = threadIdx.x; d < s.dk; d += blockDim.x) {
-    float run = 0;
-    for (int64_t i = 0; i < ch.len; ++i) cum[i * Kp + d] = (run += g[at.key(ch.b, ch.t0 + i, ch.h) + d]);
-  }
-  __syncthreads();
-}
 
 // Shared-memory plans, in floats.
 struct SumsPlan {
   int64_t Kp, Vp;
-  __host__ __device__ int64_t khat() const { return kRows * Kp; }       // after cum
-  __host__ __device__ int64_t v() const { return khat() + kRows * Kp; }
-  __host__ __device__ int64_t stage() const { return v() + kRows * Vp; }  // a 16×16 tile per warp
+  __host__ __device__ int64_t left() const { return kRows * Kp; }  // after cum
+  __host__ __device__ int64_t right() const { return left() + kRows * Kp; }
+  __host__ __device__ int64_t stage() const { return right() + kRows * Vp; }  // a 16×16 tile per warp
   __host__ __device__ int64_t floats() const { return stage() + kWarps * kTile * kTile; }
 };
 struct OutputPlan {
@@ -83,33 +60,39 @@ struct OutputPlan {
   __host__ __device__ int64_t floats() const { return y() + at_least(Kp * Vp, kRows * Vp + kRows * Kp); }
 };
 
-// Per chunk: local[bhc] = K̂ᵀ·V (K × V) and decay[bhc·K + d] = e^{b_{L-1}[d]}.
-__global__ void gla_chunk_sums_tc_kernel(GlaShape s, int64_t nc, const float* k, const float* v, const float* g,
-                                         float* local, float* decay) {
+// Per chunk, a sum of outer products over its steps, local[bhc] (K × V), and decay[bhc·K + d] = e^{b_{L-1}[d]}:
+//   inputs:        K̂ᵀ·V with K̂_j = k_j ⊙ e^{b_{L-1} − b_j}   (what the chunk adds to the state it hands on)
+//   output_grads:  Q̃ᵀ·dO with Q̃_i = q_i ⊙ e^{p(i)}          (what its outputs send back to the state entering it)
+// `keys` is k or q, `values` v or dO.
+__global__ void gla_chunk_sums_tc_kernel(GlaShape s, int64_t nc, GlaChunkSum what, bool bonus, const float* keys,
+                                         const float* values, const float* g, float* local, float* decay) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
   float* sh = aligned_shared();
   const int64_t K = s.dk, V = s.dv, Kp = round_up(K, kTile), Vp = round_up(V, kTile);
   const SumsPlan plan{Kp, Vp};
-  float* cum = sh;
-  float* khat = sh + plan.khat();
-  float* vs = sh + plan.v();
+  const GlaDecays dec{sh, Kp, bonus};
+  float* left = sh + plan.left();
+  float* right = sh + plan.right();
   const int warp = threadIdx.x / 32;
   float* stage = sh + plan.stage() + warp * kTile * kTile;
   const GlaIndex at{s.seqlen, s.heads, K, V};
   const int64_t tiles_n = Vp / kTile, tiles = (Kp / kTile) * tiles_n;
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
-    load_log_decays(s, at, ch, g, cum, Kp);
-    const float* last = cum + (ch.len - 1) * Kp;
-    fill_padded(khat, kRows, Kp, ch.len, K, [&](int64_t j, int64_t d) {
-      return k[at.key(ch.b, ch.t0 + j, ch.h) + d] * dexp(last[d] - cum[j * Kp + d]);
+    dec.load(s, at, ch, g);
+    const float* last = dec.cum + (ch.len - 1) * Kp;
+    fill_padded(left, kRows, Kp, ch.len, K, [&](int64_t j, int64_t d) {
+      const float x = keys[at.key(ch.b, ch.t0 + j, ch.h) + d];
+      return what == GlaChunkSum::inputs ? x * dexp(last[d] - dec.at(j, d)) : x * dexp(dec.read(j, d));
     });
-    fill_padded(vs, kRows, Vp, ch.len, V, [&](int64_t j, int64_t e) { return v[at.value(ch.b, ch.t0 + j, ch.h) + e]; });
+    fill_padded(right, kRows, Vp, ch.len, V,
+                [&](int64_t j, int64_t e) { return values[at.value(ch.b, ch.t0 + j, ch.h) + e]; });
     for (int64_t d = threadIdx.x; d < K; d += blockDim.x) decay[bhc * K + d] = dexp(last[d]);
     __syncthreads();
     Tiles sum(tiles, tiles_n);
     sum.zero();
-    sum.mma<wmma::col_major, wmma::row_major>(khat, static_cast<unsigned>(Kp), vs, static_cast<unsigned>(Vp), kRows);
+    sum.mma<wmma::col_major, wmma::row_major>(left, static_cast<unsigned>(Kp), right, static_cast<unsigned>(Vp),
+                                              kRows);
     sum.for_each_element(stage, [&](int64_t d, int64_t e, float value) {
       if (d < K && e < V) local[bhc * K * V + d * V + e] = value;
     });
@@ -137,6 +120,26 @@ __global__ void gla_pass_states_kernel(GlaShape s, int64_t nc, const float* h0, 
   }
 }
 
+// The mirror image, chunks last to first: dstates[c] ← the gradient of the state chunk c hands on (from
+// dhT, may be null), then ← e^{b_{L-1}}·that + the chunk's own Q̃ᵀ·dO on the way to the state entering it;
+// dh0 (may be null) ← the gradient of the state entering the first chunk.
+__global__ void gla_pass_state_grads_kernel(GlaShape s, int64_t nc, const float* dhT, const float* decay,
+                                            float* dstates, float* dh0) {
+  const int64_t K = s.dk, KV = s.dk * s.dv;
+  for (int64_t bh = blockIdx.x; bh < s.batch * s.heads; bh += gridDim.x) {
+    for (int64_t e = threadIdx.x; e < KV; e += blockDim.x) {
+      float running = dhT ? dhT[bh * KV + e] : 0.0f;
+      for (int64_t c = nc - 1; c >= 0; --c) {
+        const int64_t at = (bh * nc + c) * KV + e;
+        const float here = dstates[at];
+        dstates[at] = running;
+        running = decay[(bh * nc + c) * K + e / s.dv] * running + here;
+      }
+      if (dh0) dh0[bh * KV + e] = running;
+    }
+  }
+}
+
 // o of every chunk: (q ⊙ e^{p})·S_c + A·V (+ the bonus).
 __global__ void gla_chunk_output_tc_kernel(GlaShape s, int64_t nc, bool bonus, const float* q, const float* k,
                                            const float* v, const float* g, const float* u, const float* states,
@@ -145,7 +148,7 @@ __global__ void gla_chunk_output_tc_kernel(GlaShape s, int64_t nc, bool bonus, c
   float* sh = aligned_shared();
   const int64_t K = s.dk, V = s.dv, Kp = round_up(K, kTile), Vp = round_up(V, kTile);
   const OutputPlan plan{Kp, Vp};
-  float* cum = sh;
+  const GlaDecays dec{sh, Kp, bonus};
   float* qs = sh + plan.q();
   float* ks = sh + plan.k();
   float* X = sh + plan.x();
@@ -156,14 +159,12 @@ __global__ void gla_chunk_output_tc_kernel(GlaShape s, int64_t nc, bool bonus, c
   const GlaIndex at{s.seqlen, s.heads, K, V};
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
-    load_log_decays(s, at, ch, g, cum, Kp);
-    // p(i)[d]: the decay output i reads (0 before the first step with the bonus).
-    const auto read_decay = [&](int64_t i, int64_t d) { return bonus ? (i > 0 ? cum[(i - 1) * Kp + d] : 0.0f) : cum[i * Kp + d]; };
+    dec.load(s, at, ch, g);
     fill_padded(qs, kRows, Kp, ch.len, K, [&](int64_t i, int64_t d) { return q[at.key(ch.b, ch.t0 + i, ch.h) + d]; });
     fill_padded(ks, kRows, Kp, ch.len, K, [&](int64_t j, int64_t d) { return k[at.key(ch.b, ch.t0 + j, ch.h) + d]; });
     fill_padded(Y, Kp, Vp, K, V, [&](int64_t d, int64_t e) { return states[bhc * K * V + d * V + e]; });
     __syncthreads();
-    fill_padded(X, kRows, Kp, ch.len, K, [&](int64_t i, int64_t d) { return qs[i * Kp + d] * dexp(read_decay(i, d)); });
+    fill_padded(X, kRows, Kp, ch.len, K, [&](int64_t i, int64_t d) { return qs[i * Kp + d] * dexp(dec.read(i, d)); });
     __syncthreads();
 
     Tiles out(4 * (Vp / kTile), Vp / kTile);  // o ← (q ⊙ e^{p})·S_c
@@ -171,30 +172,7 @@ __global__ void gla_chunk_output_tc_kernel(GlaShape s, int64_t nc, bool bonus, c
     out.mma<wmma::row_major, wmma::row_major>(X, lk, Y, lv, Kp);
     __syncthreads();  // S_c and X are no longer read
     fill_padded(Y, kRows, Vp, ch.len, V, [&](int64_t j, int64_t e) { return v[at.value(ch.b, ch.t0 + j, ch.h) + e]; });
-
-    // A, a row block I of 16 at a time: the steps before the block through the reference r.
-    for (int64_t i0 = 0; i0 < kRows; i0 += kBlockRows) {
-      const float* ref = i0 > 0 ? cum + (i0 - 1) * Kp : nullptr;  // b_{I0-1}; none for the first block
-      fill_padded(X, kBlockRows, Kp, ch.len - i0, K, [&](int64_t r, int64_t d) {
-        return qs[(i0 + r) * Kp + d] * dexp(read_decay(i0 + r, d) - (ref ? ref[d] : 0.0f));
-      });
-      fill_padded(kref, kRows, Kp, min(i0, ch.len), K, [&](int64_t j, int64_t d) {
-        return ks[j * Kp + d] * dexp(ref[d] - cum[j * Kp + d]);  // j < i0: ref exists
-      });
-      __syncthreads();
-      product_to_shared<kWarps, wmma::row_major, wmma::col_major>(A + i0 * kRows, kBlockRows, kRows, X, lk, kref, lk,
-                                                                 Kp);
-      __syncthreads();
-      {  // the diagonal block, pair by pair: one thread per (i, j)
-        const int64_t r = threadIdx.x / kBlockRows, c = threadIdx.x % kBlockRows, i = i0 + r, j = i0 + c;
-        float a = 0;
-        if (i < ch.len && (bonus ? j < i : j <= i)) {
-          for (int64_t d = 0; d < K; ++d) a += qs[i * Kp + d] * ks[j * Kp + d] * dexp(read_decay(i, d) - cum[j * Kp + d]);
-        }
-        A[i * kRows + j] = a;
-      }
-      __syncthreads();  // before the next block rewrites X's rows and kref
-    }
+    gla_chunk_scores(dec, K, ch.len, qs, ks, X, kref, A);
     out.mma<wmma::row_major, wmma::row_major>(A, kRows, Y, lv, kRows);  // o += A·V
     __syncthreads();
     out.store(Y, lv);
@@ -221,11 +199,39 @@ size_t output_bytes(const GlaShape& s) {
   return OutputPlan{round_up(s.dk, kTile), round_up(s.dv, kTile)}.floats() * sizeof(float) + 32;
 }
 
+void launch_chunk_sums(const GlaShape& s, int64_t nc, GlaChunkSum what, bool bonus, const float* keys,
+                       const float* values, const float* g, float* local, float* decay, const char* op) {
+  if (nc == 0) return;
+  const size_t bytes = sums_bytes(s);
+  allow_dynamic_shared(gla_chunk_sums_tc_kernel, bytes, op);
+  SSM_CUDA_LAUNCH(op, gla_chunk_sums_tc_kernel, grid_for_rows(s.batch * s.heads * nc), kThreads, bytes, s, nc, what,
+                  bonus, keys, values, g, local, decay);
+}
+
 }  // namespace
 
+bool gla_chunk_sums_fit(const GlaShape& s) {
+  return s.dk <= 128 && s.dv <= 128 && sums_bytes(s) <= static_cast<size_t>(max_shared_per_block());
+}
+
 bool gla_forward_tc_applies(const GlaShape& s) {
-  const size_t limit = static_cast<size_t>(max_shared_per_block());
-  return s.dk <= 128 && s.dv <= 128 && sums_bytes(s) <= limit && output_bytes(s) <= limit;
+  return gla_chunk_sums_fit(s) && output_bytes(s) <= static_cast<size_t>(max_shared_per_block());
+}
+
+void gla_chunk_states_tc(const GlaShape& s, const float* k, const float* v, const float* g, const float* h0,
+                         float* states, float* decay, float* hT, const char* op) {
+  const int64_t nc = chunks_of(s.seqlen);
+  launch_chunk_sums(s, nc, GlaChunkSum::inputs, false, k, v, g, states, decay, op);
+  SSM_CUDA_LAUNCH(op, gla_pass_states_kernel, grid_for_rows(s.batch * s.heads), kThreads, 0, s, nc, h0, decay, states,
+                  hT);
+}
+
+void gla_chunk_state_grads_tc(const GlaShape& s, bool bonus, const float* q, const float* dout, const float* g,
+                              const float* dhT, float* dstates, float* decay, float* dh0, const char* op) {
+  const int64_t nc = chunks_of(s.seqlen);
+  launch_chunk_sums(s, nc, GlaChunkSum::output_grads, bonus, q, dout, g, dstates, decay, op);
+  SSM_CUDA_LAUNCH(op, gla_pass_state_grads_kernel, grid_for_rows(s.batch * s.heads), kThreads, 0, s, nc, dhT, decay,
+                  dstates, dh0);
 }
 
 bool gla_forward_tc(const GlaShape& s, bool bonus, const float* q, const float* k, const float* v, const float* g,
@@ -233,16 +239,9 @@ bool gla_forward_tc(const GlaShape& s, bool bonus, const float* q, const float* 
   if (!gla_forward_tc_applies(s)) return false;
   const int64_t BH = s.batch * s.heads, KV = s.dk * s.dv;
   if (BH == 0) return true;
-  const int64_t nc = (s.seqlen + kRows - 1) / kRows;
+  const int64_t nc = chunks_of(s.seqlen);
   Tensor states = scratch(BH * nc * KV, Dtype::f32), decay = scratch(BH * nc * s.dk, Dtype::f32);
-  if (nc > 0) {
-    const size_t bytes = sums_bytes(s);
-    allow_dynamic_shared(gla_chunk_sums_tc_kernel, bytes, "gla_forward");
-    SSM_CUDA_LAUNCH("gla_forward", gla_chunk_sums_tc_kernel, grid_for_rows(BH * nc), kThreads, bytes, s, nc, k, v, g,
-                    ptr<float>(states), ptr<float>(decay));
-  }
-  SSM_CUDA_LAUNCH("gla_forward", gla_pass_states_kernel, grid_for_rows(BH), kThreads, 0, s, nc, h0,
-                  ptr<const float>(decay), ptr<float>(states), hT);
+  gla_chunk_states_tc(s, k, v, g, h0, ptr<float>(states), ptr<float>(decay), hT, "gla_forward");
   if (nc > 0) {
     const size_t bytes = output_bytes(s);
     allow_dynamic_shared(gla_chunk_output_tc_kernel, bytes, "gla_forward");

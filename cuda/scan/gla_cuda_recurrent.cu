@@ -8,8 +8,9 @@
 // do) are staged in shared memory between two barriers. The state lives in global memory (the
 // output hT in the forward; scratch in the backward), row-major (K, V), so a warp's columns are
 // consecutive words.
-// This is version 1 (ops/kernel_versions.h); version 2 of the forward, the chunked form on the tensor
-// cores, is cuda/scan/gla_cuda_chunked_tc.cu, chosen here where it applies. The chunk argument only
+// This is version 1 (ops/kernel_versions.h); version 2 of the forward and of the backward, the chunked
+// form on the tensor cores, is cuda/scan/gla_cuda_chunked_tc.cu and cuda/scan/gla_cuda_chunked_backward_tc.cu,
+// chosen here where it applies. The chunk argument only
 // matters on the CPU: version 1's forward is the same sequential scan for every chunk value, and
 // version 2 always takes chunks of 64 (tests hold the algorithms equal). The backward keeps the state at every chunk
 // start (Q = chunk, or 32 when chunk == 0), recomputes one chunk's states at a time and runs the
@@ -18,7 +19,7 @@
 // column owners. du is a sum over the batch: per-(batch, head) rows added in batch order.
 #include "cuda/cuda_backend.h"   // defines: CudaBackend
 #include "cuda/kernel_util.cuh"  // defines: column_sums, dispatch_floating, scratch, allow_dynamic_shared
-#include "cuda/scan/gla_cuda.cuh"  // defines: GlaIndex, gla_forward_tc (version 2 of the forward)
+#include "cuda/scan/gla_cuda.cuh"  // defines: GlaIndex, gla_forward_tc, gla_backward_tc (the versions 2)
 #include "ops/kernel_versions.h"  // defines: kernel_version, record_kernel_version_ran
 
 namespace ssm::cuda {
@@ -232,6 +233,15 @@ void CudaBackend::gla_backward(const GlaShape& s, int64_t chunk, bool bonus, con
                                const Tensor& v, const Tensor& g, const Tensor& u, const Tensor& h0, const Tensor& dout,
                                const Tensor& dhT, const Tensor& dq, const Tensor& dk, const Tensor& dv,
                                const Tensor& dg, const Tensor& du, const Tensor& dh0) {
+  if (q.dtype() == Dtype::f32 && ops::kernel_version("gla_backward") == 2 &&
+      gla_backward_tc(s, bonus, ptr<const float>(q), ptr<const float>(k), ptr<const float>(v), ptr<const float>(g),
+                      ptr_or_null<const float>(u), ptr_or_null<const float>(h0), ptr<const float>(dout),
+                      ptr_or_null<const float>(dhT), ptr<float>(dq), ptr<float>(dk), ptr<float>(dv), ptr<float>(dg),
+                      ptr_or_null<float>(du), ptr_or_null<float>(dh0))) {
+    ops::record_kernel_version_ran("gla_backward", 2);
+    return;
+  }
+  ops::record_kernel_version_ran("gla_backward", 1);
   const int64_t BH = s.batch * s.heads, KV = s.dk * s.dv, L = s.seqlen;
   const int64_t Q = std::max<int64_t>(1, std::min(chunk > 0 ? chunk : kDefaultCheckpoint, L));
   const int64_t nc = L == 0 ? 0 : 1 + (L - 1) / Q;

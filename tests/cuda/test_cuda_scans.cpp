@@ -217,12 +217,13 @@ CUDA_TEST("selective scan, version 2 (parallel over time): CUDA == CPU, forward 
   CHECK(ops::last_kernel_version_ran("selective_scan") == 2);
 }
 
-CUDA_TEST("gated linear attention forward, version 2 (tensor cores, tf32): both readouts == CPU") {
+CUDA_TEST("gated linear attention, version 2 (tensor cores, tf32): forward and backward, both readouts == CPU") {
   // K and V not multiples of 16, T within one chunk of 64 and over three (the last partial), odd
   // head counts, K = V = 128 (the largest version 2 takes), and decays of about e^-55 a step
-  // (log_decay_shift 4): within a chunk the log-decays reach -3,500, which the row-block
-  // reference keeps from overflowing. The gradients are version 1's backward, through o and hT.
-  ops::KernelVersionGuard v2("gla_forward", 2);
+  // (log_decay_shift 4): within a chunk the log-decays reach -3,500, which the reference decays of
+  // the row and column blocks keep from overflowing. Every gradient (q, k, v, g, u, h0) through o
+  // and hT, with a non-zero initial state.
+  ops::KernelVersionGuard v2("gla_forward", 2), v2_backward("gla_backward", 2);
   struct Case {
     GlaShape shape;
     double shift;
@@ -242,6 +243,7 @@ CUDA_TEST("gated linear attention forward, version 2 (tensor cores, tf32): both 
         return Inputs{r.o, r.final_state};
       }, {p.q, p.k, p.v, p.g, bonus ? p.u : Tensor(), p.h0}, 3e-3);
       CHECK_MESSAGE(ops::last_kernel_version_ran("gla_forward") == 2, name);
+      CHECK_MESSAGE(ops::last_kernel_version_ran("gla_backward") == 2, name);
     }
   }
   // f64 has no tensor-core form: version 1 runs.
@@ -252,6 +254,7 @@ CUDA_TEST("gated linear attention forward, version 2 (tensor cores, tf32): both 
     return Inputs{r.o, r.final_state};
   }, {p.q, p.k, p.v, p.g, p.h0}, 1e-11);
   CHECK(ops::last_kernel_version_ran("gla_forward") == 1);
+  CHECK(ops::last_kernel_version_ran("gla_backward") == 1);
 }
 
 CUDA_TEST("gated linear attention: both readouts, CUDA == CPU, with initial and final state") {
