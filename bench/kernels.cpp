@@ -198,8 +198,20 @@ void add_gla(std::vector<Benchmark>& out, const Sizes& s, Device device) {
                    }});
   }
   out.push_back({"gla backward (rwkv bonus)", dimstr, tokens * 4 * (6.0 * H * K + 3 * H * V), tokens * 12.0 * H * K * V,
-                 Peak::fp32,
-                 [=] { be->gla_backward(shape, 32, true, q, k, v, g, u, h0, dout, dhT, dq, dk, dv, dg, du, dh0); }});
+                 Peak::fp32, [=] {
+                   ops::KernelVersionGuard v1("gla_backward", 1);
+                   be->gla_backward(shape, 32, true, q, k, v, g, u, h0, dout, dhT, dq, dk, dv, dg, du, dh0);
+                 }});
+  if (device.is_cuda()) {  // version 2: the chunked form's gradients on the tf32 tensor cores
+    out.push_back({"gla backward v2 (rwkv bonus, tensor cores, tf32)", dimstr, tokens * 4 * (6.0 * H * K + 3 * H * V),
+                   tokens * 12.0 * H * K * V, Peak::tf32, [=] {
+                     ops::KernelVersionGuard v2("gla_backward", 2);
+                     be->gla_backward(shape, 32, true, q, k, v, g, u, h0, dout, dhT, dq, dk, dv, dg, du, dh0);
+                     SSM_USER_CHECK(ops::last_kernel_version_ran("gla_backward") == 2,
+                                    "bench: version 2 of gla_backward does not take ", dimstr,
+                                    " (docs/kernels.md: K, V <= 128, tiles within the shared memory of a block)");
+                   }});
+  }
 }
 
 void add_rows(std::vector<Benchmark>& out, const Sizes& s, Device device) {

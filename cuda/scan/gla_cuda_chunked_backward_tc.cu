@@ -128,7 +128,7 @@ __global__ void gla_dq_tc_kernel(GlaShape s, int64_t nc, bool bonus, const float
     const float* prev_ref = nullptr;
     for (int64_t i0 = 0; i0 < ch.len; i0 += kBlockRows) {
       const float* ref = i0 > 0 ? dec.cum + (i0 - 1) * Kp : nullptr;  // r = b_{I0-1}; none (0) for the first block
-      const int64_t pairwise_from = std::max<int64_t>(0, i0 - shift);  // the writes taken pair by pair
+      const int64_t pairwise_from = at_least(0, i0 - shift);  // the writes taken pair by pair
       if (ref) {
         rescale_rows(S, Kp, Vp, ref, prev_ref);  // S = e^{r} ⊙ S_c
         fill_padded(kref, i0, Kp, pairwise_from, K,

@@ -15,9 +15,9 @@ TEST_CASE("every kernel benchmark runs on CUDA" * doctest::skip(!cuda_available(
   const bench::Sizes s = bench::preset_sizes("tiny");
   const std::vector<bench::Benchmark> kernels = bench::kernel_benchmarks(s, Device::cuda());
   // 16 on the CPU, plus the TF32, bf16-mixed and bf16-tensor GEMMs, version 2 of the SSD forward
-  // and backward, of the selective scan forward and backward, of the GLA forward, of the
-  // cross-entropy forward and backward, and of AdamW
-  CHECK(kernels.size() == 27);
+  // and backward, of the selective scan forward and backward, of the GLA forward and backward, of
+  // the cross-entropy forward and backward, and of AdamW
+  CHECK(kernels.size() == 28);
   for (const bench::Benchmark& b : kernels) {
     INFO(b.name);
     CHECK_NOTHROW(b.run());

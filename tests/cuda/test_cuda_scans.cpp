@@ -257,6 +257,29 @@ CUDA_TEST("gated linear attention, version 2 (tensor cores, tf32): forward and b
   CHECK(ops::last_kernel_version_ran("gla_backward") == 1);
 }
 
+CUDA_TEST("gated linear attention, versions 2 on a GPU with less shared memory: shapes that do not fit run version 1") {
+  // RWKV's head, K = V = 64, needs about 100 KiB per block (forward) and 104 KiB (backward): it fits
+  // an A100 (163 KiB) but not an sm_86 card (99 KiB). Emulated devices take their limit from
+  // SSMLAB_EMULATED_MAX_SHARED_KIB, as in the SSD's test above.
+#if defined(SSMLAB_CUDA_EMULATED)
+  ops::KernelVersionGuard forward("gla_forward", 2), backward("gla_backward", 2);
+  const GlaInputs p = make_gla_inputs({1, 20, 1, 64, 64}, 63, ops::GlaReadout::pre_update_bonus, Dtype::f32, 0.0);
+  const auto run = [](const Inputs& in) {
+    ops::GlaResult r = ops::gla(in[0], in[1], in[2], in[3], in[4], in[5], ops::GlaReadout::pre_update_bonus,
+                                ops::ScanImpl::chunked, 32);
+    return Inputs{r.o, r.final_state};
+  };
+  for (const auto& [kib, version] : {std::pair{"99", 1}, std::pair{"163", 2}}) {
+    setenv("SSMLAB_EMULATED_MAX_SHARED_KIB", kib, 1);
+    check_cuda_matches_cpu(std::string("gla v2 chosen, ") + kib + " KiB per block", run,
+                           {p.q, p.k, p.v, p.g, p.u, p.h0}, 3e-3);
+    CHECK_MESSAGE(ops::last_kernel_version_ran("gla_forward") == version, kib);
+    CHECK_MESSAGE(ops::last_kernel_version_ran("gla_backward") == version, kib);
+  }
+  unsetenv("SSMLAB_EMULATED_MAX_SHARED_KIB");
+#endif
+}
+
 CUDA_TEST("gated linear attention: both readouts, CUDA == CPU, with initial and final state") {
   for (Dtype dt : {Dtype::f64, Dtype::f32}) {
     const int64_t B = 2, T = 37, H = 3, K = 5, V = 7;
