@@ -160,8 +160,13 @@ size_t max_shared_per_block() {
   return kib != nullptr && *kib != '\0' ? static_cast<size_t>(std::strtoul(kib, nullptr, 10)) * 1024 : 227 * 1024;
 }
 
+bool g_exact_tf32 = false;
+bool exact_tf32() { return g_exact_tf32; }
+
 void run_blocks(const char* kernel, dim3 grid, dim3 block, size_t shared_bytes, void (*thunk)(const void*),
                 const void* body) {
+  const char* tf32 = std::getenv("SSMLAB_EMULATED_TF32");  // read once per launch, not per element
+  g_exact_tf32 = tf32 != nullptr && std::strcmp(tf32, "exact") == 0;
   if (block.x < 1 || block.x > 1024 || block.y != 1 || block.z != 1 || grid.x < 1 || grid.y < 1 || grid.y > 65535 ||
       grid.z != 1 || shared_bytes > max_shared_per_block()) {
     fail(cudaErrorInvalidConfiguration);

@@ -105,6 +105,10 @@ namespace cuda_emulation {
 // SSMLAB_EMULATED_MAX_SHARED_KIB says, read at every call (a test can emulate an A100's 163 or
 // an sm_86 card's 99 and check that kernels which need more fall back).
 size_t max_shared_per_block();
+// Whether the tensor-core calls of <mma.h> leave tf32 operands unrounded (SSMLAB_EMULATED_TF32=exact,
+// read at every launch): a test can then hold a kernel's algebra to fp32 rounding where tf32's,
+// amplified through a whole model, would hide a mistake. The default is the hardware's rounding.
+bool exact_tf32();
 }  // namespace cuda_emulation
 template <typename Kernel>
 cudaError_t cudaFuncSetAttribute(Kernel* /*kernel*/, cudaFuncAttribute /*attr*/, int value) {

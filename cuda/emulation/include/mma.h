@@ -12,7 +12,8 @@
 //   - precision::tf32 operands hold tf32 values: the kernel must round them with
 //     __float_to_tf32 after loading, as on the device (the emulator aborts on a float with more
 //     than tf32's 10 mantissa bits, so a missing rounding shows up here, not as a small error
-//     on a GPU).
+//     on a GPU). Under SSMLAB_EMULATED_TF32=exact (cuda_emulation::exact_tf32) the rounding is
+//     left out and the operands stay fp32, for tests of a kernel's algebra alone.
 // mma_sync accumulates in float, k in order; a GPU sums in another order, so results agree to
 // float rounding, which is what the tests allow for the tensor-core versions.
 #pragma once
@@ -76,6 +77,7 @@ struct fragment {
 
 // Rounds to tf32 (10 mantissa bits, to nearest, ties away from zero, as cvt.rna.tf32.f32).
 inline float __float_to_tf32(float v) {
+  if (cuda_emulation::exact_tf32()) return v;
   uint32_t bits;
   std::memcpy(&bits, &v, 4);
   if ((bits & 0x7F800000u) != 0x7F800000u) bits = (bits + 0x1000u) & ~0x1FFFu;  // NaN and inf unchanged
@@ -132,8 +134,10 @@ void mma_sync(fragment<accumulator, M, N, K, Acc>& d, const fragment<matrix_a, M
               const fragment<matrix_b, M, N, K, T, LB>& b, const fragment<accumulator, M, N, K, Acc>& c) {
   cuda_emulation::warp_barrier();
   if constexpr (std::is_same_v<T, precision::tf32>) {
-    for (float v : a.x) if (!detail::is_tf32(v)) detail::misuse("a tf32 operand was not rounded with __float_to_tf32");
-    for (float v : b.x) if (!detail::is_tf32(v)) detail::misuse("a tf32 operand was not rounded with __float_to_tf32");
+    if (!cuda_emulation::exact_tf32()) {
+      for (float v : a.x) if (!detail::is_tf32(v)) detail::misuse("a tf32 operand was not rounded with __float_to_tf32");
+      for (float v : b.x) if (!detail::is_tf32(v)) detail::misuse("a tf32 operand was not rounded with __float_to_tf32");
+    }
   }
   Acc out[M * N];
   for (int i = 0; i < M; ++i) {
