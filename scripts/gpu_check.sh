@@ -13,8 +13,9 @@
 #                scans, a training run's losses (tests/run_gpu_tests.sh)
 #   train        configs/mamba2_s128.yaml for 200 steps on the GPU and on the CPU (fp32 both), and
 #                their loss curves compared step by step
-#   bench        ssmlab bench --device cuda (full preset, JSON), then bench/torch_peer.py against it
-#                when python3 can import torch
+#   bench        ssmlab bench --device cuda (full preset, JSON); each kernel's version 2 against its
+#                version 1 (bench/compare_versions.py: versions.md); then bench/torch_peer.py against
+#                it when python3 can import torch
 #   sanitizer    the scan tests under compute-sanitizer memcheck and racecheck, when installed
 set -uo pipefail
 if [ $# -ne 1 ]; then
@@ -137,6 +138,12 @@ fi
 run bench 150 "$out/bench.txt" "$ssmlab" bench --device cuda --preset full --json "$out/bench.json"
 cat "$out/bench.txt"
 record bench "$(result_of)" "$seconds" "$(why)$(grep -c . "$out/bench.txt") lines; bench.txt, bench.json"
+# every version 2 against version 1 in that run: the evidence for changing a default (docs/kernels.md)
+if [ -s "$out/bench.json" ]; then
+  run versions 10 "$out/versions.md" python3 "$root/bench/compare_versions.py" "$out/bench.json"
+  cat "$out/versions.md"
+  record "versions: 2 against 1" "$(result_of)" "$seconds" "$(why)speed-ups in versions.md"
+fi
 if python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1; then
   if [ -s "$out/bench.json" ]; then
     run torch-peer 150 "$out/torch_peer.txt" python3 "$root/bench/torch_peer.py" --device cuda \

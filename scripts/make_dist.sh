@@ -7,8 +7,9 @@
 # the CUDA runtime static, cuBLAS and NCCL opened at run time; MPI off unless DIST_MPI=ON), installs
 # bin/ssmlab and the CUDA test programs, copies the shared libraries the host need not have
 # (OpenBLAS and what it pulls in: libgfortran, libquadmath; and libgomp) into lib/, adds
-# configs/, the corpus data/kjv (when built), the docs, bench/torch_peer.py, scripts/gpu_check.sh
-# and a BUILD_INFO.txt, and packs ssmlab-<version>-linux-x86_64[-cuda<major>].tar.gz.
+# configs/, the corpus data/kjv (when built), the docs, bench/torch_peer.py and
+# bench/compare_versions.py, scripts/gpu_check.sh and a BUILD_INFO.txt, and packs
+# ssmlab-<version>-linux-x86_64[-cuda<major>].tar.gz.
 # Environment: DIST_BUILD_DIR (build-dist), DIST_MPI (OFF), DIST_CUDA_ARCHS (CMake's
 # CMAKE_CUDA_ARCHITECTURES, default 90), JOBS, CMAKE_FLAGS (more -D options).
 set -euo pipefail
@@ -70,7 +71,7 @@ cp "$root/README.md" "$stage/"
 cp -r "$root/configs" "$stage/configs"
 mkdir -p "$stage/docs" "$stage/bench" "$stage/scripts" "$stage/data"
 cp "$root"/docs/*.md "$stage/docs/"
-cp "$root/bench/torch_peer.py" "$stage/bench/"
+cp "$root/bench/torch_peer.py" "$root/bench/compare_versions.py" "$stage/bench/"
 cp "$root/scripts/gpu_check.sh" "$stage/scripts/"
 if [ "$cuda" = ON ]; then cp "$root/scripts/run_gpu_tests.sh" "$stage/tests/"; fi
 if [ -d "$root/data/kjv" ] && [ -n "$(ls -A "$root/data/kjv")" ]; then cp -r "$root/data/kjv" "$stage/data/kjv"; fi
