@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "absl/strings/ascii.h"      // defines: absl::StripAsciiWhitespace
 #include "absl/strings/numbers.h"    // defines: absl::SimpleAtoi
 #include "absl/strings/str_join.h"   // defines: absl::StrJoin
 #include "absl/strings/str_split.h"  // defines: absl::StrSplit
@@ -45,14 +46,23 @@ void check_choice(const std::string& name, int version, const std::string& sourc
                  f->versions, ", not ", version);
 }
 
-// Every item is checked before any is applied: a refused list changes nothing.
+// Every item is checked before any is applied: a refused list changes nothing. "all=N" stands for
+// every family, each of which must have a version N; later items override earlier ones.
 void parse_into(Chosen& c, const std::string& text, const std::string& source) {
   std::vector<std::pair<std::string, int>> choices;
   for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    item = absl::StripAsciiWhitespace(item);  // "a=2, b=1"
     const std::vector<std::string> kv = absl::StrSplit(item, '=');
     int version = 0;
     SSM_USER_CHECK(kv.size() == 2 && absl::SimpleAtoi(kv[1], &version), source, ": expected kernel=version, got '",
-                   std::string(item), "' (e.g. ssd_chunked_forward=2)");
+                   std::string(item), "' (e.g. ssd_chunked_forward=2, or all=2)");
+    if (kv[0] == "all") {
+      for (const KernelFamily& f : kernel_families()) {
+        check_choice(f.name, version, source + " (all=" + kv[1] + ")");
+        choices.emplace_back(f.name, version);
+      }
+      continue;
+    }
     check_choice(kv[0], version, source);
     choices.emplace_back(kv[0], version);
   }

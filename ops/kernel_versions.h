@@ -31,8 +31,9 @@ void check_kernel_environment();
 // UserError naming the kernel, the version and the versions that exist.
 void set_kernel_version(const std::string& name, int version);
 
-// Parses "name=version[,name=version...]" (SSMLAB_KERNELS' syntax) and sets each; `source` names
-// where the text came from in errors (e.g. "SSMLAB_KERNELS", "--kernels").
+// Parses "name=version[,name=version...]" (SSMLAB_KERNELS' syntax; the name "all" sets every
+// family, e.g. "all=2,adamw=1") and sets each; `source` names where the text came from in errors
+// (e.g. "SSMLAB_KERNELS", "--kernels").
 void set_kernel_versions(const std::string& text, const std::string& source);
 
 // The version that ran last for `name` (0: none yet). A kernel with versions records which one it

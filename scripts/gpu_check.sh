@@ -14,8 +14,9 @@
 #   train        configs/mamba2_s128.yaml for 200 steps on the GPU and on the CPU (fp32 both), and
 #                their loss curves compared step by step
 #   bench        ssmlab bench --device cuda (full preset, JSON); each kernel's version 2 against its
-#                version 1 (bench/compare_versions.py: versions.md); then bench/torch_peer.py against
-#                it when python3 can import torch
+#                version 1 (bench/compare_versions.py: versions.md); the training steps again with
+#                every version 2 (--kernels all=2); then bench/torch_peer.py against it when
+#                python3 can import torch
 #   sanitizer    the scan tests under compute-sanitizer memcheck and racecheck, when installed
 set -uo pipefail
 if [ $# -ne 1 ]; then
@@ -144,6 +145,11 @@ if [ -s "$out/bench.json" ]; then
   cat "$out/versions.md"
   record "versions: 2 against 1" "$(result_of)" "$seconds" "$(why)speed-ups in versions.md"
 fi
+# the training steps again with every version 2 (the bench's training rows use the defaults)
+run bench-train-v2 100 "$out/bench-train-v2.txt" "$ssmlab" bench --device cuda --preset full --only train \
+  --kernels all=2 --json "$out/bench-train-v2.json"
+cat "$out/bench-train-v2.txt"
+record "bench: training steps, every version 2" "$(result_of)" "$seconds" "$(why)bench-train-v2.txt"
 if python3 -c 'import torch; assert torch.cuda.is_available()' >/dev/null 2>&1; then
   if [ -s "$out/bench.json" ]; then
     run torch-peer 150 "$out/torch_peer.txt" python3 "$root/bench/torch_peer.py" --device cuda \

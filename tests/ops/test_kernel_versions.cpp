@@ -42,6 +42,17 @@ TEST_CASE("kernel versions: set, parsed from SSMLAB_KERNELS' syntax, guarded, an
                        doctest::Contains("no kernel 'bogus'"), UserError);
   CHECK_THROWS_AS(ops::kernel_version("no_such_kernel"), UserError);
   CHECK(ops::kernel_version("ssd_chunked_forward") == 1);  // a refused choice changes nothing
+
+  // "all" sets every family, and a later item overrides it.
+  ops::set_kernel_versions("all=2, adamw=1", "--kernels");
+  for (const ops::KernelFamily& f : ops::kernel_families()) {
+    CHECK_MESSAGE(ops::kernel_version(f.name) == (f.name == "adamw" ? 1 : 2), f.name);
+  }
+  ops::set_kernel_versions("all=1", "--kernels");
+  for (const ops::KernelFamily& f : ops::kernel_families()) CHECK(ops::kernel_version(f.name) == 1);
+  CHECK_THROWS_WITH_AS(ops::set_kernel_versions("all=3", "SSMLAB_KERNELS"),
+                       doctest::Contains("SSMLAB_KERNELS (all=3): kernel '"), UserError);
+  CHECK(ops::kernel_version("ssd_chunked_forward") == 1);
 }
 
 TEST_CASE("kernel versions: the version that ran is recorded per family") {
