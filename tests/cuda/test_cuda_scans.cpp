@@ -6,6 +6,7 @@
 // (ops/kernel_versions.h). Skipped without a GPU (see tests/support/cuda_testing.h).
 #include <cstdlib>
 
+#include "autograd/engine.h"         // defines: backward
 #include "autograd/grad_mode.h"      // defines: NoGradGuard
 #include "tests/support/cuda_testing.h"            // defines: check_cuda_matches_cpu, cuda_available, host
 #include "ops/kernel_versions.h"  // defines: KernelVersionGuard, last_kernel_version_ran
@@ -278,6 +279,26 @@ CUDA_TEST("gated linear attention, versions 2 on a GPU with less shared memory: 
   }
   unsetenv("SSMLAB_EMULATED_MAX_SHARED_KIB");
 #endif
+}
+
+CUDA_TEST("gated linear attention, both versions: no steps (T = 0) hands the state through, and no batch is no work") {
+  for (int version : {1, 2}) {
+    ops::KernelVersionGuard forward("gla_forward", version), backward("gla_backward", version);
+    for (const GlaShape& shape : {GlaShape{2, 0, 3, 5, 7}, GlaShape{0, 9, 3, 5, 7}}) {
+      const GlaInputs p = make_gla_inputs(shape, 64, ops::GlaReadout::pre_update_bonus, Dtype::f32, 0.0);
+      Inputs in;
+      for (const Tensor& t : {p.q, p.k, p.v, p.g, p.u, p.h0}) in.push_back(to_cuda_leaf(t));
+      ops::GlaResult r = ops::gla(in[0], in[1], in[2], in[3], in[4], in[5], ops::GlaReadout::pre_update_bonus,
+                                  ops::ScanImpl::chunked, 32);
+      CHECK(r.o.shape() == Shape{shape.batch, shape.seqlen, shape.heads, shape.dv});
+      CHECK_CLOSE("T 0: the final state is h0", host(r.final_state), p.h0, 0.0);
+      const Tensor w = Tensor::randn(r.final_state.shape(), 65, Dtype::f32);
+      autograd::backward({r.final_state}, {w.to(Device::cuda())});
+      CHECK_CLOSE("T 0: dh0 is dhT", host(in[5].grad()), w, 0.0);
+      CHECK_CLOSE("T 0: du is zero", host(in[4].grad()), Tensor::zeros(p.u.shape(), Dtype::f32), 0.0);
+      CHECK_MESSAGE(ops::last_kernel_version_ran("gla_backward") == version, version);
+    }
+  }
 }
 
 CUDA_TEST("gated linear attention: both readouts, CUDA == CPU, with initial and final state") {
