@@ -40,8 +40,6 @@
 // gla_finish (dg, the bonus's terms, and du's rows per (batch, chunk), summed in a fixed order).
 // Version 2 takes f32 with K, V <= 128 whose tiles fit in the device's shared memory per block, in
 // chunks of 64 whatever the op's chunk setting; version 1 runs otherwise.
-#include <algorithm>
-
 #include "cuda/cuda_backend.h"     // defines: GlaShape
 #include "cuda/device.h"           // defines: max_shared_per_block
 #include "cuda/kernel_util.cuh"    // defines: scratch, allow_dynamic_shared, grid_for_rows, column_sums, warp_sum, dexp

@@ -22,8 +22,6 @@
 // gla_pass_state_grads, chunks last to first. The pieces of one chunk both directions use are in
 // cuda/scan/gla_cuda_chunk_tc.cuh. Version 2 takes f32 with K, V <= 128 whose tiles fit in the
 // shared memory of a block; version 1 runs otherwise.
-#include <algorithm>
-
 #include "cuda/cuda_backend.h"     // defines: GlaShape
 #include "cuda/device.h"           // defines: max_shared_per_block
 #include "cuda/kernel_util.cuh"    // defines: scratch, allow_dynamic_shared, grid_for_rows, dexp
