@@ -8,7 +8,9 @@
 //   f64                Dgemm (tests compare in f64)
 //   f32, fp32          GemmEx, compute type 32F: plain fp32
 //   f32, tf32          GemmEx, compute type 32F_FAST_TF32: tensor cores, fp32 accumulation
-//   f32, bf16          A and B rounded to bf16 (a scratch copy), fp32 accumulation, f32 C: bf16-mixed
+//   f32, bf16          A and B rounded to bf16 (a scratch copy), fp32 accumulation, f32 C: bf16-mixed;
+//                      an operand that is bf16 already (an activation the backward keeps in bf16,
+//                      ops/matmul.cpp) is used as it is
 //   bf16               GemmEx with bf16 A, B and C, fp32 accumulation
 #include <cublas_v2.h>
 
@@ -137,9 +139,14 @@ void CudaBackend::gemm(bool trans_a, bool trans_b, int64_t batch, int64_t m, int
     }
     case Dtype::f32: {
       const ops::MatmulPrecision precision = ops::matmul_precision();
+      const bool mixed = a.dtype() == Dtype::bf16 || b.dtype() == Dtype::bf16;
+      SSM_CHECK(!mixed || precision == ops::MatmulPrecision::bf16, "gemm: a bf16 operand with an f32 result needs ",
+                "the bf16 matmul precision, got ", ops::matmul_precision_name(precision));
       if (precision == ops::MatmulPrecision::bf16) {
-        Tensor b16 = to_bf16(b.raw_data(), operand_span(trans_b, k, n, ldb, batch, stride_b));
-        Tensor a16 = to_bf16(a.raw_data(), operand_span(trans_a, m, k, lda, batch, stride_a));
+        Tensor b16 = b.dtype() == Dtype::bf16 ? b
+                                               : to_bf16(b.raw_data(), operand_span(trans_b, k, n, ldb, batch, stride_b));
+        Tensor a16 = a.dtype() == Dtype::bf16 ? a
+                                               : to_bf16(a.raw_data(), operand_span(trans_a, m, k, lda, batch, stride_a));
         gemm_ex(g, b16.raw_data(), CUDA_R_16BF, a16.raw_data(), CUDA_R_16BF, c.raw_data(), CUDA_R_32F,
                 CUBLAS_COMPUTE_32F, static_cast<float>(alpha), static_cast<float>(beta));
         return;

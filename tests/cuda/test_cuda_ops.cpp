@@ -3,12 +3,17 @@
 // copies and casts, the unary and broadcasting binary ops, reductions, matmul/linear (f64, strict
 // f32, TF32, bf16-mixed and bf16 tensors), softmax, cross-entropy, embedding, the norms, the
 // causal conv, and the AdamW step. Skipped without a GPU (see tests/support/cuda_testing.h).
+#include "autograd/engine.h"     // defines: backward
 #include "autograd/grad_mode.h"  // defines: NoGradGuard
 #include "tests/support/cuda_testing.h"        // defines: check_cuda_matches_cpu, cuda_available, rand_leaf, host
 #include "ops/backend.h"         // defines: backend_for
 #include "ops/kernel_versions.h"  // defines: KernelVersionGuard, last_kernel_version_ran
 #include "ops/ops.h"              // defines: the op API
 #include "ops/precision.h"       // defines: MatmulPrecisionGuard
+
+#if defined(SSMLAB_WITH_CUDA) || defined(SSMLAB_CUDA_EMULATED)
+#include "cuda/allocator.h"  // defines: memory_stats, allocation_size_class
+#endif
 
 using namespace ssm;
 using namespace ssm::testing;
@@ -162,6 +167,40 @@ CUDA_TEST("matmul precision: TF32 and bf16-mixed stay close to f32; bf16 tensors
   CHECK(out16.dtype() == Dtype::bf16);
   CHECK_CLOSE("bf16 tensors", host(ops::cast(out16, Dtype::f32)), ref, 2e-2);
 }
+
+#if defined(SSMLAB_WITH_CUDA) || defined(SSMLAB_CUDA_EMULATED)
+CUDA_TEST("bf16-mixed: a GPU activation is kept for the backward in bf16, in half the memory, with the same bits") {
+  // y = linear(x, W) with x an activation (x = x0 + x0, an op that keeps nothing for its backward):
+  // under bf16-mixed the backward keeps x's bf16 rounding, which is what its GEMM would round x to
+  // anyway (ops/matmul.cpp), and not x.
+  const int64_t R = 16384, in = 64, out = 48;  // x: 4 MiB in f32, 2 MiB in bf16 (allocator classes)
+  Tensor x0 = rand_leaf({R, in}, 80, Dtype::f32), w = rand_leaf({out, in}, 81, Dtype::f32, 0.1);
+  Tensor gx0 = to_cuda_leaf(x0), gw = to_cuda_leaf(w);
+  const Tensor dy = Tensor::randn({R, out}, 82, Dtype::f32).to(Device::cuda());
+  const auto kept_bytes = [&](ops::MatmulPrecision precision) {  // what the graph holds besides y
+    ops::MatmulPrecisionGuard guard(precision);
+    const size_t before = cuda::memory_stats().in_use_bytes;
+    Tensor y;
+    { y = ops::linear(ops::add(gx0, gx0), gw); }  // x itself is dropped here
+    const size_t held = cuda::memory_stats().in_use_bytes - before - cuda::allocation_size_class(R * out * 4);
+    autograd::backward({y}, {dy});
+    return held;
+  };
+  CHECK(kept_bytes(ops::MatmulPrecision::fp32) == cuda::allocation_size_class(R * in * 4));
+  Tensor dw_fp32 = host(gw.grad());
+  Tensor(gw).zero_grad();
+  Tensor(gx0).zero_grad();
+  CHECK(kept_bytes(ops::MatmulPrecision::bf16) == cuda::allocation_size_class(R * in * 2));
+  CHECK_CLOSE("bf16-mixed dW near fp32's", host(gw.grad()), dw_fp32, 2e-2);
+  {  // the same bits as the GEMMs of the bf16-mixed policy on the f32 tensors
+    ops::MatmulPrecisionGuard guard(ops::MatmulPrecision::bf16);
+    autograd::NoGradGuard no_grad;
+    const Tensor x = ops::add(gx0, gx0);
+    CHECK_CLOSE("dW = dyᵀ·x", host(gw.grad()), host(ops::matmul(ops::transpose(dy, 0, 1), x)), 0.0);
+    CHECK_CLOSE("dx0 = 2·dy·W", host(gx0.grad()), host(ops::mul_scalar(ops::matmul(dy, gw), 2.0)), 0.0);
+  }
+}
+#endif
 
 CUDA_TEST("softmax, log-softmax and cross-entropy") {
   for (Dtype dt : {Dtype::f64, Dtype::f32}) {
