@@ -33,6 +33,22 @@ __device__ inline GlaChunk gla_chunk(const GlaShape& s, int64_t nc, int64_t bhc)
   return {bh / s.heads, bh % s.heads, c, c * kRows, min(int64_t{kRows}, s.seqlen - c * kRows)};
 }
 
+// Loads into shared memory, zero-padded to the tiles (ld = K or V rounded up to 16), for every
+// kernel of both directions: the chunk's rows of a (B,T,H,K) tensor (q, k), of a (B,T,H,V) tensor
+// (v, dO), and one K × V state of a per-chunk array (S_c, dS̄).
+__device__ inline void load_key_rows(float* dst, const GlaIndex& at, const GlaChunk& ch, const float* src) {
+  fill_padded(dst, kRows, round_up(at.K, kTile), ch.len, at.K,
+              [&](int64_t i, int64_t d) { return src[at.key(ch.b, ch.t0 + i, ch.h) + d]; });
+}
+__device__ inline void load_value_rows(float* dst, const GlaIndex& at, const GlaChunk& ch, const float* src) {
+  fill_padded(dst, kRows, round_up(at.V, kTile), ch.len, at.V,
+              [&](int64_t i, int64_t e) { return src[at.value(ch.b, ch.t0 + i, ch.h) + e]; });
+}
+__device__ inline void load_state(float* dst, const GlaIndex& at, int64_t bhc, const float* states) {
+  fill_padded(dst, round_up(at.K, kTile), round_up(at.V, kTile), at.K, at.V,
+              [&](int64_t d, int64_t e) { return states[bhc * at.K * at.V + d * at.V + e]; });
+}
+
 // The chunk's running log-decays in shared memory, kRows × Kp: b_i[d] = Σ_{s≤i} g_s[d] for i < len,
 // d < K (0 elsewhere), and the decay an output reads, p(i): b_i after its own write (post_update),
 // b_{i-1} before it (pre_update_bonus; b_{-1} = 0).

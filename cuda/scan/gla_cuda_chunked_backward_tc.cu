@@ -115,11 +115,10 @@ __global__ void gla_dq_tc_kernel(GlaShape s, int64_t nc, bool bonus, const float
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
     dec.load(s, at, ch, g);
-    fill_padded(ks, kRows, Kp, ch.len, K, [&](int64_t j, int64_t d) { return k[at.key(ch.b, ch.t0 + j, ch.h) + d]; });
-    fill_padded(dos, kRows, Vp, ch.len, V,
-                [&](int64_t i, int64_t e) { return dout[at.value(ch.b, ch.t0 + i, ch.h) + e]; });
-    fill_padded(vs, kRows, Vp, ch.len, V, [&](int64_t j, int64_t e) { return v[at.value(ch.b, ch.t0 + j, ch.h) + e]; });
-    fill_padded(S, Kp, Vp, K, V, [&](int64_t d, int64_t e) { return states[bhc * K * V + d * V + e]; });
+    load_key_rows(ks, at, ch, k);
+    load_value_rows(dos, at, ch, dout);
+    load_value_rows(vs, at, ch, v);
+    load_state(S, at, bhc, states);
     __syncthreads();
     product_to_shared<kWarps, wmma::row_major, wmma::col_major>(dA, kRows, kRows, dos, lv, vs, lv, Vp);  // dO·Vᵀ
     __syncthreads();
@@ -183,11 +182,10 @@ __global__ void gla_dk_tc_kernel(GlaShape s, int64_t nc, bool bonus, const float
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
     dec.load(s, at, ch, g);
-    fill_padded(qs, kRows, Kp, ch.len, K, [&](int64_t i, int64_t d) { return q[at.key(ch.b, ch.t0 + i, ch.h) + d]; });
-    fill_padded(vs, kRows, Vp, ch.len, V, [&](int64_t j, int64_t e) { return v[at.value(ch.b, ch.t0 + j, ch.h) + e]; });
-    fill_padded(dos, kRows, Vp, ch.len, V,
-                [&](int64_t i, int64_t e) { return dout[at.value(ch.b, ch.t0 + i, ch.h) + e]; });
-    fill_padded(dS, Kp, Vp, K, V, [&](int64_t d, int64_t e) { return dstates[bhc * K * V + d * V + e]; });
+    load_key_rows(qs, at, ch, q);
+    load_value_rows(vs, at, ch, v);
+    load_value_rows(dos, at, ch, dout);
+    load_state(dS, at, bhc, dstates);
     __syncthreads();
     product_to_shared<kWarps, wmma::row_major, wmma::col_major>(dA, kRows, kRows, dos, lv, vs, lv, Vp);  // dO·Vᵀ
     __syncthreads();
@@ -259,8 +257,8 @@ __global__ void gla_dv_tc_kernel(GlaShape s, int64_t nc, bool bonus, const float
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
     dec.load(s, at, ch, g);
-    fill_padded(qs, kRows, Kp, ch.len, K, [&](int64_t i, int64_t d) { return q[at.key(ch.b, ch.t0 + i, ch.h) + d]; });
-    fill_padded(ks, kRows, Kp, ch.len, K, [&](int64_t j, int64_t d) { return k[at.key(ch.b, ch.t0 + j, ch.h) + d]; });
+    load_key_rows(qs, at, ch, q);
+    load_key_rows(ks, at, ch, k);
     __syncthreads();
     gla_chunk_scores(dec, K, ch.len, qs, ks, X, kref, A);
     for (int64_t i = threadIdx.x / 32; bonus && i < ch.len; i += kWarps) {  // q_i·u·k_i, a warp per row
@@ -271,10 +269,9 @@ __global__ void gla_dv_tc_kernel(GlaShape s, int64_t nc, bool bonus, const float
     }
     __syncthreads();  // q and kref are done with: dS̄ takes their place
     const float* last = dec.cum + (ch.len - 1) * Kp;
-    fill_padded(dS, Kp, Vp, K, V, [&](int64_t d, int64_t e) { return dstates[bhc * K * V + d * V + e]; });
+    load_state(dS, at, bhc, dstates);
     fill_padded(ks, kRows, Kp, ch.len, K, [&](int64_t j, int64_t d) { return ks[j * Kp + d] * dexp(last[d] - dec.at(j, d)); });
-    fill_padded(dos, kRows, Vp, ch.len, V,
-                [&](int64_t i, int64_t e) { return dout[at.value(ch.b, ch.t0 + i, ch.h) + e]; });
+    load_value_rows(dos, at, ch, dout);
     __syncthreads();
     ChunkTiles acc(4 * (Vp / kTile), Vp / kTile);
     acc.zero();

@@ -83,8 +83,7 @@ __global__ void gla_chunk_sums_tc_kernel(GlaShape s, int64_t nc, GlaChunkSum wha
       const float x = keys[at.key(ch.b, ch.t0 + j, ch.h) + d];
       return what == GlaChunkSum::inputs ? x * dexp(last[d] - dec.at(j, d)) : x * dexp(dec.read(j, d));
     });
-    fill_padded(right, kRows, Vp, ch.len, V,
-                [&](int64_t j, int64_t e) { return values[at.value(ch.b, ch.t0 + j, ch.h) + e]; });
+    load_value_rows(right, at, ch, values);
     for (int64_t d = threadIdx.x; d < K; d += blockDim.x) decay[bhc * K + d] = dexp(last[d]);
     __syncthreads();
     Tiles sum(tiles, tiles_n);
@@ -158,9 +157,9 @@ __global__ void gla_chunk_output_tc_kernel(GlaShape s, int64_t nc, bool bonus, c
   for (int64_t bhc = blockIdx.x; bhc < s.batch * s.heads * nc; bhc += gridDim.x) {
     const GlaChunk ch = gla_chunk(s, nc, bhc);
     dec.load(s, at, ch, g);
-    fill_padded(qs, kRows, Kp, ch.len, K, [&](int64_t i, int64_t d) { return q[at.key(ch.b, ch.t0 + i, ch.h) + d]; });
-    fill_padded(ks, kRows, Kp, ch.len, K, [&](int64_t j, int64_t d) { return k[at.key(ch.b, ch.t0 + j, ch.h) + d]; });
-    fill_padded(Y, Kp, Vp, K, V, [&](int64_t d, int64_t e) { return states[bhc * K * V + d * V + e]; });
+    load_key_rows(qs, at, ch, q);
+    load_key_rows(ks, at, ch, k);
+    load_state(Y, at, bhc, states);
     __syncthreads();
     fill_padded(X, kRows, Kp, ch.len, K, [&](int64_t i, int64_t d) { return qs[i * Kp + d] * dexp(dec.read(i, d)); });
     __syncthreads();
@@ -169,7 +168,7 @@ __global__ void gla_chunk_output_tc_kernel(GlaShape s, int64_t nc, bool bonus, c
     out.zero();
     out.mma<wmma::row_major, wmma::row_major>(X, lk, Y, lv, Kp);
     __syncthreads();  // S_c and X are no longer read
-    fill_padded(Y, kRows, Vp, ch.len, V, [&](int64_t j, int64_t e) { return v[at.value(ch.b, ch.t0 + j, ch.h) + e]; });
+    load_value_rows(Y, at, ch, v);
     gla_chunk_scores(dec, K, ch.len, qs, ks, X, kref, A);
     out.mma<wmma::row_major, wmma::row_major>(A, kRows, Y, lv, kRows);  // o += A·V
     __syncthreads();
