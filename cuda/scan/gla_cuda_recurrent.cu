@@ -8,12 +8,12 @@
 // do) are staged in shared memory between two barriers. The state lives in global memory (the
 // output hT in the forward; scratch in the backward), row-major (K, V), so a warp's columns are
 // consecutive words.
-// This is version 1 (ops/kernel_versions.h); version 2 of the forward and of the backward, the chunked
-// form on the tensor cores, is cuda/scan/gla_cuda_chunked_tc.cu and cuda/scan/gla_cuda_chunked_backward_tc.cu,
-// chosen here where it applies. The chunk argument only
+// This is version 1 (ops/kernel_versions.h); version 2 of the forward and of the backward, the
+// chunked form on the tensor cores, is cuda/scan/gla_cuda_chunked_tc.cu and
+// cuda/scan/gla_cuda_chunked_backward_tc.cu, chosen here where it applies. The chunk argument only
 // matters on the CPU: version 1's forward is the same sequential scan for every chunk value, and
-// version 2 always takes chunks of 64 (tests hold the algorithms equal). The backward keeps the state at every chunk
-// start (Q = chunk, or 32 when chunk == 0), recomputes one chunk's states at a time and runs the
+// version 2 always takes chunks of 64 (tests hold the algorithms equal). Version 1's backward keeps
+// the state at every chunk start (Q = chunk, or 32 when chunk == 0), recomputes one chunk's states at a time and runs the
 // reverse scan of docs/scans.md through them. Its row quantities (dq, dk, dg, du: sums over e)
 // are computed by row owners d after a barrier, its column quantities (dv: sums over d) by the
 // column owners. du is a sum over the batch: per-(batch, head) rows added in batch order.
@@ -27,7 +27,6 @@ namespace {
 
 constexpr int kGlaBlock = 128;
 constexpr int64_t kDefaultCheckpoint = 32;  // backward checkpoint spacing when chunk == 0
-
 
 // Stages step t's q, k, a = exp(g) (K each) and v (V) in shared memory, between barriers.
 template <typename T>
